@@ -1,0 +1,117 @@
+import { assign, fromPromise, setup } from "xstate";
+import {
+  backoffDelay,
+  DEFAULT_SUPERVISION_POLICY,
+  isCrashLoop,
+  recentCrashes,
+  type SupervisionPolicy,
+} from "../model/supervision.ts";
+
+export interface SupervisedChildInput {
+  name: string;
+  policy?: SupervisionPolicy;
+  /** Wall-clock source; tests pass the simulated clock's. */
+  now: () => number;
+}
+
+export interface SupervisedChildContext {
+  name: string;
+  policy: SupervisionPolicy;
+  now: () => number;
+  restarts: number;
+  crashTimes: number[];
+  lastError: string | undefined;
+  /** When the current state was entered (ms since epoch). */
+  since: number;
+}
+
+export type SupervisedChildEvent =
+  | { type: "STOP" }
+  /** Operator asks to try a failed child again. */
+  | { type: "RESTART" }
+  /** Fault injection for tests and `ployzctl debug crash`: treated exactly like a crash. */
+  | { type: "INJECT_CRASH"; reason: string };
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === "string" ? error : JSON.stringify(error);
+}
+
+/**
+ * Keeps one long-lived child running: restarts it with exponential backoff when it crashes or
+ * exits, and marks it `failed` (visibly, never looping) after too many crashes in a window.
+ * The child itself is the `child` actor, provided by runtime/ with `.provide({ actors })`.
+ */
+export const supervisedChildMachine = setup({
+  types: {
+    context: {} as SupervisedChildContext,
+    input: {} as SupervisedChildInput,
+    events: {} as SupervisedChildEvent,
+  },
+  actors: {
+    child: fromPromise<void, { name: string }>(async () => {
+      throw new Error("no child actor provided");
+    }),
+  },
+  guards: {
+    crashLoop: ({ context }) => isCrashLoop(context.crashTimes, context.now(), context.policy),
+  },
+  actions: {
+    recordCrash: assign(({ context }, params: { reason: string }) => ({
+      crashTimes: recentCrashes(context.crashTimes, context.now(), context.policy),
+      lastError: params.reason,
+    })),
+    markSince: assign(({ context }) => ({ since: context.now() })),
+    countRestart: assign(({ context }) => ({ restarts: context.restarts + 1 })),
+    forgetCrashes: assign({ crashTimes: [] as number[] }),
+  },
+  delays: {
+    backoff: ({ context }) => backoffDelay(context.crashTimes.length, context.policy),
+  },
+}).createMachine({
+  id: "supervisedChild",
+  context: ({ input }) => ({
+    name: input.name,
+    policy: input.policy ?? DEFAULT_SUPERVISION_POLICY,
+    now: input.now,
+    restarts: 0,
+    crashTimes: [],
+    lastError: undefined,
+    since: input.now(),
+  }),
+  initial: "running",
+  on: { STOP: ".stopped" },
+  states: {
+    running: {
+      entry: "markSince",
+      invoke: {
+        id: "child",
+        src: "child",
+        input: ({ context }) => ({ name: context.name }),
+        onDone: [
+          { guard: "crashLoop", target: "failed", actions: { type: "recordCrash", params: { reason: "exited unexpectedly" } } },
+          { target: "backoff", actions: { type: "recordCrash", params: { reason: "exited unexpectedly" } } },
+        ],
+        onError: [
+          { guard: "crashLoop", target: "failed", actions: { type: "recordCrash", params: ({ event }) => ({ reason: describe(event.error) }) } },
+          { target: "backoff", actions: { type: "recordCrash", params: ({ event }) => ({ reason: describe(event.error) }) } },
+        ],
+      },
+      on: {
+        INJECT_CRASH: [
+          { guard: "crashLoop", target: "failed", actions: { type: "recordCrash", params: ({ event }) => ({ reason: event.reason }) } },
+          { target: "backoff", actions: { type: "recordCrash", params: ({ event }) => ({ reason: event.reason }) } },
+        ],
+      },
+    },
+    backoff: {
+      entry: "markSince",
+      after: { backoff: { target: "running", actions: "countRestart" } },
+    },
+    failed: {
+      entry: "markSince",
+      on: { RESTART: { target: "running", actions: ["forgetCrashes", "countRestart"] } },
+    },
+    stopped: { entry: "markSince", type: "final" },
+  },
+});

@@ -1,0 +1,127 @@
+/**
+ * Typed errors a user can hit. Each names what failed and who, keeps its cause, and says what to
+ * do next (`hint`). NATS, Docker and file-system errors are translated into these at the edge.
+ */
+
+/** Plain-data form of an error, as printed by `--json` and carried over NATS. */
+export interface ErrorPayload {
+  name: string;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** Base class: every error Ployz raises on purpose. */
+export class PloyzError extends Error {
+  readonly code: string = "ployz-error";
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+
+  toPayload(): ErrorPayload {
+    return this.hint === undefined
+      ? { name: this.name, code: this.code, message: this.message }
+      : { name: this.name, code: this.code, message: this.message, hint: this.hint };
+  }
+}
+
+/** No ployzd is reachable through the current context. */
+export class DaemonNotRunningError extends PloyzError {
+  override readonly code = "daemon-not-running";
+}
+
+/** The nats-server binary could not be found or run. */
+export class NatsServerMissingError extends PloyzError {
+  override readonly code = "nats-server-missing";
+}
+
+/** A port Ployz needs is taken by another process. */
+export class PortInUseError extends PloyzError {
+  override readonly code = "port-in-use";
+}
+
+/** The data directory cannot be created or written. */
+export class DataDirNotWritableError extends PloyzError {
+  override readonly code = "data-dir-not-writable";
+}
+
+/** A configuration or context file is malformed. */
+export class ConfigError extends PloyzError {
+  override readonly code = "config-invalid";
+}
+
+/** A request found nobody subscribed to its subject. */
+export class NoResponderError extends PloyzError {
+  override readonly code = "no-responder";
+}
+
+/** A request got no answer in time. */
+export class RequestTimeoutError extends PloyzError {
+  override readonly code = "request-timeout";
+}
+
+/** The remote side answered with an error of its own. */
+export class RemoteError extends PloyzError {
+  override readonly code: string;
+  constructor(payload: ErrorPayload, who: string) {
+    super(`${who}: ${payload.message}`, payload.hint === undefined ? {} : { hint: payload.hint });
+    this.code = payload.code;
+  }
+}
+
+/** A record in the store is invalid, or from a newer schema than this binary understands. */
+export class InvalidStateError extends PloyzError {
+  override readonly code = "invalid-state";
+}
+
+/** A name, id or other argument is not acceptable. */
+export class InvalidArgumentError extends PloyzError {
+  override readonly code = "invalid-argument";
+}
+
+/** Something named does not exist. */
+export class NotFoundError extends PloyzError {
+  override readonly code = "not-found";
+}
+
+/** The daemon did not become ready, or did not stop, in time. */
+export class DaemonStartError extends PloyzError {
+  override readonly code = "daemon-start-failed";
+}
+
+/** This machine's identity was removed from the cluster and may not come back. */
+export class MachineRemovedError extends PloyzError {
+  override readonly code = "machine-removed";
+}
+
+const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
+  "daemon-not-running": DaemonNotRunningError,
+  "nats-server-missing": NatsServerMissingError,
+  "port-in-use": PortInUseError,
+  "data-dir-not-writable": DataDirNotWritableError,
+  "config-invalid": ConfigError,
+  "no-responder": NoResponderError,
+  "request-timeout": RequestTimeoutError,
+  "invalid-state": InvalidStateError,
+  "invalid-argument": InvalidArgumentError,
+  "not-found": NotFoundError,
+  "daemon-start-failed": DaemonStartError,
+  "machine-removed": MachineRemovedError,
+};
+
+/** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */
+export function errorFromPayload(payload: ErrorPayload): PloyzError {
+  const Type = byCode[payload.code] ?? PloyzError;
+  return new Type(payload.message, payload.hint === undefined ? {} : { hint: payload.hint });
+}
+
+/** The payload of any thrown value: typed errors keep their code, others become `internal`. */
+export function toErrorPayload(error: unknown): ErrorPayload {
+  if (error instanceof PloyzError) return error.toPayload();
+  if (error instanceof Error) return { name: error.name, code: "internal", message: error.message };
+  return { name: "Error", code: "internal", message: String(error) };
+}

@@ -1,0 +1,38 @@
+/**
+ * Every NATS subject Ployz uses, in one place: the contract between daemon and CLI.
+ * Machine ids are validated names (see names.ts), so they are always a single subject token.
+ */
+
+/** Participant verbs served on `ployz.m.<machine>.<verb>`. */
+export const MACHINE_VERBS = [
+  "observe.capacity",
+  "observe.containers",
+  "observe.actors",
+  "container.inspect",
+  "debug.crash",
+] as const;
+export type MachineVerb = (typeof MACHINE_VERBS)[number];
+
+/** API verbs served on `ployz.api.<verb>` by every daemon, in one queue group. */
+export const API_VERBS = ["ping", "status", "machine.ls"] as const;
+export type ApiVerb = (typeof API_VERBS)[number];
+
+export const API_QUEUE_GROUP = "ployz-api";
+
+export const subjects = {
+  machine: (machineId: string, verb: MachineVerb) => `ployz.m.${machineId}.${verb}`,
+  machineAll: (machineId: string) => `ployz.m.${machineId}.>`,
+  api: (verb: ApiVerb) => `ployz.api.${verb}`,
+  apiAll: () => "ployz.api.>",
+  actors: (machineId: string) => `ployz.actors.${machineId}`,
+  actorsAll: () => "ployz.actors.*",
+  /** Durable Status records about a node itself (not a namespace: `_` is not valid in one). */
+  nodeStatus: (machineId: string) => `status._node.${machineId}`,
+} as const;
+
+/** The machine id and verb of a participant subject, or undefined if it is not one. */
+export function parseMachineSubject(subject: string): { machineId: string; verb: string } | undefined {
+  const parts = subject.split(".");
+  if (parts.length < 4 || parts[0] !== "ployz" || parts[1] !== "m") return undefined;
+  return { machineId: parts[2]!, verb: parts.slice(3).join(".") };
+}

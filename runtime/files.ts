@@ -1,0 +1,53 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { z } from "zod";
+import { ConfigError, DataDirNotWritableError } from "../model/errors.ts";
+
+/** Writes a file atomically (temp file + rename) with the given mode; secrets use 0o600. */
+export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, path);
+}
+
+/** Reads and validates a JSON file; a missing file is `undefined`, a malformed one a ConfigError. */
+export function readJsonFile<T>(path: string, schema: z.ZodType<T>, what: string, hint: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ConfigError(`cannot read ${what} ${path}: ${(error as Error).message}`, { hint, cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${what} ${path} is not valid JSON: ${(error as Error).message}`, { hint, cause: error });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const at = issue.path.length ? issue.path.join(".") : "(top level)";
+    throw new ConfigError(`${what} ${path} is invalid at ${at}: ${issue.message}`, { hint, cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+/** Creates the data directory and proves it is writable, or says why not. */
+export function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const probe = `${dir}/.write-probe-${process.pid}`;
+    writeFileSync(probe, "");
+    rmSync(probe, { force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new DataDirNotWritableError(`data directory ${dir} is not writable (${code}: ${(error as Error).message})`, {
+      hint: "choose another with --data-dir, or fix its permissions",
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,47 @@
+import { readFileSync } from "node:fs";
+import { createUser, fromSeed } from "@nats-io/nkeys";
+import { ConfigError } from "../model/errors.ts";
+import { writeFileAtomic } from "./files.ts";
+
+/** A NATS user identity: the seed stays in a 0600 file, the public key goes into configs. */
+export interface NatsIdentity {
+  seedFile: string;
+  publicKey: string;
+  seed: Uint8Array;
+}
+
+/** Reads the identity in `seedFile`, creating a new one (mode 0600) if there is none. */
+export function loadOrCreateIdentity(seedFile: string): NatsIdentity {
+  try {
+    return readIdentity(seedFile);
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !error.message.includes("does not exist")) throw error;
+  }
+  const pair = createUser();
+  writeFileAtomic(seedFile, `${new TextDecoder().decode(pair.getSeed())}\n`, 0o600);
+  return readIdentity(seedFile);
+}
+
+/** Reads an existing identity; a missing or malformed seed file is a ConfigError. */
+export function readIdentity(seedFile: string): NatsIdentity {
+  let text: string;
+  try {
+    text = readFileSync(seedFile, "utf8").trim();
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    throw new ConfigError(`NATS key ${seedFile} ${missing ? "does not exist" : `cannot be read: ${(error as Error).message}`}`, {
+      hint: "run `ployzctl dev up` again, or check the data directory",
+      cause: error,
+    });
+  }
+  try {
+    const seed = new TextEncoder().encode(text);
+    const pair = fromSeed(seed);
+    return { seedFile, publicKey: pair.getPublicKey(), seed };
+  } catch (error) {
+    throw new ConfigError(`NATS key ${seedFile} is not a valid user seed`, {
+      hint: "restore it from a backup; a machine that lost its key must join again as a new machine",
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { storageMembers, type MachineRecord } from "../../model/machine.ts";
+import { JETSTREAM_DOMAIN } from "../../model/store-layout.ts";
+
+export const CLUSTER_PORT = 6222;
+export const LEAF_PORT = 7422;
+
+export interface NatsConfigInput {
+  machineId: string;
+  storage: boolean;
+  /** Client listener: loopback on every machine; never 0.0.0.0. */
+  clientHost: string;
+  clientPort: number;
+  storeDir: string;
+  pidFile: string;
+  /** Public nkeys allowed to connect: active members' identities and this machine's operator. */
+  users: readonly string[];
+  /** Current membership, for cluster routes (storage) or leaf remotes (no storage). */
+  members: readonly MachineRecord[];
+}
+
+/**
+ * The nats-server configuration for one machine, as JSON (which nats-server reads natively).
+ * Pure: membership in, config out. One storage machine runs standalone JetStream; two or more
+ * form a cluster over the overlay; a machine without storage is a leaf node of them.
+ */
+export function renderNatsConfig(input: NatsConfigInput): Record<string, unknown> {
+  if (input.users.length === 0) throw new Error("a NATS server needs at least one user: anonymous access is never allowed");
+  const config: Record<string, unknown> = {
+    server_name: input.machineId,
+    host: input.clientHost,
+    port: input.clientPort,
+    pid_file: input.pidFile,
+    authorization: { users: [...new Set(input.users)].sort().map((nkey) => ({ nkey })) },
+  };
+  const peers = storageMembers(input.members).filter((m) => m.id !== input.machineId && m.natsHost);
+  if (input.storage) {
+    config.jetstream = { store_dir: input.storeDir, domain: JETSTREAM_DOMAIN };
+    if (peers.length > 0) {
+      const self = input.members.find((m) => m.id === input.machineId);
+      config.cluster = {
+        name: "ployz",
+        listen: `${bracket(self?.natsHost ?? input.clientHost)}:${CLUSTER_PORT}`,
+        routes: peers.map((p) => `nats-route://${bracket(p.natsHost!)}:${CLUSTER_PORT}`),
+      };
+      config.leafnodes = { listen: `${bracket(self?.natsHost ?? input.clientHost)}:${LEAF_PORT}` };
+    }
+  } else {
+    config.leafnodes = { remotes: [{ urls: peers.map((p) => `nats-leaf://${bracket(p.natsHost!)}:${LEAF_PORT}`) }] };
+  }
+  return config;
+}
+
+function bracket(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}

@@ -1,0 +1,40 @@
+import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { ConfigError, DaemonNotRunningError } from "../../model/errors.ts";
+
+export interface ConnectOptions {
+  servers: string[];
+  seed: Uint8Array;
+  /** Shown in the server's connection list: who is connected. */
+  name: string;
+  /** Daemons reconnect forever; the CLI fails at once. */
+  reconnect: boolean;
+  timeoutMs?: number;
+}
+
+/** Connects with an nkey identity, translating refusals into typed errors. */
+export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: options.servers,
+      authenticator: nkeyAuthenticator(options.seed),
+      name: options.name,
+      reconnect: options.reconnect,
+      maxReconnectAttempts: options.reconnect ? -1 : 0,
+      reconnectTimeWait: 250,
+      timeout: options.timeoutMs ?? 3_000,
+      waitOnFirstConnect: false,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/authoriz|authenticat/i.test(message)) {
+      throw new ConfigError(`the NATS server at ${options.servers.join(", ")} refused this identity (${message})`, {
+        hint: "this key is not (or no longer) a member of the cluster; run `ployzctl dev up` again to refresh the context",
+        cause: error,
+      });
+    }
+    throw new DaemonNotRunningError(`no ployzd reachable at ${options.servers.join(", ")} (${message})`, {
+      hint: "start one with `ployzctl dev up`, or check `ployzctl dev status`",
+      cause: error,
+    });
+  }
+}

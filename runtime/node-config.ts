@@ -1,0 +1,59 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { z } from "zod";
+import { machineIdSchema, regionNameSchema } from "../model/names.ts";
+import { readJsonFile, writeFileAtomic } from "./files.ts";
+import type { DataPaths } from "./paths.ts";
+
+/** This machine's own settings, fixed at first start: `<data>/machine.json`. */
+export const nodeConfigSchema = z
+  .object({
+    version: z.literal(1),
+    machineId: machineIdSchema,
+    name: z.string().min(1).max(128),
+    region: regionNameSchema,
+    zone: regionNameSchema.optional(),
+    storage: z.boolean(),
+    nats: z
+      .object({
+        host: z.string().min(1),
+        clientPort: z.number().int().min(1).max(65535),
+      })
+      .strict(),
+    createdAt: z.string(),
+  })
+  .strict();
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+
+export interface NodeConfigDefaults {
+  machineId?: string;
+  region?: string;
+  zone?: string;
+  natsPort: () => Promise<number>;
+}
+
+/** A machine id from the host name plus a random suffix, always a valid name. */
+export function generateMachineId(host = hostname()): string {
+  const base = host.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "machine";
+  return `${base}-${randomBytes(2).toString("hex")}`;
+}
+
+const HINT = "fix or remove the file (removing it gives this machine a new identity)";
+
+/** Reads `machine.json`, or writes a new one from the defaults on first start. */
+export async function loadOrCreateNodeConfig(paths: DataPaths, defaults: NodeConfigDefaults): Promise<NodeConfig> {
+  const existing = readJsonFile(paths.machine, nodeConfigSchema, "machine config", HINT);
+  if (existing) return existing;
+  const config = nodeConfigSchema.parse({
+    version: 1,
+    machineId: defaults.machineId ?? generateMachineId(),
+    name: hostname(),
+    region: defaults.region ?? "local",
+    ...(defaults.zone ? { zone: defaults.zone } : {}),
+    storage: true,
+    nats: { host: "127.0.0.1", clientPort: await defaults.natsPort() },
+    createdAt: new Date().toISOString(),
+  });
+  writeFileAtomic(paths.machine, `${JSON.stringify(config, null, 2)}\n`, 0o600);
+  return config;
+}

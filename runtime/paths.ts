@@ -1,0 +1,39 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** Where a dev cluster keeps its data unless told otherwise. */
+export function defaultDevDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share");
+  return join(base, "ployz", "dev");
+}
+
+/** The CLI's configuration directory, holding contexts. */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
+  return join(base, "ployz");
+}
+
+/** Files inside a data directory. */
+export function dataPaths(dataDir: string) {
+  return {
+    dataDir,
+    machine: join(dataDir, "machine.json"),
+    keysDir: join(dataDir, "keys"),
+    machineSeed: join(dataDir, "keys", "machine.nk"),
+    operatorSeed: join(dataDir, "keys", "operator.nk"),
+    natsDir: join(dataDir, "nats"),
+    natsConfig: join(dataDir, "nats", "nats-server.json"),
+    natsStore: join(dataDir, "nats", "store"),
+    natsPid: join(dataDir, "nats", "nats-server.pid"),
+    natsLog: join(dataDir, "nats", "nats-server.log"),
+    logsDir: join(dataDir, "logs"),
+    daemonLog: join(dataDir, "logs", "ployzd.log"),
+    daemonOut: join(dataDir, "logs", "ployzd.out"),
+    daemonPid: join(dataDir, "ployzd.pid"),
+    /** Written by ployzd once it is ready: how a client reaches it. */
+    clientInfo: join(dataDir, "client.json"),
+    /** Written by ployzd when it cannot start: the typed error, for `dev up` to report. */
+    startupError: join(dataDir, "startup-error.json"),
+  };
+}
+export type DataPaths = ReturnType<typeof dataPaths>;

@@ -1,0 +1,139 @@
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import { Objm, type ObjectStore } from "@nats-io/obj";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { InvalidStateError } from "../model/errors.ts";
+import {
+  JETSTREAM_DOMAIN,
+  SCHEMA_VERSION,
+  STORE_LAYOUT,
+  type BucketSpec,
+  type SchemaRecord,
+  type StreamSpec,
+} from "../model/store-layout.ts";
+
+export type BucketName = "meta" | "machines" | "regions" | "namespaces" | "instances" | "leases" | "locks" | "secrets";
+
+/** Handles on the control-plane store. */
+export interface Store {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  kv: Record<BucketName, KV>;
+  images: ObjectStore;
+}
+
+/** JetStream handles for the cluster's domain (every client names it, so leaf nodes work too). */
+export async function jetstreamHandles(nc: NatsConnection) {
+  const js = jetstream(nc, { domain: JETSTREAM_DOMAIN, timeout: 5_000 });
+  const jsm = await jetstreamManager(nc, { domain: JETSTREAM_DOMAIN, timeout: 5_000 });
+  return { js, jsm };
+}
+
+/**
+ * Declares every stream, bucket and object store of STORE_LAYOUT. Idempotent: what exists is
+ * kept (and its settings brought in line), what is missing is created. Refuses a store written
+ * by a newer schema than this binary knows.
+ */
+export async function declareStore(nc: NatsConnection, options: { replicas: number; declaredBy: string }): Promise<Store> {
+  const { js, jsm } = await jetstreamHandles(nc);
+  const kvm = new Kvm(js);
+  const kv: Partial<Record<BucketName, KV>> = {};
+  let images: ObjectStore | undefined;
+
+  // Read the schema first so a newer store is refused before anything is touched.
+  const meta = await declareBucket(kvm, jsm, STORE_LAYOUT.find((s) => s.kind === "kv" && s.name === "meta") as BucketSpec, options.replicas);
+  const existing = await readSchema(meta);
+  if (existing && existing.version > SCHEMA_VERSION) {
+    throw new InvalidStateError(
+      `the store has schema version ${existing.version} (written by ${existing.declaredBy}); this ployzd knows only up to ${SCHEMA_VERSION}`,
+      { hint: "upgrade ployzd on this machine" },
+    );
+  }
+  kv.meta = meta;
+
+  for (const spec of STORE_LAYOUT) {
+    if (spec.kind === "kv" && spec.name !== "meta") kv[spec.name as BucketName] = await declareBucket(kvm, jsm, spec, options.replicas);
+    if (spec.kind === "stream") await declareStream(jsm, spec, options.replicas);
+    if (spec.kind === "obj") images = await new Objm(js).create(spec.name, { description: spec.description, replicas: options.replicas });
+  }
+
+  if (!existing || existing.version < SCHEMA_VERSION) {
+    // Migrations from older schema versions go here, one step per version.
+    const record: SchemaRecord = { version: SCHEMA_VERSION, declaredAt: new Date().toISOString(), declaredBy: options.declaredBy };
+    await meta.put("schema", JSON.stringify(record));
+  }
+  return { js, jsm, kv: kv as Record<BucketName, KV>, images: images! };
+}
+
+/** Opens the store without declaring anything (clients). */
+export async function openStore(nc: NatsConnection): Promise<Store> {
+  const { js, jsm } = await jetstreamHandles(nc);
+  const kvm = new Kvm(js);
+  const kv: Partial<Record<BucketName, KV>> = {};
+  for (const spec of STORE_LAYOUT) if (spec.kind === "kv") kv[spec.name as BucketName] = await kvm.open(spec.name);
+  const images = await new Objm(js).open("images");
+  return { js, jsm, kv: kv as Record<BucketName, KV>, images };
+}
+
+/** The schema record, or null for a store that has none yet. */
+export async function readSchema(meta: KV): Promise<SchemaRecord | null> {
+  const entry = await meta.get("schema");
+  if (!entry || entry.operation !== "PUT") return null;
+  try {
+    return entry.json<SchemaRecord>();
+  } catch (error) {
+    throw new InvalidStateError("the store's schema record (KV meta, key schema) is not valid JSON", { cause: error });
+  }
+}
+
+async function declareBucket(kvm: Kvm, jsm: JetStreamManager, spec: BucketSpec, replicas: number): Promise<KV> {
+  const options = {
+    description: spec.description,
+    history: spec.history,
+    replicas,
+    ...(spec.ttlMs ? { ttl: spec.ttlMs } : {}),
+  };
+  const streamName = `KV_${spec.name}`;
+  const info = await streamInfo(jsm, streamName);
+  if (!info) return await kvm.create(spec.name, options);
+  const wantAge = spec.ttlMs ? spec.ttlMs * 1_000_000 : 0;
+  if (info.config.max_msgs_per_subject !== spec.history || info.config.max_age !== wantAge || info.config.num_replicas !== replicas) {
+    await jsm.streams.update(streamName, {
+      ...info.config,
+      max_msgs_per_subject: spec.history,
+      max_age: wantAge,
+      num_replicas: replicas,
+    });
+  }
+  return await kvm.open(spec.name);
+}
+
+async function declareStream(jsm: JetStreamManager, spec: StreamSpec, replicas: number): Promise<void> {
+  const info = await streamInfo(jsm, spec.name);
+  const wanted = {
+    name: spec.name,
+    description: spec.description,
+    subjects: spec.subjects,
+    num_replicas: replicas,
+    max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
+  };
+  if (!info) {
+    await jsm.streams.add(wanted);
+    return;
+  }
+  const same =
+    info.config.subjects?.join(",") === spec.subjects.join(",") &&
+    info.config.num_replicas === replicas &&
+    info.config.max_msgs_per_subject === wanted.max_msgs_per_subject &&
+    info.config.description === spec.description;
+  if (!same) await jsm.streams.update(spec.name, { ...info.config, ...wanted });
+}
+
+async function streamInfo(jsm: JetStreamManager, name: string) {
+  try {
+    return await jsm.streams.info(name);
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === 10059) return undefined; // stream not found
+    throw error;
+  }
+}

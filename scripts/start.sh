@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Prepare the machine, then bring up a local development Ployz cluster.
+# Arguments are passed to `ployzctl dev up`.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh
+
+[[ -f bin/ployzctl.js ]] || { echo "start: bin/ployzctl.js not found in $PWD" >&2; exit 1; }
+node bin/ployzctl.js dev up "$@"
+
+# The package's own bins are not in node_modules/.bin, so `npx ployzctl` would look in the
+# registry instead. On a clean clone call the script directly (or `npm link` once).
+cat <<'MSG'
+
+Ployz dev cluster is up. Look at it with:
+  node bin/ployzctl.js status     # cluster and machine status
+  node bin/ployzctl.js top        # live view (same as `ployz top`)
+Tip: run `npm link` once to get `ployzctl` / `ployz` on your PATH (then: ployzctl status, ployz top).
+MSG
