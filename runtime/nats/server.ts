@@ -80,6 +80,9 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const child: ChildProcess = spawn(binary, ["-c", options.configFile, "--log", options.logFile], {
     stdio: ["ignore", "ignore", "pipe"],
     env: options.env ?? process.env,
+    // Its own process group: a Ctrl-C meant for ployzd must not reach nats-server, which is
+    // stopped last, after everything that uses it.
+    detached: true,
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {

@@ -1,0 +1,53 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { fromPromise } from "xstate";
+import type { ActorSnapshotMessage, ActorTable } from "../../model/actor-table.ts";
+import { subjects } from "../../model/subjects.ts";
+
+export interface InspectorDeps {
+  nc: NatsConnection;
+  machineId: string;
+  table: ActorTable;
+  /** At most one snapshot per interval, however busy the actors are. */
+  minIntervalMs: number;
+  /** A snapshot at least this often even when nothing changed, so silence means unreachable. */
+  heartbeatMs: number;
+}
+
+/** Publishes this node's actor table on `ployz.actors.<machine>`, rate-limited. */
+export function createInspector(deps: InspectorDeps) {
+  return fromPromise<void, { name: string }>(async ({ signal }) => {
+    let seq = 0;
+    let publishedVersion = -1;
+    let publishedAt = 0;
+    while (!signal.aborted) {
+      if (deps.nc.isClosed()) throw new Error("NATS connection closed");
+      const now = Date.now();
+      deps.table.prune(now, 30_000);
+      if (deps.table.version !== publishedVersion || now - publishedAt >= deps.heartbeatMs) {
+        const message: ActorSnapshotMessage = {
+          type: "actors",
+          machine: deps.machineId,
+          at: new Date(now).toISOString(),
+          seq: ++seq,
+          actors: deps.table.list(),
+        };
+        deps.nc.publish(subjects.actors(deps.machineId), JSON.stringify(message));
+        publishedVersion = deps.table.version;
+        publishedAt = now;
+      }
+      await sleep(deps.minIntervalMs, signal);
+    }
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

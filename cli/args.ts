@@ -1,0 +1,18 @@
+import { readContext } from "../runtime/context.ts";
+import { connectClient, type PloyzClient } from "../runtime/client.ts";
+
+/** Options every command takes. */
+export interface GlobalArgs {
+  json: boolean;
+  context: string | undefined;
+}
+
+/** Runs `fn` with a client for the chosen context and always closes it. */
+export async function withClient<T>(args: GlobalArgs, fn: (client: PloyzClient) => Promise<T>): Promise<T> {
+  const client = await connectClient(readContext(process.env, args.context));
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}

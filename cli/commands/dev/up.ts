@@ -1,0 +1,36 @@
+import type { Argv, CommandModule } from "yargs";
+import { devUp, resolveDevDataDir } from "../../../runtime/dev.ts";
+import type { GlobalArgs } from "../../args.ts";
+import { printJson, printLines } from "../../output.ts";
+
+export interface DevArgs extends GlobalArgs {
+  "data-dir": string | undefined;
+}
+
+export const dataDirOption = <T>(y: Argv<T>) =>
+  y.option("data-dir", { type: "string", describe: "the dev machine's data directory (default ~/.local/share/ployz/dev)" });
+
+interface UpArgs extends DevArgs {
+  "fault-injection": boolean;
+}
+
+/** `ployzctl dev up`: a one-machine cluster on this computer. */
+export const devUpCommand: CommandModule<GlobalArgs, UpArgs> = {
+  command: "up",
+  describe: "start a one-machine Ployz cluster on this computer (idempotent)",
+  builder: (y) => dataDirOption(y).option("fault-injection", { type: "boolean", default: false, describe: "allow `debug crash` (tests)" }),
+  handler: async (args) => {
+    const result = await devUp({
+      dataDir: resolveDevDataDir(process.env, args["data-dir"]),
+      env: process.env,
+      ...(args["fault-injection"] ? { extraArgs: ["--fault-injection"] } : {}),
+    });
+    if (args.json) return printJson(result);
+    printLines(
+      `${result.started ? "started" : "already running:"} ployzd for machine ${result.info.machineId} (pid ${result.info.pid})`,
+      `  NATS     ${result.info.servers.join(", ")}`,
+      `  data     ${result.info.dataDir}`,
+      `  context  ${result.context.name} (${result.contextFile})`,
+    );
+  },
+};

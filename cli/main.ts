@@ -1,0 +1,42 @@
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { InvalidArgumentError } from "../model/errors.ts";
+import { VERSION } from "../runtime/version.ts";
+import type { GlobalArgs } from "./args.ts";
+import { debugCommand } from "./commands/debug/index.ts";
+import { devCommand } from "./commands/dev/index.ts";
+import { machineCommand } from "./commands/machine/index.ts";
+import { statusCommand } from "./commands/status.ts";
+import { versionCommand } from "./commands/version.ts";
+import { printError } from "./output.ts";
+
+/** `ployzctl` (alias `ployz`): parse, run one command, print, exit non-zero on any error. */
+export async function main(argv: string[]): Promise<void> {
+  const args = hideBin(argv);
+  const json = args.includes("--json");
+  const cli = yargs(args)
+    .scriptName("ployzctl")
+    .version(VERSION)
+    .option("json", { type: "boolean", default: false, global: true, describe: "print JSON" })
+    .option("context", { type: "string", global: true, describe: "which cluster context to use" })
+    .command(devCommand)
+    .command(statusCommand)
+    .command(machineCommand)
+    .command(debugCommand)
+    .command(versionCommand)
+    .completion("completion", "print a bash/zsh completion script")
+    .demandCommand(1, "say what to do (see --help)")
+    .strict()
+    .recommendCommands()
+    .help()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((message, error) => {
+      throw error ?? new InvalidArgumentError(message);
+    });
+  try {
+    await (cli as unknown as { parseAsync(): Promise<GlobalArgs> }).parseAsync();
+  } catch (error) {
+    printError(error, json);
+    process.exitCode = error instanceof InvalidArgumentError ? 2 : 1;
+  }
+}

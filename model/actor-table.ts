@@ -1,0 +1,140 @@
+import { z } from "zod";
+
+/** What the inspector needs of one XState inspection event, already stripped of live refs. */
+export type InspectionRecord =
+  | { kind: "actor"; at: number; sessionId: string; id: string; parentSessionId?: string; src: string }
+  | {
+      kind: "snapshot";
+      at: number;
+      sessionId: string;
+      status: string;
+      stateValue?: unknown;
+      context?: unknown;
+      error?: unknown;
+      eventType?: string;
+    }
+  | { kind: "event"; at: number; targetSessionId: string; eventType: string };
+
+/** One live actor, as published on `ployz.actors.<machine>`. */
+export const actorEntrySchema = z.object({
+  sessionId: z.string(),
+  id: z.string(),
+  /** Ids from the root down, e.g. `node/participant/child`. */
+  path: z.string(),
+  parent: z.string().optional(),
+  src: z.string(),
+  status: z.string(),
+  state: z.string().optional(),
+  since: z.number(),
+  lastEvent: z.string().optional(),
+  context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  error: z.string().optional(),
+});
+export type ActorEntry = z.infer<typeof actorEntrySchema>;
+
+export const actorSnapshotMessageSchema = z.object({
+  type: z.literal("actors"),
+  machine: z.string(),
+  at: z.string(),
+  seq: z.number(),
+  actors: z.array(actorEntrySchema),
+});
+export type ActorSnapshotMessage = z.infer<typeof actorSnapshotMessageSchema>;
+
+const SECRET_KEY = /secret|password|passwd|token|seed|private|credential|key$/i;
+const REDACTED = "[redacted]";
+
+/** Flattens an XState state value: `{ a: "b" }` → `a.b`; parallel regions joined with `, `. */
+export function formatStateValue(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value;
+  if (typeof value !== "object") return String(value);
+  return Object.entries(value as Record<string, unknown>)
+    .map(([key, inner]) => {
+      const rest = formatStateValue(inner);
+      return rest ? `${key}.${rest}` : key;
+    })
+    .join(", ");
+}
+
+/** Scalars of a context, secrets redacted; objects and functions are left out. */
+export function summarizeContext(context: unknown): ActorEntry["context"] {
+  if (!context || typeof context !== "object") return undefined;
+  const out: NonNullable<ActorEntry["context"]> = {};
+  for (const [key, value] of Object.entries(context as Record<string, unknown>)) {
+    if (value === null || ["string", "number", "boolean"].includes(typeof value)) {
+      out[key] = SECRET_KEY.test(key) && value !== null ? REDACTED : (value as string | number | boolean | null);
+    } else if (Array.isArray(value)) {
+      out[`${key}.length`] = value.length;
+    }
+  }
+  return out;
+}
+
+/**
+ * The live table of a node's actors, built from inspection records. Pure: `apply` returns
+ * whether anything changed; the inspector publishes `list()` when it did.
+ */
+export class ActorTable {
+  private readonly entries = new Map<string, ActorEntry & { parentSession?: string }>();
+  private readonly gone = new Map<string, number>();
+  version = 0;
+
+  apply(record: InspectionRecord): boolean {
+    switch (record.kind) {
+      case "actor": {
+        const parent = record.parentSessionId ? this.entries.get(record.parentSessionId) : undefined;
+        this.entries.set(record.sessionId, {
+          sessionId: record.sessionId,
+          id: record.id,
+          path: parent ? `${parent.path}/${record.id}` : record.id,
+          ...(parent ? { parent: parent.sessionId, parentSession: parent.sessionId } : {}),
+          src: record.src,
+          status: "active",
+          since: record.at,
+        });
+        this.gone.delete(record.sessionId);
+        break;
+      }
+      case "snapshot": {
+        const entry = this.entries.get(record.sessionId);
+        if (!entry) return false;
+        const state = formatStateValue(record.stateValue);
+        if (state !== entry.state || record.status !== entry.status) entry.since = record.at;
+        entry.status = record.status;
+        if (state !== undefined) entry.state = state;
+        const context = summarizeContext(record.context);
+        if (context) entry.context = context;
+        if (record.error !== undefined) entry.error = record.error instanceof Error ? record.error.message : String(record.error);
+        if (record.eventType) entry.lastEvent = record.eventType;
+        if (record.status !== "active") this.gone.set(record.sessionId, record.at);
+        break;
+      }
+      case "event": {
+        const entry = this.entries.get(record.targetSessionId);
+        if (!entry || record.eventType.startsWith("xstate.")) return false;
+        entry.lastEvent = record.eventType;
+        break;
+      }
+    }
+    this.version++;
+    return true;
+  }
+
+  /** Forgets actors that ended more than `keepMs` ago. */
+  prune(now: number, keepMs: number): void {
+    for (const [sessionId, endedAt] of this.gone) {
+      if (now - endedAt > keepMs) {
+        this.entries.delete(sessionId);
+        this.gone.delete(sessionId);
+        this.version++;
+      }
+    }
+  }
+
+  list(): ActorEntry[] {
+    return [...this.entries.values()]
+      .map(({ parentSession: _p, ...entry }) => entry)
+      .sort((a, b) => a.path.localeCompare(b.path));
+  }
+}

@@ -1,0 +1,15 @@
+import { z } from "zod";
+
+/** How a client reaches a daemon: written by ployzd to `<data>/client.json` once it is ready. */
+export const clientInfoSchema = z
+  .object({
+    machineId: z.string(),
+    servers: z.array(z.string()).min(1),
+    seedFile: z.string(),
+    dataDir: z.string(),
+    pid: z.number(),
+    version: z.string(),
+    readyAt: z.string(),
+  })
+  .strict();
+export type ClientInfo = z.infer<typeof clientInfoSchema>;

@@ -1,0 +1,191 @@
+import type Docker from "dockerode";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
+import { createApi } from "../actors/api/api.ts";
+import { createInspector } from "../actors/inspector/inspector.ts";
+import { createWatchMachines } from "../actors/mesh/watch-machines.ts";
+import { createParticipant } from "../actors/participant/participant.ts";
+import { registerMachine } from "../actors/store/machines.ts";
+import { recordNodeStatus } from "../actors/store/node-status.ts";
+import { meshPeerMachine } from "../machines/mesh-peer.ts";
+import { NODE_CHILDREN, nodeMachine } from "../machines/node.ts";
+import { supervisedChildMachine } from "../machines/supervised-child.ts";
+import { ActorTable } from "../model/actor-table.ts";
+import { InvalidArgumentError, NotFoundError } from "../model/errors.ts";
+import type { MachineRecord } from "../model/machine.ts";
+import type { ChildStatus } from "../model/observation.ts";
+import { toInspectionRecord } from "./inspection.ts";
+import type { Logger } from "./logger.ts";
+import type { Store } from "./store.ts";
+
+export interface NodeSystemDeps {
+  nc: NatsConnection;
+  store: Store;
+  docker: Docker;
+  record: MachineRecord;
+  dataDir: string;
+  version: string;
+  log: Logger;
+  faultInjection: boolean;
+  /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** The running node: its root actor and the handles the daemon needs. */
+export interface NodeSystem {
+  actor: AnyActorRef;
+  table: ActorTable;
+  /** Resolves once registration is done and the children run; rejects with the registration error. */
+  ready: Promise<void>;
+  children(): ChildStatus[];
+  injectCrash(name: string): void;
+  /** Stops every child, records the stop as Status, and resolves when the node is done. */
+  stop(): Promise<void>;
+}
+
+/** Wires the pure node statechart to its real effects and starts it. */
+export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
+  const { nc, store, record, log } = deps;
+  const machineId = record.id;
+  const table = new ActorTable();
+  const startedAt = new Date().toISOString();
+  let registrationError: unknown;
+  let actor: AnyActorRef;
+
+  const children = (): ChildStatus[] => {
+    const refs = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children;
+    return NODE_CHILDREN.flatMap((name) => {
+      const snapshot = refs[name]?.getSnapshot() as
+        | { value: ChildStatus["state"]; context: { restarts: number; lastError?: string; since: number } }
+        | undefined;
+      if (!snapshot) return [];
+      const status: ChildStatus = {
+        name,
+        state: snapshot.value,
+        restarts: snapshot.context.restarts,
+        since: new Date(snapshot.context.since).toISOString(),
+      };
+      if (snapshot.context.lastError) status.lastError = snapshot.context.lastError;
+      return [status];
+    });
+  };
+  const injectCrash = (name: string) => {
+    const ref = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[name];
+    if (!ref || !(NODE_CHILDREN as readonly string[]).includes(name)) {
+      throw new NotFoundError(`machine ${machineId} has no supervised actor ${name} (there are: ${NODE_CHILDREN.join(", ")})`);
+    }
+    const state = (ref.getSnapshot() as { value: string }).value;
+    if (state !== "running") throw new InvalidArgumentError(`${name} on machine ${machineId} is ${state}, not running: nothing to crash`);
+    log.warn({ actor: name }, "crash injected");
+    ref.send({ type: "INJECT_CRASH", reason: "crash injected by ployzctl debug crash" });
+  };
+
+  const supervise = (child: AnyActorLogic) =>
+    supervisedChildMachine.provide({ actors: { child: child as never } });
+
+  const node = nodeMachine.provide({
+    actors: {
+      registerMachine: fromPromise(async () => {
+        try {
+          await registerMachine(store.kv.machines, record);
+          await recordNodeStatus(store.js, { type: "node", machine: machineId, at: new Date().toISOString(), event: "started", version: deps.version });
+        } catch (error) {
+          registrationError = error;
+          throw error;
+        }
+      }),
+      recordStopped: fromPromise(async () => {
+        await recordNodeStatus(store.js, { type: "node", machine: machineId, at: new Date().toISOString(), event: "stopped", version: deps.version });
+      }),
+      participant: supervise(
+        createParticipant({
+          nc,
+          docker: deps.docker,
+          machineId,
+          dataDir: deps.dataDir,
+          log,
+          children,
+          ...(deps.faultInjection ? { injectCrash } : {}),
+        }),
+      ),
+      api: supervise(
+        createApi({
+          nc,
+          jsm: store.jsm,
+          machines: store.kv.machines,
+          meta: store.kv.meta,
+          machineId,
+          version: deps.version,
+          startedAt,
+          log,
+          observeTimeoutMs: 2_000,
+        }),
+      ),
+      inspector: supervise(createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })),
+      meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(store.kv.machines) } })),
+    },
+  });
+
+  actor = createActor(node, {
+    input: { machineId, now: Date.now },
+    inspect: (event) => {
+      const rec = toInspectionRecord(event, Date.now());
+      if (rec) table.apply(rec);
+      deps.inspect?.(event);
+    },
+  });
+
+  // Supervision facts go to the log; a child that becomes failed is also durable Status.
+  const watchChildren = () => {
+    const refs = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children;
+    for (const name of NODE_CHILDREN) {
+      let previous = "running";
+      refs[name]?.subscribe(() => {
+        const child = children().find((c) => c.name === name);
+        if (!child || child.state === previous) return;
+        previous = child.state;
+        if (child.state === "backoff") log.warn({ actor: name, error: child.lastError, restarts: child.restarts }, "actor crashed, restarting after backoff");
+        if (child.state === "running") log.info({ actor: name, restarts: child.restarts }, "actor restarted");
+        if (child.state === "failed") {
+          log.error({ actor: name, error: child.lastError }, "actor crash-looped and is marked failed");
+          void recordNodeStatus(store.js, {
+            type: "node",
+            machine: machineId,
+            at: new Date().toISOString(),
+            event: "child-failed",
+            detail: `${name}: ${child.lastError ?? "unknown error"}`,
+            version: deps.version,
+          }).catch((error: unknown) => log.error({ err: error }, "could not record child-failed status"));
+        }
+      });
+    }
+  };
+
+  const ready = new Promise<void>((resolve, reject) => {
+    const sub = actor.subscribe((snapshot) => {
+      const value = (snapshot as { value: string }).value;
+      if (value === "running") {
+        sub.unsubscribe();
+        watchChildren();
+        resolve();
+      } else if (value === "failed" || value === "stopped") {
+        sub.unsubscribe();
+        reject(registrationError ?? new Error(`node ${machineId} ended in ${value}`));
+      }
+    });
+  });
+
+  actor.start();
+
+  return {
+    actor,
+    table,
+    ready,
+    children,
+    injectCrash,
+    async stop() {
+      if (actor.getSnapshot().status === "active") actor.send({ type: "STOP" });
+      await toPromise(actor).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { PloyzError } from "../model/errors.ts";
+import { startDaemon } from "./daemon.ts";
+import { defaultDevDataDir } from "./paths.ts";
+import { VERSION } from "./version.ts";
+
+/** `ployzd` — the node daemon's command line. */
+export async function ployzdMain(argv: string[]): Promise<void> {
+  await yargs(hideBin(argv))
+    .scriptName("ployzd")
+    .version(VERSION)
+    .strict()
+    .command(
+      "run",
+      "run this machine's node daemon in the foreground",
+      (y) =>
+        y
+          .option("data-dir", { type: "string", default: defaultDevDataDir(), describe: "where this machine keeps its state" })
+          .option("machine-id", { type: "string", describe: "id on first start (default: host name + random suffix)" })
+          .option("region", { type: "string", describe: "region on first start (default: local)" })
+          .option("zone", { type: "string", describe: "availability zone on first start" })
+          .option("nats-port", { type: "number", describe: "NATS client port on first start (default: a free one)" })
+          .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" }),
+      async (args) => {
+        let daemon;
+        try {
+          daemon = await startDaemon({
+            dataDir: args["data-dir"],
+            ...(args["machine-id"] ? { machineId: args["machine-id"] } : {}),
+            ...(args.region ? { region: args.region } : {}),
+            ...(args.zone ? { zone: args.zone } : {}),
+            ...(args["nats-port"] ? { natsPort: args["nats-port"] } : {}),
+            faultInjection: args["fault-injection"],
+            env: process.env,
+          });
+        } catch (error) {
+          const hint = error instanceof PloyzError && error.hint ? ` (${error.hint})` : "";
+          process.stderr.write(`ployzd: ${error instanceof Error ? error.message : String(error)}${hint}\n`);
+          process.exit(1);
+        }
+        process.stdout.write(`ployzd: machine ${daemon.machineId} ready\n`);
+        const onSignal = () => void daemon.stop();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        process.exit(await daemon.stopped);
+      },
+    )
+    .demandCommand(1, "say what to do: `ployzd run`")
+    .help()
+    .parseAsync();
+}
