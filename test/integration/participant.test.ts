@@ -1,0 +1,127 @@
+import { randomBytes } from "node:crypto";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { requestJson } from "../../actors/nats/request.ts";
+import { NoResponderError, RemoteError, RequestTimeoutError } from "../../model/errors.ts";
+import { capacitySchema, containerInspectSchema, containerListSchema } from "../../model/observation.ts";
+import { subjects } from "../../model/subjects.ts";
+import type { ClusterStatus } from "../../model/api.ts";
+import { createDocker } from "../../runtime/docker.ts";
+import { connectAsOperator, createTestHome, startDevDaemon, type TestHome } from "../harness/daemon.ts";
+import { BUSYBOX_IMAGE, ensureBusyboxImage, removeTestContainers } from "../harness/docker.ts";
+
+const run = randomBytes(4).toString("hex");
+const docker = createDocker();
+let home: TestHome;
+let nc: NatsConnection;
+let machineId: string;
+
+beforeAll(async () => {
+  ensureBusyboxImage();
+  home = createTestHome();
+  machineId = (await startDevDaemon(home)).info.machineId;
+  nc = await connectAsOperator(home);
+});
+afterAll(async () => {
+  await nc?.close();
+  await removeTestContainers(docker, run);
+  await home?.dispose();
+});
+
+const who = () => `machine ${machineId}`;
+
+describe("participant (real NATS, real Docker)", () => {
+  it("reports live capacity with the container count from dockerd", async () => {
+    const before = await requestJson(nc, subjects.machine(machineId, "observe.capacity"), {}, capacitySchema, { who: who() });
+    const container = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ["sleep", "300"], Labels: { "ployz.test": run }, HostConfig: { Init: true } });
+    await container.start();
+    const after = await requestJson(nc, subjects.machine(machineId, "observe.capacity"), {}, capacitySchema, { who: who() });
+    expect(before.containers.ok && after.containers.ok).toBe(true);
+    if (before.containers.ok && after.containers.ok) {
+      expect(after.containers.total).toBe(before.containers.total + 1);
+      expect(after.containers.running).toBe(before.containers.running + 1);
+    }
+    expect(after.machine).toBe(machineId);
+  });
+
+  it("lists and inspects containers through dockerode", async () => {
+    const container = await docker.createContainer({
+      Image: BUSYBOX_IMAGE,
+      Cmd: ["sleep", "300"],
+      Labels: { "ployz.test": run, "ployz.namespace": "demo" },
+      HostConfig: { Init: true },
+    });
+    await container.start();
+    const list = await requestJson(nc, subjects.machine(machineId, "observe.containers"), {}, containerListSchema, { who: who() });
+    const mine = list.containers.find((c) => c.id === container.id);
+    expect(mine).toMatchObject({ image: BUSYBOX_IMAGE, state: "running", labels: { "ployz.namespace": "demo" } });
+
+    const inspect = await requestJson(nc, subjects.machine(machineId, "container.inspect"), { id: container.id }, containerInspectSchema, { who: who() });
+    expect(inspect.container.id).toBe(container.id);
+    expect(inspect.container.state).toBe("running");
+    expect(Object.values(inspect.container.ipAddresses)[0]).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  it("answers an unknown container with a not-found error that names it", async () => {
+    const request = requestJson(nc, subjects.machine(machineId, "container.inspect"), { id: "no-such-container" }, containerInspectSchema, { who: who() });
+    await expect(request).rejects.toThrow(RemoteError);
+    await expect(request).rejects.toMatchObject({ code: "not-found", message: expect.stringContaining("container no-such-container: not found") });
+  });
+
+  it("refuses malformed requests and unknown verbs", async () => {
+    const bad = requestJson(nc, subjects.machine(machineId, "container.inspect"), { id: 42 }, containerInspectSchema, { who: who() });
+    await expect(bad).rejects.toMatchObject({ code: "invalid-argument" });
+    const reply = await nc.request(`ployz.m.${machineId}.no.such.verb`, "{}", { timeout: 5_000 });
+    expect(reply.json()).toMatchObject({ type: "error", error: { code: "not-found", message: expect.stringContaining("no verb no.such.verb") } });
+    const garbage = await nc.request(subjects.machine(machineId, "observe.capacity"), "{not json", { timeout: 5_000 });
+    expect(garbage.json()).toMatchObject({ type: "error", error: { code: "invalid-argument" } });
+  });
+
+  it("fails at once with a no-responder error for a machine that is gone, not after the timeout", async () => {
+    // A 60 s timeout: if this waited for it, the test would time out instead of passing.
+    const request = requestJson(nc, subjects.machine("gone-machine", "observe.capacity"), {}, capacitySchema, { who: "machine gone-machine", timeoutMs: 60_000 });
+    await expect(request).rejects.toThrow(NoResponderError);
+    await expect(request).rejects.toThrow("no responder for ployz.m.gone-machine.observe.capacity: machine gone-machine is not serving it");
+  }, 10_000);
+
+  it("fails with a timeout error when a responder stays silent", async () => {
+    const silent = nc.subscribe("ployz.m.silent-machine.>");
+    try {
+      const request = requestJson(nc, subjects.machine("silent-machine", "observe.capacity"), {}, z.unknown(), { who: "machine silent-machine", timeoutMs: 300 });
+      await expect(request).rejects.toThrow(RequestTimeoutError);
+      await expect(request).rejects.toThrow("machine silent-machine did not answer ployz.m.silent-machine.observe.capacity within 300 ms");
+    } finally {
+      silent.unsubscribe();
+    }
+  });
+
+  it("status shows a member that does not answer as an observation error, beside its intact intent", async () => {
+    const { openStore } = await import("../../runtime/store.ts");
+    const store = await openStore(nc);
+    const record = {
+      id: "gone-machine",
+      name: "gone",
+      region: "local",
+      storage: false,
+      state: "active",
+      natsUser: `U${"A".repeat(55)}`,
+      joinedAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
+    await store.kv.machines.put("gone-machine", JSON.stringify(record));
+    await store.kv.machines.put("broken-record", "{ not json");
+    try {
+      const status = await home.json<ClusterStatus>("status");
+      expect(status.intent.machines.map((m) => m.id).sort()).toEqual(["gone-machine", machineId].sort());
+      expect(status.intent.invalid).toEqual([{ key: "broken-record", error: "not valid JSON" }]);
+      const gone = status.observation.find((o) => o.machine === "gone-machine")!;
+      expect(gone.ok).toBe(false);
+      if (!gone.ok) expect(gone.error.code).toBe("no-responder");
+      expect(status.observation.find((o) => o.machine === machineId)?.ok).toBe(true);
+    } finally {
+      await store.kv.machines.delete("gone-machine");
+      await store.kv.machines.delete("broken-record");
+    }
+  });
+});
