@@ -15,7 +15,9 @@ node bin/ployzctl.js dev up "$@"
 cat <<'MSG'
 
 Ployz dev cluster is up. Look at it with:
-  node bin/ployzctl.js status     # cluster and machine status
-  node bin/ployzctl.js top        # live view (same as `ployz top`)
+  node bin/ployzctl.js status       # intent and status from the store, observations asked live
+  node bin/ployzctl.js machine ls   # the machines of the cluster
+  node bin/ployzctl.js dev logs -f  # the daemon's log
+  node bin/ployzctl.js dev down     # stop it (state stays on disk; `npm start` brings it back)
 Tip: run `npm link` once to get `ployzctl` / `ployz` on your PATH (then: ployzctl status, ployz top).
 MSG
