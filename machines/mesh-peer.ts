@@ -9,18 +9,26 @@ export interface MeshPeerContext {
   members: MachineRecord[];
   /** How many membership updates were applied since this actor started. */
   updates: number;
+  failure: string | undefined;
+}
+
+/** What a crashed meshPeer hands its supervisor. */
+export interface MeshPeerOutput {
+  error: string;
 }
 
 /**
  * Follows cluster membership (the `machines` KV) and applies it to this machine's peers.
  * In this version applying is bookkeeping only; WireGuard peers come with the mesh.
- * A watch that fails escalates to the supervisor, which restarts this actor.
+ * A watch that fails ends this actor in `crashed` (leaving `watching` stops the watch), and its
+ * supervisor restarts it.
  */
 export const meshPeerMachine = setup({
   types: {
     context: {} as MeshPeerContext,
     events: {} as MeshPeerEvent,
     input: {} as { name: string },
+    output: {} as MeshPeerOutput,
   },
   actors: {
     watchMachines: fromCallback<MeshPeerEvent>(() => {
@@ -29,25 +37,20 @@ export const meshPeerMachine = setup({
   },
   actions: {
     applyPeers: (_, _params: { machines: MachineRecord[] }) => {},
-    escalate: (_, params: { reason: string }) => {
-      throw new Error(params.reason);
-    },
   },
 }).createMachine({
   id: "meshPeer",
-  context: { members: [], updates: 0 },
+  context: { members: [], updates: 0, failure: undefined },
   initial: "watching",
   states: {
     watching: {
       invoke: {
         src: "watchMachines",
         onError: {
-          actions: {
-            type: "escalate",
-            params: ({ event }) => ({
-              reason: `machines watch failed: ${event.error instanceof Error ? event.error.message : String(event.error)}`,
-            }),
-          },
+          target: "crashed",
+          actions: assign({
+            failure: ({ event }) => `machines watch failed: ${event.error instanceof Error ? event.error.message : String(event.error)}`,
+          }),
         },
       },
       on: {
@@ -58,9 +61,12 @@ export const meshPeerMachine = setup({
           ],
         },
         WATCH_FAILED: {
-          actions: { type: "escalate", params: ({ event }) => ({ reason: `machines watch failed: ${event.reason}` }) },
+          target: "crashed",
+          actions: assign({ failure: ({ event }) => `machines watch failed: ${event.reason}` }),
         },
       },
     },
+    crashed: { type: "final" },
   },
+  output: ({ context }) => ({ error: context.failure ?? "meshPeer ended" }),
 });

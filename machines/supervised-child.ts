@@ -37,6 +37,11 @@ function describe(error: unknown): string {
   return typeof error === "string" ? error : JSON.stringify(error);
 }
 
+function exitReason(output: unknown): string {
+  const error = (output as { error?: unknown } | undefined)?.error;
+  return typeof error === "string" ? error : "exited unexpectedly";
+}
+
 /**
  * Keeps one long-lived child running: restarts it with exponential backoff when it crashes or
  * exits, and marks it `failed` (visibly, never looping) after too many crashes in a window.
@@ -88,9 +93,10 @@ export const supervisedChildMachine = setup({
         id: "child",
         src: "child",
         input: ({ context }) => ({ name: context.name }),
+        // A long-lived child that finishes has crashed too; its output may say why.
         onDone: [
-          { guard: "crashLoop", target: "failed", actions: { type: "recordCrash", params: { reason: "exited unexpectedly" } } },
-          { target: "backoff", actions: { type: "recordCrash", params: { reason: "exited unexpectedly" } } },
+          { guard: "crashLoop", target: "failed", actions: { type: "recordCrash", params: ({ event }) => ({ reason: exitReason(event.output) }) } },
+          { target: "backoff", actions: { type: "recordCrash", params: ({ event }) => ({ reason: exitReason(event.output) }) } },
         ],
         onError: [
           { guard: "crashLoop", target: "failed", actions: { type: "recordCrash", params: ({ event }) => ({ reason: describe(event.error) }) } },

@@ -44,17 +44,18 @@ export type ActorSnapshotMessage = z.infer<typeof actorSnapshotMessageSchema>;
 const SECRET_KEY = /secret|password|passwd|token|seed|private|credential|key$/i;
 const REDACTED = "[redacted]";
 
-/** Flattens an XState state value: `{ a: "b" }` → `a.b`; parallel regions joined with `, `. */
+/** Flattens an XState state value: `{ a: "b" }` → `a.b`; parallel regions as full paths joined with `, `. */
 export function formatStateValue(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === "string") return value;
-  if (typeof value !== "object") return String(value);
-  return Object.entries(value as Record<string, unknown>)
-    .map(([key, inner]) => {
-      const rest = formatStateValue(inner);
-      return rest ? `${key}.${rest}` : key;
-    })
-    .join(", ");
+  return leafPaths(value).join(", ");
+}
+
+function leafPaths(value: unknown): string[] {
+  if (typeof value !== "object" || value === null) return [String(value)];
+  return Object.entries(value as Record<string, unknown>).flatMap(([key, inner]) => {
+    const rest = inner === undefined || inner === null ? [] : leafPaths(inner);
+    return rest.length ? rest.map((r) => `${key}.${r}`) : [key];
+  });
 }
 
 /** Scalars of a context, secrets redacted; objects and functions are left out. */
@@ -99,6 +100,7 @@ export class ActorTable {
       case "snapshot": {
         const entry = this.entries.get(record.sessionId);
         if (!entry) return false;
+        const before = JSON.stringify(entry);
         const state = formatStateValue(record.stateValue);
         if (state !== entry.state || record.status !== entry.status) entry.since = record.at;
         entry.status = record.status;
@@ -107,12 +109,13 @@ export class ActorTable {
         if (context) entry.context = context;
         if (record.error !== undefined) entry.error = record.error instanceof Error ? record.error.message : String(record.error);
         if (record.eventType) entry.lastEvent = record.eventType;
-        if (record.status !== "active") this.gone.set(record.sessionId, record.at);
+        if (record.status !== "active" && !this.gone.has(record.sessionId)) this.gone.set(record.sessionId, record.at);
+        if (JSON.stringify(entry) === before) return false;
         break;
       }
       case "event": {
         const entry = this.entries.get(record.targetSessionId);
-        if (!entry || record.eventType.startsWith("xstate.")) return false;
+        if (!entry || record.eventType.startsWith("xstate.") || entry.lastEvent === record.eventType) return false;
         entry.lastEvent = record.eventType;
         break;
       }

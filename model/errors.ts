@@ -98,6 +98,36 @@ export class MachineRemovedError extends PloyzError {
   override readonly code = "machine-removed";
 }
 
+/** A manifest or Compose file that Ployz cannot accept; `path` points at the bad field. */
+export class ManifestError extends PloyzError {
+  override readonly code = "manifest-invalid";
+  readonly path: string;
+  constructor(message: string, options: { path?: string; hint?: string; cause?: unknown } = {}) {
+    super(message, options);
+    this.path = options.path ?? "";
+  }
+}
+
+/** Another deploy holds the namespace's lease. */
+export class LeaseHeldError extends PloyzError {
+  override readonly code = "lease-held";
+}
+
+/** A deploy failed; the previous commit is still what runs. */
+export class DeployFailedError extends PloyzError {
+  override readonly code = "deploy-failed";
+}
+
+/** The plan being applied is not the plan the world gives now. */
+export class PlanChangedError extends PloyzError {
+  override readonly code = "plan-changed";
+}
+
+/** Someone else appended to the namespace's commits first. */
+export class CommitConflictError extends PloyzError {
+  override readonly code = "commit-conflict";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -111,6 +141,11 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "not-found": NotFoundError,
   "daemon-start-failed": DaemonStartError,
   "machine-removed": MachineRemovedError,
+  "manifest-invalid": ManifestError,
+  "lease-held": LeaseHeldError,
+  "deploy-failed": DeployFailedError,
+  "plan-changed": PlanChangedError,
+  "commit-conflict": CommitConflictError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */
@@ -125,3 +160,4 @@ export function toErrorPayload(error: unknown): ErrorPayload {
   if (error instanceof Error) return { name: error.name, code: "internal", message: error.message };
   return { name: "Error", code: "internal", message: String(error) };
 }
+

@@ -37,7 +37,9 @@ export function readIdentity(seedFile: string): NatsIdentity {
   try {
     const seed = new TextEncoder().encode(text);
     const pair = fromSeed(seed);
-    return { seedFile, publicKey: pair.getPublicKey(), seed };
+    const publicKey = pair.getPublicKey();
+    if (!publicKey.startsWith("U")) throw new Error(`a ${publicKey[0]} key, not a user key`);
+    return { seedFile, publicKey, seed };
   } catch (error) {
     throw new ConfigError(`NATS key ${seedFile} is not a valid user seed`, {
       hint: "restore it from a backup; a machine that lost its key must join again as a new machine",

@@ -16,7 +16,10 @@ export const nodeConfigSchema = z
     storage: z.boolean(),
     nats: z
       .object({
-        host: z.string().min(1),
+        host: z
+          .string()
+          .min(1)
+          .refine((h) => !["0.0.0.0", "::", "[::]", "*"].includes(h), "must be a loopback or overlay address, never every interface"),
         clientPort: z.number().int().min(1).max(65535),
       })
       .strict(),

@@ -22,6 +22,7 @@ export function createWatchMachines(machines: KV) {
         }
         if (!stopped) sendBack({ type: "WATCH_FAILED", reason: "watch ended" });
       } catch (error) {
+        iterator?.stop();
         if (!stopped) sendBack({ type: "WATCH_FAILED", reason: error instanceof Error ? error.message : String(error) });
       }
     })();

@@ -25,6 +25,7 @@ export interface NatsConfigInput {
  */
 export function renderNatsConfig(input: NatsConfigInput): Record<string, unknown> {
   if (input.users.length === 0) throw new Error("a NATS server needs at least one user: anonymous access is never allowed");
+  if (isWildcard(input.clientHost)) throw new Error(`NATS must listen on loopback or the overlay, not ${input.clientHost}`);
   const config: Record<string, unknown> = {
     server_name: input.machineId,
     host: input.clientHost,
@@ -45,9 +46,15 @@ export function renderNatsConfig(input: NatsConfigInput): Record<string, unknown
       config.leafnodes = { listen: `${bracket(self?.natsHost ?? input.clientHost)}:${LEAF_PORT}` };
     }
   } else {
+    if (peers.length === 0) throw new Error(`machine ${input.machineId} has no storage: it needs a storage member to connect to as a leaf node`);
     config.leafnodes = { remotes: [{ urls: peers.map((p) => `nats-leaf://${bracket(p.natsHost!)}:${LEAF_PORT}`) }] };
   }
   return config;
+}
+
+/** 0.0.0.0, ::, [::] or empty: every interface. */
+export function isWildcard(host: string): boolean {
+  return ["", "0.0.0.0", "::", "[::]", "*"].includes(host.trim());
 }
 
 function bracket(host: string): string {

@@ -1,0 +1,183 @@
+import { z } from "zod";
+import { durationSchema } from "./duration.ts";
+import { nameSchema } from "./names.ts";
+import { cpuSchema, memorySchema } from "./quantity.ts";
+
+/**
+ * The Ployz manifest: one namespace and its services, as YAML or JSON. Every object is strict:
+ * a key Ployz does not know is an error naming it, never silently dropped. Parsing normalizes
+ * (durations to ms, memory to bytes, commands to arrays) so a spec compares by value.
+ */
+
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+export const MAX_REPLICAS = 100;
+
+const serviceName = nameSchema("service name");
+const volumeName = nameSchema("volume name");
+/** A docker image reference: registry/repo[:tag][@digest], no spaces or shell characters. */
+const imageSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, "must be an image reference like busybox:1.36 or registry.example/app:v2");
+const absolutePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^\//, "must be an absolute path")
+  .refine((p) => !p.split("/").includes(".."), "must not contain ..");
+const port = z.number().int().min(1, "must be a port 1–65535").max(65535, "must be a port 1–65535");
+const stringList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string())]);
+/** `command: "httpd -f"` is split on spaces (like Compose's string form); arrays are kept. */
+const commandSchema = z.union([
+  z.string().min(1).transform((s) => s.trim().split(/\s+/)),
+  z.array(z.string()).min(1),
+]);
+const envSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+const hostname = z
+  .string()
+  .max(253)
+  .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a lowercase DNS hostname");
+
+export const portSchema = z
+  .object({
+    container: port,
+    protocol: z.enum(["tcp", "udp"]).default("tcp"),
+    /** Published on the machine's loopback (dev) — routes are the way in from outside. */
+    published: port.optional(),
+  })
+  .strict();
+
+const probeTiming = {
+  interval: durationSchema.default(1_000),
+  timeout: durationSchema.default(1_000),
+  retries: z.number().int().min(1).max(100).default(3),
+  startPeriod: durationSchema.default(0),
+};
+export const readinessSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("http"), port, path: z.string().regex(/^\//, "must start with /").default("/"), ...probeTiming }).strict(),
+  z.object({ type: z.literal("tcp"), port, ...probeTiming }).strict(),
+  z.object({ type: z.literal("exec"), command: z.array(z.string()).min(1), ...probeTiming }).strict(),
+]);
+export type ReadinessProbe = z.infer<typeof readinessSchema>;
+
+export const routeSchema = z
+  .object({
+    hostnames: z.array(hostname).min(1),
+    pathPrefix: z.string().regex(/^\/[^\s]*$/, "must start with / and contain no spaces").default("/"),
+    port,
+    tls: z.enum(["none", "acme"]).default("none"),
+  })
+  .strict();
+export type Route = z.infer<typeof routeSchema>;
+
+export const volumeMountSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("volume"), source: volumeName, target: absolutePath, readOnly: z.boolean().default(false) }).strict(),
+  z.object({ type: z.literal("bind"), source: absolutePath, target: absolutePath, readOnly: z.boolean().default(false) }).strict(),
+]);
+export type VolumeMount = z.infer<typeof volumeMountSchema>;
+
+export const configMountSchema = z
+  .object({
+    target: absolutePath,
+    content: z.string().max(256 * 1024, "config content is limited to 256 KiB"),
+    mode: z.number().int().min(0).max(0o777).default(0o444),
+  })
+  .strict();
+export type ConfigMount = z.infer<typeof configMountSchema>;
+
+export const serviceSchema = z
+  .object({
+    image: imageSchema,
+    command: commandSchema.optional(),
+    entrypoint: commandSchema.optional(),
+    env: envSchema.default({}),
+    ports: z.array(portSchema).default([]),
+    mode: z.enum(["replicated", "global"]).default("replicated"),
+    replicas: z.number().int().min(0).max(MAX_REPLICAS, `at most ${MAX_REPLICAS} replicas`).default(1),
+    resources: z.object({ cpu: cpuSchema.optional(), memory: memorySchema.optional() }).strict().default({}),
+    stateful: z.boolean().default(false),
+    placement: z
+      .object({
+        regions: z.array(nameSchema("region")).optional(),
+        zones: z.array(nameSchema("zone")).optional(),
+        machines: z.array(nameSchema("machine id")).optional(),
+      })
+      .strict()
+      .default({}),
+    readiness: readinessSchema.optional(),
+    restart: z.enum(["no", "always", "on-failure", "unless-stopped"]).default("unless-stopped"),
+    routes: z.array(routeSchema).default([]),
+    volumes: z.array(volumeMountSchema).default([]),
+    configs: z.array(configMountSchema).default([]),
+    labels: z.record(z.string().regex(/^[a-zA-Z0-9._\-/]+$/, "must be a label key").refine((k) => !k.startsWith("ployz."), "the ployz. prefix is reserved"), z.string()).default({}),
+    dependsOn: z.array(serviceName).default([]),
+  })
+  .strict();
+export type ServiceSpec = z.infer<typeof serviceSchema>;
+export type ServiceInput = z.input<typeof serviceSchema>;
+
+export const namespaceSpecSchema = z
+  .object({
+    namespace: nameSchema("namespace"),
+    services: z.record(serviceName, serviceSchema).refine((s) => Object.keys(s).length > 0, "a namespace needs at least one service"),
+    volumes: z.record(volumeName, z.object({ external: z.boolean().default(false) }).strict()).default({}),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    for (const [name, service] of Object.entries(spec.services)) {
+      for (const dep of service.dependsOn) {
+        if (!spec.services[dep]) ctx.addIssue({ code: "custom", path: ["services", name, "dependsOn"], message: `depends on unknown service "${dep}"` });
+      }
+      for (const [i, v] of service.volumes.entries()) {
+        if (v.type === "volume" && !spec.volumes[v.source]) {
+          ctx.addIssue({ code: "custom", path: ["services", name, "volumes", i, "source"], message: `volume "${v.source}" is not declared under top-level volumes` });
+        }
+      }
+      const targets = [...service.volumes.map((v) => v.target), ...service.configs.map((c) => c.target)];
+      const dup = targets.find((t, i) => targets.indexOf(t) !== i);
+      if (dup) ctx.addIssue({ code: "custom", path: ["services", name], message: `two mounts target ${dup}` });
+    }
+    const cycle = findCycle(spec.services);
+    if (cycle) ctx.addIssue({ code: "custom", path: ["services"], message: `dependsOn has a cycle: ${cycle.join(" → ")}` });
+  });
+export type NamespaceSpec = z.infer<typeof namespaceSpecSchema>;
+export type NamespaceSpecInput = z.input<typeof namespaceSpecSchema>;
+
+/** A dependency cycle among services, as a path that returns to its start, or undefined. */
+export function findCycle(services: Record<string, { dependsOn: string[] }>): string[] | undefined {
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === "done") return undefined;
+    if (state.get(name) === "visiting") return [...stack.slice(stack.indexOf(name)), name];
+    state.set(name, "visiting");
+    stack.push(name);
+    for (const dep of services[name]?.dependsOn ?? []) {
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(name, "done");
+    return undefined;
+  };
+  for (const name of Object.keys(services)) {
+    const cycle = visit(name);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+/** Services in an order where each comes after what it depends on (ties by name). */
+export function startOrder(spec: NamespaceSpec): string[] {
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    for (const dep of [...spec.services[name]!.dependsOn].sort()) visit(dep);
+    order.push(name);
+  };
+  for (const name of Object.keys(spec.services).sort()) visit(name);
+  return order;
+}
