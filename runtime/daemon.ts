@@ -82,7 +82,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       port: config.nats.clientPort,
       env: options.env,
     });
-    cleanup.push(() => nats.stop());
+    cleanup.push(async () => {
+      await nats.stop();
+      rmSync(paths.natsPid, { force: true });
+    });
     log.info({ natsPid: nats.pid, url: nats.url }, "nats-server ready");
 
     const nc: NatsConnection = await connectNats({ servers: [nats.url], seed: machineKey.seed, name: `ployzd ${config.machineId}`, reconnect: true });

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
@@ -101,8 +102,11 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
         createParticipant({
           nc,
           docker: deps.docker,
+          locks: store.kv.locks,
+          images: store.images,
           machineId,
           dataDir: deps.dataDir,
+          configDir: join(deps.dataDir, "configs"),
           log,
           children,
           ...(deps.faultInjection ? { injectCrash } : {}),

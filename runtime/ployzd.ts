@@ -23,7 +23,16 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           .option("nats-port", { type: "number", describe: "NATS client port on first start (default: a free one)" })
           .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" }),
       async (args) => {
-        let daemon;
+        // Signals are handled from the first moment: a stop asked for during start-up runs as
+        // soon as the daemon is up (a failed start cleans up by itself).
+        let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+        let stopRequested = false;
+        const onSignal = () => {
+          stopRequested = true;
+          if (daemon) void daemon.stop();
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
         try {
           daemon = await startDaemon({
             dataDir: args["data-dir"],
@@ -40,9 +49,7 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           process.exit(1);
         }
         process.stdout.write(`ployzd: machine ${daemon.machineId} ready\n`);
-        const onSignal = () => void daemon.stop();
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
+        if (stopRequested) void daemon.stop();
         process.exit(await daemon.stopped);
       },
     )
