@@ -7,8 +7,15 @@
 export const MACHINE_VERBS = [
   "observe.capacity",
   "observe.containers",
+  "observe.instances",
   "observe.actors",
   "container.inspect",
+  "container.start",
+  "container.remove",
+  "container.logs",
+  "probe.readiness",
+  "lock.acquire",
+  "lock.release",
   "debug.crash",
 ] as const;
 export type MachineVerb = (typeof MACHINE_VERBS)[number];

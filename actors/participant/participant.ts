@@ -1,19 +1,41 @@
 import type Docker from "dockerode";
+import type { KV } from "@nats-io/kv";
+import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { fromPromise } from "xstate";
+import type { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../../model/errors.ts";
 import { containerRefSchema, crashRequestSchema, type ChildStatus } from "../../model/observation.ts";
+import {
+  instancesRequestSchema,
+  lockRequestSchema,
+  logsRequestSchema,
+  probeRequestSchema,
+  removeContainerRequestSchema,
+  startContainerRequestSchema,
+} from "../../model/participant.ts";
 import { subjects } from "../../model/subjects.ts";
-import { serveRequests } from "../nats/serve.ts";
 import { inspectContainer, listContainers } from "../docker/containers.ts";
+import { ensureImage } from "../docker/ensure-image.ts";
+import { listManagedContainers } from "../docker/managed-containers.ts";
+import { containerLogs } from "../docker/logs.ts";
+import { probeReadiness } from "../docker/probe-readiness.ts";
+import { removeContainer } from "../docker/remove-container.ts";
+import { startContainer } from "../docker/start-container.ts";
+import { serveRequests } from "../nats/serve.ts";
 import { observeCapacity } from "./capacity.ts";
+import { acquireLock, assertLockHeld, releaseLock } from "./locks.ts";
 
 export interface ParticipantDeps {
   nc: NatsConnection;
   docker: Docker;
+  locks: KV;
+  images: ObjectStore;
   machineId: string;
   dataDir: string;
+  /** Where config files for containers are written. */
+  configDir: string;
   log: Logger;
   /** The node's supervised children as they are now. */
   children: () => ChildStatus[];
@@ -21,41 +43,91 @@ export interface ParticipantDeps {
   injectCrash?: (actor: string) => void;
 }
 
+function parse<T>(schema: z.ZodType<T>, body: unknown, verb: string): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new InvalidArgumentError(`${verb}: ${issue.path.join(".") || "request"}: ${issue.message}`);
+  }
+  return result.data;
+}
+
 /**
  * The participant: this machine's side of every request addressed to it on
- * `ployz.m.<machine>.*` — live observations, container inspection, and (in tests) crash injection.
+ * `ployz.m.<machine>.*` — live observations, containers, readiness, locks, and (in tests)
+ * crash injection. Mutations are refused unless the asking deploy holds this machine's lock.
  */
 export function createParticipant(deps: ParticipantDeps) {
+  const machine = deps.machineId;
   const now = () => new Date().toISOString();
   const handle = async (verb: string, body: unknown): Promise<unknown> => {
     switch (verb) {
       case "observe.capacity":
-        return await observeCapacity(deps.docker, deps.machineId, deps.dataDir);
+        return await observeCapacity(deps.docker, machine, deps.dataDir);
       case "observe.containers":
-        return { type: "containers", machine: deps.machineId, at: now(), containers: await listContainers(deps.docker) };
+        return { type: "containers", machine, at: now(), containers: await listContainers(deps.docker) };
+      case "observe.instances": {
+        const request = parse(instancesRequestSchema, body, verb);
+        return { type: "instances", machine, at: now(), containers: await listManagedContainers(deps.docker, request.namespace) };
+      }
       case "observe.actors":
-        return { type: "actors", machine: deps.machineId, at: now(), children: deps.children() };
+        return { type: "actors", machine, at: now(), children: deps.children() };
       case "container.inspect": {
-        const ref = containerRefSchema.safeParse(body);
-        if (!ref.success) throw new InvalidArgumentError(`container.inspect needs { id }: ${ref.error.issues[0]?.message}`);
-        return { type: "container", machine: deps.machineId, at: now(), container: await inspectContainer(deps.docker, ref.data.id) };
+        const ref = parse(containerRefSchema, body, verb);
+        return { type: "container", machine, at: now(), container: await inspectContainer(deps.docker, ref.id) };
+      }
+      case "lock.acquire": {
+        const request = parse(lockRequestSchema, body, verb);
+        await acquireLock(deps.locks, machine, request);
+        return { type: "locked", machine, namespace: request.namespace, deployId: request.deployId };
+      }
+      case "lock.release": {
+        const request = parse(lockRequestSchema, body, verb);
+        const released = await releaseLock(deps.locks, machine, request.namespace, request.deployId);
+        return { type: "released", machine, released };
+      }
+      case "container.start": {
+        const request = parse(startContainerRequestSchema, body, verb);
+        await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
+        const image = await ensureImage(deps.docker, deps.images, request.spec.image, machine);
+        if (image === "loaded") deps.log.info({ image: request.spec.image }, "image loaded from the cluster image store");
+        const started = await startContainer(deps.docker, request, request.spec, deps.configDir);
+        deps.log.info({ namespace: request.namespace, service: request.service, slot: request.slot, deploy: request.deployId, container: started.containerName }, "container started");
+        return { type: "started", machine, ...started };
+      }
+      case "probe.readiness": {
+        const request = parse(probeRequestSchema, body, verb);
+        const result = await probeReadiness(deps.docker, request.containerId, request.probe);
+        return { type: "ready", machine, containerId: request.containerId, ...result };
+      }
+      case "container.remove": {
+        const request = parse(removeContainerRequestSchema, body, verb);
+        await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
+        if (request.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, request.drainMs));
+        const existed = await removeContainer(deps.docker, request.containerId, request.stopTimeoutS);
+        deps.log.info({ namespace: request.namespace, deploy: request.deployId, container: request.containerId.slice(0, 12), existed }, "container removed");
+        return { type: "removed", machine, containerId: request.containerId, existed };
+      }
+      case "container.logs": {
+        const request = parse(logsRequestSchema, body, verb);
+        return { type: "logs", machine, containerId: request.containerId, text: await containerLogs(deps.docker, request.containerId, request.tail) };
       }
       case "debug.crash": {
-        if (!deps.injectCrash) throw new InvalidArgumentError(`fault injection is off on machine ${deps.machineId} (start ployzd with --fault-injection)`);
-        const request = crashRequestSchema.safeParse(body);
-        if (!request.success) throw new InvalidArgumentError(`debug.crash needs { actor }: ${request.error.issues[0]?.message}`);
-        deps.injectCrash(request.data.actor);
-        return { type: "crashed", machine: deps.machineId, actor: request.data.actor };
+        if (!deps.injectCrash) throw new InvalidArgumentError(`fault injection is off on machine ${machine} (start ployzd with --fault-injection)`);
+        const request = parse(crashRequestSchema, body, verb);
+        deps.injectCrash(request.actor);
+        return { type: "crashed", machine, actor: request.actor };
       }
       default:
-        throw new NotFoundError(`machine ${deps.machineId} has no verb ${verb}`);
+        throw new NotFoundError(`machine ${machine} has no verb ${verb}`);
     }
   };
   return fromPromise<void, { name: string }>(async ({ signal }) => {
     await serveRequests(deps.nc, handle, {
-      subject: subjects.machineAll(deps.machineId),
+      subject: subjects.machineAll(machine),
       signal,
       onError: (verb, error) => deps.log.warn({ verb, err: error }, "participant request failed"),
     });
   });
 }
+

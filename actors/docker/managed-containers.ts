@@ -1,0 +1,30 @@
+import type Docker from "dockerode";
+import { LABELS } from "../../model/instance.ts";
+import type { ManagedContainer } from "../../model/participant.ts";
+import { translateDockerError } from "./containers.ts";
+
+/** Every Ployz-managed container on this dockerd (optionally of one namespace), from its labels. */
+export async function listManagedContainers(docker: Docker, namespace?: string): Promise<ManagedContainer[]> {
+  const label = [`${LABELS.managed}=true`, ...(namespace ? [`${LABELS.namespace}=${namespace}`] : [])];
+  try {
+    const list = await docker.listContainers({ all: true, filters: { label } });
+    return list.map((c) => {
+      const l = c.Labels ?? {};
+      const address = Object.values(c.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
+      return {
+        containerId: c.Id,
+        name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
+        namespace: l[LABELS.namespace] ?? "",
+        service: l[LABELS.service] ?? "",
+        slot: Number(l[LABELS.slot] ?? -1),
+        revision: l[LABELS.revision] ?? "",
+        deployId: l[LABELS.deploy] ?? "",
+        state: c.State,
+        status: c.Status,
+        ...(address ? { address } : {}),
+      };
+    });
+  } catch (error) {
+    throw translateDockerError(error, "the managed containers");
+  }
+}

@@ -1,0 +1,94 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { LABELS } from "../../model/instance.ts";
+import type { ServiceSpec } from "../../model/manifest.ts";
+import { shortHash } from "../../model/revision.ts";
+import { translateDockerError } from "./containers.ts";
+
+export interface ContainerIdentity {
+  namespace: string;
+  service: string;
+  slot: number;
+  revision: string;
+  deployId: string;
+}
+
+/** The container name of one instance: unique per deploy, so a replacement can run beside the old. */
+export function containerName(id: ContainerIdentity): string {
+  return `ployz-${id.namespace}-${id.service}-${id.slot}-${id.deployId.slice(0, 12)}`;
+}
+
+/**
+ * Creates and starts one instance's container, labelled so it can always be traced back to its
+ * namespace, service, slot, revision and deploy. Configs become read-only files under `configDir`.
+ */
+export async function startContainer(
+  docker: Docker,
+  id: ContainerIdentity,
+  spec: ServiceSpec,
+  configDir: string,
+): Promise<{ containerId: string; containerName: string; address?: string }> {
+  const name = containerName(id);
+  const binds: string[] = [];
+  for (const volume of spec.volumes) {
+    const source = volume.type === "volume" ? `ployz-${id.namespace}-${volume.source}` : volume.source;
+    binds.push(`${source}:${volume.target}${volume.readOnly ? ":ro" : ""}`);
+  }
+  if (spec.configs.length > 0) {
+    const dir = join(configDir, id.namespace, id.deployId, `${id.service}-${id.slot}`);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const config of spec.configs) {
+      const file = join(dir, shortHash(config.target, 16));
+      writeFileSync(file, config.content, { mode: config.mode });
+      binds.push(`${file}:${config.target}:ro`);
+    }
+  }
+  const exposed: Record<string, object> = {};
+  const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const port of spec.ports) {
+    const key = `${port.container}/${port.protocol}`;
+    exposed[key] = {};
+    if (port.published) portBindings[key] = [{ HostIp: "127.0.0.1", HostPort: String(port.published) }];
+  }
+  const labels: Record<string, string> = {
+    ...spec.labels,
+    [LABELS.managed]: "true",
+    [LABELS.namespace]: id.namespace,
+    [LABELS.service]: id.service,
+    [LABELS.slot]: String(id.slot),
+    [LABELS.revision]: id.revision,
+    [LABELS.deploy]: id.deployId,
+  };
+  try {
+    const container = await docker.createContainer({
+      name,
+      Image: spec.image,
+      ...(spec.command ? { Cmd: spec.command } : {}),
+      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Labels: labels,
+      ExposedPorts: exposed,
+      HostConfig: {
+        // PID 1 shells ignore SIGTERM: an init makes stops graceful and quick.
+        Init: true,
+        RestartPolicy: { Name: spec.restart === "no" ? "" : spec.restart },
+        PortBindings: portBindings,
+        Binds: binds,
+        ...(spec.resources.memory ? { MemoryReservation: spec.resources.memory } : {}),
+        ...(spec.resources.cpu ? { CpuShares: Math.max(2, Math.round(spec.resources.cpu * 1024)) } : {}),
+      },
+    });
+    await container.start();
+    const info = await container.inspect();
+    const address = Object.values(info.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
+    return { containerId: info.Id, containerName: name, ...(address ? { address } : {}) };
+  } catch (error) {
+    // Nothing half-made stays behind: a container that was created but did not start is removed.
+    await docker
+      .getContainer(name)
+      .remove({ force: true })
+      .catch(() => undefined);
+    throw translateDockerError(error, `starting ${name} from ${spec.image}`);
+  }
+}

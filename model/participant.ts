@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { nameSchema } from "./names.ts";
+import { readinessSchema, serviceSchema } from "./manifest.ts";
+
+/**
+ * Requests a deploy coordinator sends to a participant (`ployz.m.<machine>.<verb>`), and replies.
+ * Every mutating request carries the deploy id; the participant refuses it unless that deploy
+ * holds its lock for the namespace on this machine.
+ */
+
+const deployRef = {
+  namespace: nameSchema("namespace"),
+  deployId: z.string().regex(/^[a-z0-9-]{6,64}$/, "must be a deploy id"),
+};
+
+export const lockRequestSchema = z.object({ ...deployRef, holder: z.string() }).strict();
+export type LockRequest = z.infer<typeof lockRequestSchema>;
+
+export const lockReplySchema = z.object({ type: z.literal("locked"), machine: z.string(), namespace: z.string(), deployId: z.string() });
+
+export const startContainerRequestSchema = z
+  .object({
+    ...deployRef,
+    service: nameSchema("service"),
+    slot: z.number().int().nonnegative(),
+    revision: z.string(),
+    spec: z.unknown().pipe(serviceSchema),
+  })
+  .strict();
+export type StartContainerRequest = z.input<typeof startContainerRequestSchema>;
+
+export const startedContainerSchema = z.object({
+  type: z.literal("started"),
+  machine: z.string(),
+  containerId: z.string(),
+  containerName: z.string(),
+  address: z.string().optional(),
+});
+export type StartedContainer = z.infer<typeof startedContainerSchema>;
+
+export const probeRequestSchema = z
+  .object({ ...deployRef, containerId: z.string().min(1), probe: z.unknown().pipe(readinessSchema).optional() })
+  .strict();
+export type ProbeRequest = z.input<typeof probeRequestSchema>;
+
+export const probeReplySchema = z.object({ type: z.literal("ready"), machine: z.string(), containerId: z.string(), attempts: z.number(), ms: z.number() });
+export type ProbeReply = z.infer<typeof probeReplySchema>;
+
+export const removeContainerRequestSchema = z
+  .object({
+    ...deployRef,
+    containerId: z.string().min(1),
+    /** Time between stopping new traffic and SIGTERM, so in-flight requests finish. */
+    drainMs: z.number().int().min(0).max(60_000).default(0),
+    /** Graceful stop before SIGKILL. */
+    stopTimeoutS: z.number().int().min(0).max(300).default(10),
+  })
+  .strict();
+export type RemoveContainerRequest = z.input<typeof removeContainerRequestSchema>;
+
+export const removedReplySchema = z.object({ type: z.literal("removed"), machine: z.string(), containerId: z.string(), existed: z.boolean() });
+
+/** A Ployz-managed container as its labels describe it. */
+export const managedContainerSchema = z.object({
+  containerId: z.string(),
+  name: z.string(),
+  namespace: z.string(),
+  service: z.string(),
+  slot: z.number(),
+  revision: z.string(),
+  deployId: z.string(),
+  state: z.string(),
+  status: z.string(),
+  address: z.string().optional(),
+});
+export type ManagedContainer = z.infer<typeof managedContainerSchema>;
+
+export const instancesReplySchema = z.object({
+  type: z.literal("instances"),
+  machine: z.string(),
+  at: z.string(),
+  containers: z.array(managedContainerSchema),
+});
+export type InstancesReply = z.infer<typeof instancesReplySchema>;
+
+export const instancesRequestSchema = z.object({ namespace: nameSchema("namespace").optional() }).strict();
+
+export const logsRequestSchema = z
+  .object({
+    containerId: z.string().min(1),
+    tail: z.number().int().min(0).max(10_000).default(200),
+    follow: z.boolean().default(false),
+    /** Where to stream chunks when following; the reply says when it ends. */
+    inbox: z.string().optional(),
+  })
+  .strict();
+export const logsReplySchema = z.object({ type: z.literal("logs"), machine: z.string(), containerId: z.string(), text: z.string() });

@@ -1,0 +1,24 @@
+import { createHash } from "node:crypto";
+import type { ServiceSpec } from "./manifest.ts";
+
+/** JSON with object keys sorted, so equal values always serialize the same. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+/** A short content hash. */
+export function shortHash(value: unknown, length = 12): string {
+  return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, length);
+}
+
+/**
+ * A service's revision: the hash of its whole normalized spec. An unchanged service keeps its
+ * revision, so its instances stay where they are.
+ */
+export function serviceRevision(service: ServiceSpec): string {
+  return shortHash(service);
+}
