@@ -89,9 +89,8 @@ export const logsRequestSchema = z
   .object({
     containerId: z.string().min(1),
     tail: z.number().int().min(0).max(10_000).default(200),
-    follow: z.boolean().default(false),
-    /** Where to stream chunks when following; the reply says when it ends. */
-    inbox: z.string().optional(),
+    /** Only lines after this time (unix seconds): `logs -f` polls with it. */
+    since: z.number().int().nonnegative().optional(),
   })
   .strict();
 export const logsReplySchema = z.object({ type: z.literal("logs"), machine: z.string(), containerId: z.string(), text: z.string() });

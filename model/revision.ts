@@ -16,9 +16,11 @@ export function shortHash(value: unknown, length = 12): string {
 }
 
 /**
- * A service's revision: the hash of its whole normalized spec. An unchanged service keeps its
- * revision, so its instances stay where they are.
+ * A service's revision: the hash of its normalized spec without the replica count, which says
+ * how many instances run, not what each one is. An unchanged service keeps its revision, so its
+ * instances stay where they are, and scaling adds or removes slots without replacing the rest.
  */
 export function serviceRevision(service: ServiceSpec): string {
-  return shortHash(service);
+  const { replicas: _replicas, ...instance } = service;
+  return shortHash(instance);
 }

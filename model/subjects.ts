@@ -21,7 +21,19 @@ export const MACHINE_VERBS = [
 export type MachineVerb = (typeof MACHINE_VERBS)[number];
 
 /** API verbs served on `ployz.api.<verb>` by every daemon, in one queue group. */
-export const API_VERBS = ["ping", "status", "machine.ls"] as const;
+export const API_VERBS = [
+  "ping",
+  "status",
+  "machine.ls",
+  "deploy",
+  "ps",
+  "history",
+  "rollback",
+  "explain",
+  "logs",
+  "region.set",
+  "region.ls",
+] as const;
 export type ApiVerb = (typeof API_VERBS)[number];
 
 export const API_QUEUE_GROUP = "ployz-api";

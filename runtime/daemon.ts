@@ -25,6 +25,8 @@ export interface DaemonOptions {
   zone?: string;
   natsPort?: number;
   faultInjection: boolean;
+  /** How long a replaced instance keeps serving before it is stopped (default 0). */
+  drainMs?: number;
   env: NodeJS.ProcessEnv;
 }
 
@@ -118,6 +120,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       version: VERSION,
       log,
       faultInjection: options.faultInjection,
+      drainMs: options.drainMs ?? 0,
     });
     cleanup.push(() => node.stop());
     await node.ready;

@@ -3,6 +3,10 @@ import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApi } from "../actors/api/api.ts";
+import { deployVerbs } from "../actors/api/deploy-verbs.ts";
+import type { DeployStore } from "../actors/deploy/deploy-store.ts";
+import { Participants } from "../actors/deploy/participants.ts";
+import { createDeployRunner } from "./deploy.ts";
 import { createInspector } from "../actors/inspector/inspector.ts";
 import { createWatchMachines } from "../actors/mesh/watch-machines.ts";
 import { createParticipant } from "../actors/participant/participant.ts";
@@ -28,6 +32,8 @@ export interface NodeSystemDeps {
   version: string;
   log: Logger;
   faultInjection: boolean;
+  /** How long a replaced instance keeps serving before it is stopped. */
+  drainMs: number;
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
   inspect?: (event: InspectionEvent) => void;
 }
@@ -81,6 +87,27 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     ref.send({ type: "INJECT_CRASH", reason: "crash injected by ployzctl debug crash" });
   };
 
+  const deployStore: DeployStore = {
+    js: store.js,
+    jsm: store.jsm,
+    machines: store.kv.machines,
+    regions: store.kv.regions,
+    namespaces: store.kv.namespaces,
+    instances: store.kv.instances,
+    leases: store.kv.leases,
+  };
+  const runDeploy = createDeployRunner({
+    nc,
+    store: deployStore,
+    machineId,
+    log,
+    drainMs: deps.drainMs,
+    inspect: (event) => {
+      const rec = toInspectionRecord(event, Date.now());
+      if (rec) table.apply(rec);
+    },
+  });
+
   const supervise = (child: AnyActorLogic) =>
     supervisedChildMachine.provide({ actors: { child: child as never } });
 
@@ -123,6 +150,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           startedAt,
           log,
           observeTimeoutMs: 2_000,
+          verbs: deployVerbs({ nc, store: deployStore, participants: new Participants(nc, machineId), runDeploy }),
         }),
       ),
       inspector: supervise(createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })),

@@ -20,11 +20,13 @@ export interface ApiDeps {
   startedAt: string;
   log: Logger;
   observeTimeoutMs: number;
+  /** The deploy verbs (deploy, ps, history, rollback, explain, logs, region.*). */
+  verbs: Record<string, (body: unknown) => Promise<unknown>>;
 }
 
 /** The CLI's API on `ployz.api.*`, served by every daemon in one queue group. */
 export function createApi(deps: ApiDeps) {
-  const handle = async (verb: string): Promise<unknown> => {
+  const handle = async (verb: string, body: unknown): Promise<unknown> => {
     switch (verb) {
       case "ping":
         return { type: "pong", machine: deps.machineId, version: deps.version, pid: process.pid, startedAt: deps.startedAt } satisfies Pong;
@@ -32,8 +34,11 @@ export function createApi(deps: ApiDeps) {
         return await readClusterStatus({ ...deps, answeredBy: deps.machineId });
       case "machine.ls":
         return { type: "machines", ...(await readMachines(deps.machines)) } satisfies MachineList;
-      default:
-        throw new NotFoundError(`the API has no verb ${verb}`);
+      default: {
+        const handler = deps.verbs[verb];
+        if (!handler) throw new NotFoundError(`the API has no verb ${verb}`);
+        return await handler(body);
+      }
     }
   };
   return fromPromise<void, { name: string }>(async ({ signal }) => {

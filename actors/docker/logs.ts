@@ -2,9 +2,9 @@ import type Docker from "dockerode";
 import { translateDockerError } from "./containers.ts";
 
 /** The last `tail` lines a container printed (stdout and stderr), as text. */
-export async function containerLogs(docker: Docker, containerId: string, tail: number): Promise<string> {
+export async function containerLogs(docker: Docker, containerId: string, tail: number, since?: number): Promise<string> {
   try {
-    const buffer = (await docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
+    const buffer = (await docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail, follow: false, ...(since ? { since } : {}) })) as unknown as Buffer;
     return demux(buffer);
   } catch (error) {
     throw translateDockerError(error, `logs of container ${containerId}`);

@@ -110,7 +110,7 @@ export function createParticipant(deps: ParticipantDeps) {
       }
       case "container.logs": {
         const request = parse(logsRequestSchema, body, verb);
-        return { type: "logs", machine, containerId: request.containerId, text: await containerLogs(deps.docker, request.containerId, request.tail) };
+        return { type: "logs", machine, containerId: request.containerId, text: await containerLogs(deps.docker, request.containerId, request.tail, request.since) };
       }
       case "debug.crash": {
         if (!deps.injectCrash) throw new InvalidArgumentError(`fault injection is off on machine ${machine} (start ployzd with --fault-injection)`);

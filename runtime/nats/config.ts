@@ -31,6 +31,8 @@ export function renderNatsConfig(input: NatsConfigInput): Record<string, unknown
     host: input.clientHost,
     port: input.clientPort,
     pid_file: input.pidFile,
+    // Manifests may be up to 1 MiB; images move through the object store in chunks.
+    max_payload: 8 * 1024 * 1024,
     authorization: { users: [...new Set(input.users)].sort().map((nkey) => ({ nkey })) },
   };
   const peers = storageMembers(input.members).filter((m) => m.id !== input.machineId && m.natsHost);

@@ -1,0 +1,13 @@
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+
+/** The parts of the store a deploy coordinator reads and writes. */
+export interface DeployStore {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  machines: KV;
+  regions: KV;
+  namespaces: KV;
+  instances: KV;
+  leases: KV;
+}

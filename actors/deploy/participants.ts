@@ -1,0 +1,68 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { z } from "zod";
+import type { ReadinessProbe, ServiceSpec } from "../../model/manifest.ts";
+import { capacitySchema, type Capacity } from "../../model/observation.ts";
+import {
+  instancesReplySchema,
+  lockReplySchema,
+  probeReplySchema,
+  removedReplySchema,
+  startedContainerSchema,
+  type InstancesReply,
+  type ProbeReply,
+  type StartedContainer,
+} from "../../model/participant.ts";
+import { subjects } from "../../model/subjects.ts";
+import { requestJson } from "../nats/request.ts";
+
+/**
+ * A deploy coordinator's view of the participants: one typed call per verb. Each fails at once
+ * with no responder, and with a timeout sized to what it waits for.
+ */
+export class Participants {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly holder: string,
+  ) {}
+
+  capacity(machine: string, timeoutMs = 2_000): Promise<Capacity> {
+    return requestJson(this.nc, subjects.machine(machine, "observe.capacity"), {}, capacitySchema, { who: `machine ${machine}`, timeoutMs });
+  }
+
+  instances(machine: string, namespace?: string, timeoutMs = 5_000): Promise<InstancesReply> {
+    return requestJson(this.nc, subjects.machine(machine, "observe.instances"), namespace ? { namespace } : {}, instancesReplySchema, { who: `machine ${machine}`, timeoutMs });
+  }
+
+  async lock(machine: string, namespace: string, deployId: string): Promise<void> {
+    await requestJson(this.nc, subjects.machine(machine, "lock.acquire"), { namespace, deployId, holder: this.holder }, lockReplySchema, { who: `machine ${machine}` });
+  }
+
+  async unlock(machine: string, namespace: string, deployId: string): Promise<void> {
+    await requestJson(this.nc, subjects.machine(machine, "lock.release"), { namespace, deployId, holder: this.holder }, z.object({ type: z.literal("released") }).passthrough(), {
+      who: `machine ${machine}`,
+    });
+  }
+
+  start(machine: string, request: { namespace: string; deployId: string; service: string; slot: number; revision: string; spec: ServiceSpec }): Promise<StartedContainer> {
+    // Pulling from the image store and creating the container can take a while on a cold machine.
+    return requestJson(this.nc, subjects.machine(machine, "container.start"), request, startedContainerSchema, { who: `machine ${machine}`, timeoutMs: 120_000 });
+  }
+
+  probe(machine: string, request: { namespace: string; deployId: string; containerId: string; probe?: ReadinessProbe }): Promise<ProbeReply> {
+    return requestJson(this.nc, subjects.machine(machine, "probe.readiness"), request, probeReplySchema, { who: `machine ${machine}`, timeoutMs: probeBudgetMs(request.probe) });
+  }
+
+  async remove(machine: string, request: { namespace: string; deployId: string; containerId: string; drainMs?: number }): Promise<boolean> {
+    const reply = await requestJson(this.nc, subjects.machine(machine, "container.remove"), request, removedReplySchema, {
+      who: `machine ${machine}`,
+      timeoutMs: 30_000 + (request.drainMs ?? 0),
+    });
+    return reply.existed;
+  }
+}
+
+/** The longest a readiness probe may take by its own settings, plus a margin. */
+export function probeBudgetMs(probe: ReadinessProbe | undefined): number {
+  if (!probe) return 10_000;
+  return probe.startPeriod + probe.retries * (probe.interval + probe.timeout) + 10_000;
+}

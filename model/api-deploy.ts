@@ -1,0 +1,99 @@
+import { z } from "zod";
+import { instanceRecordSchema } from "./instance.ts";
+import { nameSchema } from "./names.ts";
+import { capacitySchema } from "./observation.ts";
+import { regionRoleSchema } from "./region.ts";
+
+/** Requests and replies of the deploy-related API verbs (`ployz.api.<verb>`). */
+
+export const namespaceRefSchema = z.object({ namespace: nameSchema("namespace") }).strict();
+export const psRequestSchema = z.object({ namespace: nameSchema("namespace").optional() }).strict();
+export const rollbackRequestSchema = z.object({ namespace: nameSchema("namespace"), to: z.number().int().positive().optional() }).strict();
+export const explainRequestSchema = z.object({ namespace: nameSchema("namespace"), service: nameSchema("service") }).strict();
+export const logsApiRequestSchema = z
+  .object({ namespace: nameSchema("namespace"), service: nameSchema("service"), tail: z.number().int().min(0).max(10_000).default(100), since: z.number().int().optional() })
+  .strict();
+export const regionSetRequestSchema = z.object({ region: nameSchema("region"), role: regionRoleSchema }).strict();
+
+/** The live side of an instance: what its machine's dockerd says now, or why it could not say. */
+export const liveStateSchema = z.union([
+  z.object({ ok: z.literal(true), state: z.string(), status: z.string() }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+
+export const psReplySchema = z.object({
+  type: z.literal("ps"),
+  at: z.string(),
+  instances: z.array(instanceRecordSchema.extend({ live: liveStateSchema })),
+});
+export type PsReply = z.infer<typeof psReplySchema>;
+
+export const historyEntrySchema = z.object({
+  seq: z.number(),
+  deployId: z.string(),
+  createdAt: z.string(),
+  authority: z.string(),
+  revisions: z.record(z.string(), z.string()),
+  instances: z.number(),
+  rollbackOf: z.number().optional(),
+  head: z.boolean(),
+});
+export const historyReplySchema = z.object({ type: z.literal("history"), namespace: z.string(), commits: z.array(historyEntrySchema) });
+export type HistoryReply = z.infer<typeof historyReplySchema>;
+
+export const explainReplySchema = z.object({
+  type: z.literal("explain"),
+  namespace: z.string(),
+  service: z.string(),
+  decidedAt: z.string(),
+  deployId: z.string(),
+  commitSeq: z.number().nullable(),
+  revision: z.string(),
+  change: z.string(),
+  candidates: z.array(
+    z.object({
+      machine: z.string(),
+      region: z.string(),
+      zone: z.string().optional(),
+      eligible: z.boolean(),
+      placed: z.number(),
+      reasons: z.array(z.string()),
+      /** Asked just now, beside the decision. */
+      now: z.union([z.object({ ok: z.literal(true), capacity: capacitySchema }), z.object({ ok: z.literal(false), error: z.string() })]),
+    }),
+  ),
+  instances: z.array(instanceRecordSchema),
+});
+export type ExplainReply = z.infer<typeof explainReplySchema>;
+
+export const logsApiReplySchema = z.object({
+  type: z.literal("logs"),
+  at: z.number(),
+  entries: z.array(z.object({ slot: z.number(), machine: z.string(), containerId: z.string(), text: z.string().optional(), error: z.string().optional() })),
+});
+export type LogsApiReply = z.infer<typeof logsApiReplySchema>;
+
+export const regionLsReplySchema = z.object({
+  type: z.literal("regions"),
+  regions: z.array(z.object({ name: z.string(), role: regionRoleSchema, explicit: z.boolean(), machines: z.array(z.string()) })),
+});
+export type RegionLsReply = z.infer<typeof regionLsReplySchema>;
+
+export const regionSetReplySchema = z.object({
+  type: z.literal("region-set"),
+  region: z.string(),
+  role: regionRoleSchema,
+  redeployed: z.array(z.object({ namespace: z.string(), outcome: z.string(), detail: z.string() })),
+});
+export type RegionSetReply = z.infer<typeof regionSetReplySchema>;
+
+export const deployReplySchema = z.object({
+  type: z.enum(["previewed", "unchanged", "deployed"]),
+  namespace: z.string(),
+  deployId: z.string().optional(),
+  commitSeq: z.number().optional(),
+  plan: z.object({ hash: z.string(), baseCommitSeq: z.number().nullable(), operations: z.array(z.record(z.string(), z.unknown())) }).passthrough(),
+  lines: z.array(z.string()),
+  warnings: z.array(z.string()).optional(),
+});
+export type DeployReply = z.infer<typeof deployReplySchema>;

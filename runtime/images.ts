@@ -1,0 +1,26 @@
+import { Readable } from "node:stream";
+import type Docker from "dockerode";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { imageObjectName } from "../actors/docker/ensure-image.ts";
+import { translateDockerError } from "../actors/docker/containers.ts";
+import { NotFoundError } from "../model/errors.ts";
+import { openStore } from "./store.ts";
+
+/**
+ * `ployzctl image push`: `docker save` of a local image into the cluster's `images` object store,
+ * from where every participant can load it. No registry involved.
+ */
+export async function pushImage(nc: NatsConnection, docker: Docker, image: string): Promise<{ image: string; bytes: number; digest: string }> {
+  try {
+    await docker.getImage(image).inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) {
+      throw new NotFoundError(`image ${image} is not in this computer's dockerd`, { hint: "build or import it first (`docker images` lists what is there)" });
+    }
+    throw translateDockerError(error, `image ${image}`);
+  }
+  const store = await openStore(nc);
+  const archive = (await docker.getImage(image).get()) as unknown as Readable;
+  const info = await store.images.put({ name: imageObjectName(image), description: `docker save ${image}` }, Readable.toWeb(archive) as ReadableStream<Uint8Array>);
+  return { image: imageObjectName(image), bytes: info.size, digest: info.digest };
+}
