@@ -5,7 +5,15 @@ import { VERSION } from "../runtime/version.ts";
 import type { GlobalArgs } from "./args.ts";
 import { debugCommand } from "./commands/debug/index.ts";
 import { devCommand } from "./commands/dev/index.ts";
+import { deployCommand } from "./commands/deploy.ts";
+import { explainCommand } from "./commands/explain.ts";
+import { historyCommand } from "./commands/history.ts";
+import { imageCommand } from "./commands/image/index.ts";
+import { logsCommand } from "./commands/logs.ts";
 import { machineCommand } from "./commands/machine/index.ts";
+import { psCommand } from "./commands/ps.ts";
+import { regionCommand } from "./commands/region/index.ts";
+import { rollbackCommand } from "./commands/rollback.ts";
 import { statusCommand } from "./commands/status.ts";
 import { versionCommand } from "./commands/version.ts";
 import { printError } from "./output.ts";
@@ -21,6 +29,14 @@ export async function main(argv: string[]): Promise<void> {
     .option("context", { type: "string", global: true, describe: "which cluster context to use" })
     .command(devCommand)
     .command(statusCommand)
+    .command(deployCommand)
+    .command(psCommand)
+    .command(historyCommand)
+    .command(rollbackCommand)
+    .command(explainCommand)
+    .command(logsCommand)
+    .command(regionCommand)
+    .command(imageCommand)
     .command(machineCommand)
     .command(debugCommand)
     .command(versionCommand)

@@ -1,0 +1,34 @@
+import type { Argv, CommandModule } from "yargs";
+import { withClient, type GlobalArgs } from "../args.ts";
+import { formatTime, printJson, printLines, table } from "../output.ts";
+
+interface HistoryArgs extends GlobalArgs {
+  namespace: string;
+}
+
+/** `ployzctl history -n NS`: the namespace's commits, oldest first. */
+export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
+  command: "history",
+  describe: "the commits of a namespace",
+  builder: (y: Argv<GlobalArgs>) => y.option("namespace", { alias: "n", type: "string", demandOption: true }),
+  handler: async (args) => {
+    const reply = await withClient(args, (client) => client.history(args.namespace));
+    if (args.json) return printJson(reply);
+    printLines(
+      table(
+        ["COMMIT", "DEPLOY", "CREATED", "BY", "INSTANCES", "REVISIONS", "NOTE"],
+        reply.commits.map((c) => [
+          String(c.seq),
+          c.deployId,
+          formatTime(c.createdAt),
+          c.authority,
+          String(c.instances),
+          Object.entries(c.revisions)
+            .map(([s, r]) => `${s}=${r.slice(0, 8)}`)
+            .join(" "),
+          [c.head ? "head" : "", c.rollbackOf ? `rollback to ${c.rollbackOf}` : ""].filter(Boolean).join(", "),
+        ]),
+      ),
+    );
+  },
+};
