@@ -2,6 +2,7 @@ import { z } from "zod";
 import { durationSchema } from "./duration.ts";
 import { nameSchema } from "./names.ts";
 import { cpuSchema, memorySchema } from "./quantity.ts";
+import { splitShellWords } from "./shell-words.ts";
 
 /**
  * The Ployz manifest: one namespace and its services, as YAML or JSON. Every object is strict:
@@ -28,9 +29,16 @@ const absolutePath = z
   .refine((p) => !p.split("/").includes(".."), "must not contain ..");
 const port = z.number().int().min(1, "must be a port 1–65535").max(65535, "must be a port 1–65535");
 const stringList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string())]);
-/** `command: "httpd -f"` is split on spaces (like Compose's string form); arrays are kept. */
+/** `command: "httpd -f -h '/my www'"` is split into words as a shell would (no shell runs it); arrays are kept. */
 const commandSchema = z.union([
-  z.string().min(1).transform((s) => s.trim().split(/\s+/)),
+  z.string().min(1).transform((text, ctx) => {
+    try {
+      return splitShellWords(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `command ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  }),
   z.array(z.string()).min(1),
 ]);
 const envSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.union([z.string(), z.number(), z.boolean()]).transform(String));

@@ -1,11 +1,12 @@
 import { z } from "zod";
 
 const MEMORY_UNITS: Record<string, number> = {
-  "": 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9,
+  // Docker and Compose read k, m, g (and kb, mb, gb) as powers of 1024; so do we.
+  "": 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3,
   ki: 1024, kib: 1024, mi: 1024 ** 2, mib: 1024 ** 2, gi: 1024 ** 3, gib: 1024 ** 3,
 };
 
-/** Parses `128Mi`, `512m` (Compose: megabytes), `1g`, `1048576` into bytes. */
+/** Parses `128Mi`, `512m` (= 512 MiB, as Docker reads it), `1g`, `1048576` into bytes. */
 export function parseMemory(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
   if (!match) return undefined;

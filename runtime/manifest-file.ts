@@ -1,0 +1,185 @@
+import { constants } from "node:fs";
+import { open, realpath } from "node:fs/promises";
+import { dirname, resolve, sep } from "node:path";
+import { parseDocument, type ScalarTag } from "yaml";
+import { composeConfigFiles, composeToSpec, isComposeDocument } from "../model/compose.ts";
+import { ManifestError, NotFoundError } from "../model/errors.ts";
+import { MAX_MANIFEST_BYTES, namespaceSpecSchema, type NamespaceSpec } from "../model/manifest.ts";
+import { manifestError, parseManifestDocument, show } from "../model/manifest-errors.ts";
+
+/**
+ * Reads a deploy file from disk — a Ployz manifest or a Compose file, as YAML or JSON — into a
+ * validated NamespaceSpec. Sizes are checked before anything is parsed; Compose config files are
+ * read only from beside the Compose file.
+ */
+
+export type ManifestFormat = "ployz" | "compose";
+
+export interface LoadedManifest {
+  spec: NamespaceSpec;
+  format: ManifestFormat;
+  /** Absolute path of the file read. */
+  file: string;
+}
+
+export interface ManifestTextOptions {
+  /** Named in messages; `.json` is parsed as JSON, anything else as YAML. */
+  fileName: string;
+  /** Absolute directory that relative paths in a Compose file resolve from. */
+  baseDir: string;
+  /** `-n`: names a Compose file's namespace; must match a Ployz manifest's. */
+  namespace?: string;
+  /** Contents of a Compose config `file:` by absolute path; throws to refuse. */
+  readConfigFile?: (path: string) => string;
+}
+
+/** The most a Compose config file may hold: the limit on a config's content in the manifest. */
+export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
+/** Aliases a YAML document may expand; more is a "billion laughs" bomb, not a manifest. */
+const MAX_YAML_ALIASES = 100;
+
+/** YAML 1.1 octal (`mode: 0440`), which Compose files use and YAML 1.2 would read as decimal 440. */
+const legacyOctal: ScalarTag = {
+  identify: () => false,
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  test: /^0[0-7]+$/,
+  resolve: (text) => Number.parseInt(text, 8),
+};
+
+/** Reads, parses and validates a manifest or Compose file. */
+export async function loadManifestFile(path: string, options: { namespace?: string } = {}): Promise<LoadedManifest> {
+  const file = resolve(path);
+  const text = await readTextFile(file, MAX_MANIFEST_BYTES, "a manifest").catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`${path}: no such file`, { cause: error });
+    throw new ManifestError(`${path}: ${(error as Error).message}`, { cause: error });
+  });
+  const doc = parseManifestSyntax(text, path);
+  const baseDir = dirname(file);
+  const configFiles = new Map<string, string | Error>();
+  if (isComposeDocument(doc, path)) {
+    await Promise.all(
+      composeConfigFiles(doc, { baseDir }).map(async ({ path: configPath }) => {
+        configFiles.set(configPath, await readConfigFile(configPath, baseDir).catch((error: Error) => error));
+      }),
+    );
+  }
+  const readConfig = (configPath: string): string => {
+    const content = configFiles.get(configPath);
+    if (content === undefined) throw new Error("it was not read beforehand");
+    if (content instanceof Error) throw content;
+    return content;
+  };
+  const namespace = options.namespace === undefined ? {} : { namespace: options.namespace };
+  return { ...specFromDocument(doc, { fileName: path, baseDir, readConfigFile: readConfig, ...namespace }), file };
+}
+
+/** Parses and validates manifest text without touching the disk (config files come from the callback). */
+export function parseManifestText(text: string, options: ManifestTextOptions): { spec: NamespaceSpec; format: ManifestFormat } {
+  return specFromDocument(parseManifestSyntax(text, options.fileName), options);
+}
+
+/** YAML or JSON text as plain data: a mapping at the top, or a ManifestError with line and column. */
+export function parseManifestSyntax(text: string, fileName: string): Record<string, unknown> {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_MANIFEST_BYTES) throw new ManifestError(`${fileName}: ${tooBig(bytes, MAX_MANIFEST_BYTES, "a manifest")}`);
+  const source = text.replace(/^\uFEFF/, "");
+  const doc = fileName.endsWith(".json") ? parseJson(source, fileName) : parseYaml(source, fileName);
+  if (doc === null || doc === undefined) throw new ManifestError(`${fileName}: is empty`, { hint: "a manifest starts with namespace: and services:" });
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw new ManifestError(`${fileName}: must be a mapping (namespace:, services:, …) at the top, not ${show(doc)}`);
+  }
+  return doc as Record<string, unknown>;
+}
+
+function specFromDocument(doc: unknown, options: ManifestTextOptions): { spec: NamespaceSpec; format: ManifestFormat } {
+  if (isComposeDocument(doc, options.fileName)) return { spec: composeToSpec(doc, options), format: "compose" };
+  const spec = parseManifestDocument(namespaceSpecSchema, doc, options.fileName);
+  if (options.namespace !== undefined && options.namespace !== spec.namespace) {
+    throw manifestError(options.fileName, [{ path: ["namespace"], message: `is "${spec.namespace}", but -n says "${options.namespace}"` }]);
+  }
+  return { spec, format: "ployz" };
+}
+
+function parseYaml(text: string, fileName: string): unknown {
+  const doc = parseDocument(text, {
+    merge: true,
+    stringKeys: true,
+    uniqueKeys: true,
+    prettyErrors: true,
+    customTags: (tags) => [legacyOctal, ...tags],
+  });
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((error) => {
+      const at = error.linePos?.[0];
+      const what = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      return { path: [], message: at ? `line ${at.line}, column ${at.col}: ${what}` : what };
+    });
+    throw manifestError(fileName, issues, { cause: doc.errors[0] });
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ManifestError(`${fileName}: its YAML aliases expand too far (more than ${MAX_YAML_ALIASES} uses); refusing it as a resource-exhaustion attempt`, { cause: error });
+    }
+    throw new ManifestError(`${fileName}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function parseJson(text: string, fileName: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /at position (\d+)/.exec(message);
+    if (!position) throw new ManifestError(`${fileName}: not valid JSON: ${message}`, { cause: error });
+    const before = text.slice(0, Number(position[1])).split("\n");
+    const where = `line ${before.length}, column ${before.at(-1)!.length + 1}`;
+    throw new ManifestError(`${fileName}: ${where}: not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`, { cause: error });
+  }
+}
+
+/** A config file: its real path must stay inside baseDir, so a symlink cannot lead out. */
+async function readConfigFile(path: string, baseDir: string): Promise<string> {
+  const [real, realBase] = await Promise.all([realpath(path), realpath(baseDir)]).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(error.code === "ENOENT" ? "no such file" : error.message, { cause: error });
+  });
+  if (!real.startsWith(realBase + sep)) throw new Error(`it leads (through a symlink) to ${real}, outside the Compose file's directory`);
+  return await readTextFile(real, MAX_CONFIG_FILE_BYTES, "a config file", constants.O_NOFOLLOW);
+}
+
+/** A regular file as UTF-8 text; its size is checked before a byte is read, and again while reading. */
+async function readTextFile(path: string, limit: number, what: string, flags = 0): Promise<string> {
+  // O_NONBLOCK: opening a FIFO must not hang waiting for a writer.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | flags);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(stat.isDirectory() ? "is a directory" : "is not a regular file");
+    if (stat.size > limit) throw new Error(tooBig(stat.size, limit, what));
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > limit) throw new Error(tooBig(length, limit, what));
+    }
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(buffer.subarray(0, length));
+    } catch (error) {
+      throw new Error("is not UTF-8 text", { cause: error });
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooBig(size: number, limit: number, what: string): string {
+  return `is ${formatBytes(size)} (${size} bytes), over the ${formatBytes(limit)} (${limit} bytes) limit for ${what}`;
+}
+
+function formatBytes(bytes: number): string {
+  const [value, unit] = bytes >= 1024 ** 2 ? [bytes / 1024 ** 2, "MiB"] : bytes >= 1024 ? [bytes / 1024, "KiB"] : [bytes, "bytes"];
+  return `${Number(value.toFixed(1))} ${unit}`;
+}

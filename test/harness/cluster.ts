@@ -1,0 +1,72 @@
+import { randomBytes } from "node:crypto";
+import type Docker from "dockerode";
+import { connectClient, type PloyzClient } from "../../runtime/client.ts";
+import { readContext } from "../../runtime/context.ts";
+import { createDocker } from "../../runtime/docker.ts";
+import { namespaceSpecSchema, type NamespaceSpecInput, type ServiceInput } from "../../model/manifest.ts";
+import { LABELS } from "../../model/instance.ts";
+import { createTestHome, startDevDaemon, type TestHome } from "./daemon.ts";
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from "./docker.ts";
+
+/** A one-machine dev cluster for a test file: daemon, client, dockerd, and clean-up of its namespaces. */
+export interface TestCluster {
+  home: TestHome;
+  client: PloyzClient;
+  docker: Docker;
+  machineId: string;
+  /** A namespace name unique to this run; every container of it is removed at the end. */
+  namespace(prefix: string): string;
+  containersOf(namespace: string): Promise<Docker.ContainerInfo[]>;
+  dispose(): Promise<void>;
+}
+
+export async function startTestCluster(options: { faultInjection?: boolean } = {}): Promise<TestCluster> {
+  ensureBusyboxImage();
+  const home = createTestHome();
+  const up = await startDevDaemon(home, options);
+  const client = await connectClient(readContext(home.env, "dev"));
+  const docker = createDocker();
+  const namespaces: string[] = [];
+  const run = randomBytes(3).toString("hex");
+  const containersOf = (namespace: string) => docker.listContainers({ all: true, filters: { label: [`${LABELS.namespace}=${namespace}`] } });
+  return {
+    home,
+    client,
+    docker,
+    machineId: up.info.machineId,
+    namespace(prefix) {
+      const name = `${prefix}-${run}`;
+      namespaces.push(name);
+      return name;
+    },
+    containersOf,
+    async dispose() {
+      await client.close().catch(() => undefined);
+      await home.dispose();
+      for (const namespace of namespaces) {
+        for (const c of await containersOf(namespace)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** The busybox HTTP service the tests deploy: `httpd` answering `body` on 8080, ready by HTTP. */
+export function httpService(body: string, overrides: Partial<ServiceInput> = {}): ServiceInput {
+  return {
+    image: BUSYBOX_IMAGE,
+    command: ["/bin/sh", "-c", `mkdir -p /www && echo '${body}' > /www/index.html && exec httpd -f -p 8080 -h /www`],
+    ports: [{ container: 8080 }],
+    readiness: { type: "http", port: 8080, path: "/", interval: "100ms", timeout: "1s", retries: 30 },
+    ...overrides,
+  };
+}
+
+export function aNamespaceSpec(namespace: string, services: Record<string, ServiceInput>, extra: Partial<NamespaceSpecInput> = {}) {
+  return namespaceSpecSchema.parse({ namespace, services, ...extra });
+}
+
+/** GET http://address:8080/ from the host (container bridge addresses are reachable here). */
+export async function httpGet(address: string, port = 8080): Promise<string> {
+  const response = await fetch(`http://${address}:${port}/`, { signal: AbortSignal.timeout(3_000) });
+  return (await response.text()).trim();
+}
