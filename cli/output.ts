@@ -1,3 +1,4 @@
+import type { DeployProgress } from "../model/deploy.ts";
 import { PloyzError, toErrorPayload } from "../model/errors.ts";
 
 /** Writes a value as pretty JSON on stdout. */
@@ -41,4 +42,15 @@ export function formatBytes(bytes: number): string {
 
 export function formatTime(iso: string): string {
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+/** Live deploy progress on stderr (stdout stays the result); silent with --json. */
+export function progressOn(args: { json: boolean }): { onProgress?: (event: DeployProgress) => void } {
+  if (args.json) return {};
+  return {
+    onProgress: (event) => {
+      if (event.type === "accepted") process.stderr.write(`deploy ${event.deployId} of ${event.namespace} accepted by ${event.machine}\n`);
+      else if (event.state !== "ok" || event.phase === "commit") process.stderr.write(`  ${event.phase}: ${event.state}${event.reason ? ` — ${event.reason}` : ""}\n`);
+    },
+  };
 }

@@ -8,7 +8,9 @@ import { regionRoleSchema } from "./region.ts";
 
 export const namespaceRefSchema = z.object({ namespace: nameSchema("namespace") }).strict();
 export const psRequestSchema = z.object({ namespace: nameSchema("namespace").optional() }).strict();
-export const rollbackRequestSchema = z.object({ namespace: nameSchema("namespace"), to: z.number().int().positive().optional() }).strict();
+export const rollbackRequestSchema = z
+  .object({ namespace: nameSchema("namespace"), to: z.number().int().positive().optional(), progress: z.string().regex(/^_INBOX\.[A-Za-z0-9]+$/).optional() })
+  .strict();
 export const explainRequestSchema = z.object({ namespace: nameSchema("namespace"), service: nameSchema("service") }).strict();
 export const logsApiRequestSchema = z
   .object({ namespace: nameSchema("namespace"), service: nameSchema("service"), tail: z.number().int().min(0).max(10_000).default(100), since: z.number().int().optional() })

@@ -9,9 +9,18 @@ export const deployRequestSchema = z
     /** Apply only if planning now gives exactly this plan (from an earlier preview). */
     planHash: z.string().regex(/^[0-9a-f]{12}$/, "must be a plan hash from --preview").optional(),
     rollbackOf: z.number().int().positive().optional(),
+    /** An inbox the coordinator reports progress to (accepted, phases), so the caller can watch it live. */
+    progress: z.string().regex(/^_INBOX\.[A-Za-z0-9]+$/, "must be an _INBOX subject").optional(),
   })
   .strict();
 export type DeployRequest = z.input<typeof deployRequestSchema>;
+
+/** What a coordinator reports while a deploy runs. */
+export const deployProgressSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("accepted"), deployId: z.string(), machine: z.string(), namespace: z.string() }),
+  z.object({ type: z.literal("phase"), deployId: z.string(), phase: z.string(), state: z.enum(["started", "ok", "failed"]), reason: z.string().optional() }),
+]);
+export type DeployProgress = z.infer<typeof deployProgressSchema>;
 
 /** A container of the namespace that no commit knows about (its deploy never committed). */
 export interface Orphan {

@@ -128,6 +128,11 @@ export class CommitConflictError extends PloyzError {
   override readonly code = "commit-conflict";
 }
 
+/** The machine running an operation stopped answering while the caller waited for it. */
+export class CoordinatorLostError extends PloyzError {
+  override readonly code = "coordinator-lost";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -146,6 +151,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "deploy-failed": DeployFailedError,
   "plan-changed": PlanChangedError,
   "commit-conflict": CommitConflictError,
+  "coordinator-lost": CoordinatorLostError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

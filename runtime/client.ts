@@ -1,4 +1,4 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import { createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import { requestJson } from "../actors/nats/request.ts";
 import { clusterStatusSchema, machineListSchema, pongSchema, type ClusterStatus, type MachineList, type Pong } from "../model/api.ts";
@@ -20,7 +20,8 @@ import {
   type RegionLsReply,
   type RegionSetReply,
 } from "../model/api-deploy.ts";
-import type { DeployRequest } from "../model/deploy.ts";
+import { deployProgressSchema, type DeployProgress, type DeployRequest } from "../model/deploy.ts";
+import { CoordinatorLostError, NoResponderError, RequestTimeoutError } from "../model/errors.ts";
 import type { RegionRole } from "../model/region.ts";
 import type { Context } from "./context.ts";
 import { createDocker } from "./docker.ts";
@@ -40,10 +41,11 @@ export interface PloyzClient {
   capacity(machineId: string): Promise<Capacity>;
   containers(machineId: string): Promise<ContainerList>;
   crash(machineId: string, actor: string): Promise<void>;
-  deploy(request: DeployRequest): Promise<DeployReply>;
+  /** Deploys; `onProgress` hears the coordinator accept it and every phase. Fails at once if the coordinator's machine stops answering. */
+  deploy(request: DeployRequest, options?: WatchOptions): Promise<DeployReply>;
   ps(namespace?: string): Promise<PsReply>;
   history(namespace: string): Promise<HistoryReply>;
-  rollback(namespace: string, to?: number): Promise<DeployReply>;
+  rollback(namespace: string, to?: number, options?: WatchOptions): Promise<DeployReply>;
   explain(namespace: string, service: string): Promise<ExplainReply>;
   logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
@@ -51,6 +53,10 @@ export interface PloyzClient {
   /** Saves `image` from the local dockerd into the cluster's image store. */
   pushImage(image: string): Promise<{ image: string; bytes: number; digest: string }>;
   close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  onProgress?: (event: DeployProgress) => void;
 }
 
 export interface ClientOptions {
@@ -75,6 +81,53 @@ class NatsClient implements PloyzClient {
     return requestJson(this.nc, subjects.api(verb), body, schema, { who: "ployzd (API)", timeoutMs });
   }
 
+  /**
+   * A long operation (deploy, rollback): the request carries a progress inbox; once a coordinator
+   * accepts it, its machine is asked every 2 s whether it is still there, and the call fails at
+   * once, naming it, when it is not — instead of waiting out the long timeout.
+   */
+  private async watched<T>(verb: ApiVerb, schema: z.ZodType<T>, body: object, options: WatchOptions): Promise<T> {
+    const inbox = createInbox();
+    const sub = this.nc.subscribe(inbox);
+    let accepted: Extract<DeployProgress, { type: "accepted" }> | undefined;
+    let reportLost!: (error: Error) => void;
+    const lost = new Promise<never>((_, reject) => (reportLost = reject));
+    void (async () => {
+      for await (const msg of sub) {
+        const event = deployProgressSchema.safeParse(msg.json());
+        if (!event.success) continue;
+        if (event.data.type === "accepted") accepted = event.data;
+        options.onProgress?.(event.data);
+      }
+    })();
+    let checking = false;
+    const watchdog = setInterval(() => {
+      if (!accepted || checking) return;
+      checking = true;
+      const { machine, deployId, namespace } = accepted;
+      requestJson(this.nc, subjects.machine(machine, "observe.actors"), {}, z.unknown(), { who: `machine ${machine}`, timeoutMs: 3_000 })
+        .catch((error: unknown) => {
+          if (error instanceof NoResponderError || error instanceof RequestTimeoutError) {
+            reportLost(
+              new CoordinatorLostError(`machine ${machine}, which runs deploy ${deployId} of namespace ${namespace}, stopped answering (${error.message}); the outcome is unknown`, {
+                hint: "its lease expires within 15 s; the next deploy of the namespace removes what it left behind",
+                cause: error,
+              }),
+            );
+          }
+        })
+        .finally(() => (checking = false));
+    }, 2_000);
+    const call = this.api(verb, schema, { ...body, progress: inbox }, DEPLOY_TIMEOUT_MS);
+    call.catch(() => undefined); // if the watchdog wins, this one's later failure is not news
+    try {
+      return await Promise.race([call, lost]);
+    } finally {
+      clearInterval(watchdog);
+      sub.unsubscribe();
+    }
+  }
+
   private machine<T>(machineId: string, verb: MachineVerb, schema: z.ZodType<T>, body: unknown = {}): Promise<T> {
     return requestJson(this.nc, subjects.machine(machineId, verb), body, schema, { who: `machine ${machineId}`, timeoutMs: this.timeoutMs });
   }
@@ -97,8 +150,8 @@ class NatsClient implements PloyzClient {
   async crash(machineId: string, actor: string) {
     await this.machine(machineId, "debug.crash", z.object({ type: z.literal("crashed") }).passthrough(), { actor });
   }
-  deploy(request: DeployRequest) {
-    return this.api("deploy", deployReplySchema, request, DEPLOY_TIMEOUT_MS);
+  deploy(request: DeployRequest, options: WatchOptions = {}) {
+    return this.watched("deploy", deployReplySchema, request, options);
   }
   ps(namespace?: string) {
     return this.api("ps", psReplySchema, namespace ? { namespace } : {});
@@ -106,8 +159,8 @@ class NatsClient implements PloyzClient {
   history(namespace: string) {
     return this.api("history", historyReplySchema, { namespace });
   }
-  rollback(namespace: string, to?: number) {
-    return this.api("rollback", deployReplySchema, { namespace, ...(to ? { to } : {}) }, DEPLOY_TIMEOUT_MS);
+  rollback(namespace: string, to?: number, options: WatchOptions = {}) {
+    return this.watched("rollback", deployReplySchema, { namespace, ...(to ? { to } : {}) }, options);
   }
   explain(namespace: string, service: string) {
     return this.api("explain", explainReplySchema, { namespace, service });

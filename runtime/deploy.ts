@@ -9,7 +9,7 @@ import { acquireLease, releaseLease, renewLease, type LeaseValue } from "../acto
 import { observeWorld } from "../actors/deploy/observe-world.ts";
 import { Participants } from "../actors/deploy/participants.ts";
 import { deployMachine, type DeployEvent } from "../machines/deploy.ts";
-import type { DeployOutcome } from "../model/deploy.ts";
+import type { DeployOutcome, DeployProgress } from "../model/deploy.ts";
 import { DeployFailedError, errorFromPayload } from "../model/errors.ts";
 import { formatPlan } from "../model/format-operation.ts";
 import type { NamespaceSpec } from "../model/manifest.ts";
@@ -33,6 +33,8 @@ export interface DeployOptions {
   preview: boolean;
   planHash?: string;
   rollbackOf?: number;
+  /** Told when the deploy is accepted and at every phase, for callers that watch it live. */
+  onProgress?: (event: DeployProgress) => void;
 }
 
 /** A new deploy id: time-ordered and unique enough to label containers with. */
@@ -55,6 +57,14 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     const log = deps.log.child({ deploy: deployId, namespace });
     const lease: LeaseValue = { holder: deps.machineId, deployId, since: new Date().toISOString() };
     let leaseRevision = 0;
+    const progress = (event: DeployProgress) => {
+      try {
+        options.onProgress?.(event);
+      } catch (error) {
+        log.warn({ err: error }, "progress report failed");
+      }
+    };
+    progress({ type: "accepted", deployId, machine: deps.machineId, namespace });
 
     const machine = deployMachine.provide({
       actors: {
@@ -106,6 +116,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       actions: {
         recordPhase: (_, params) => {
           if (options.preview) return;
+          progress({ type: "phase", deployId, phase: params.phase, state: params.state, ...(params.reason ? { reason: params.reason } : {}) });
           log.info({ phase: params.phase, state: params.state, reason: params.reason }, "deploy phase");
           void recordDeployPhase(deps.store.js, {
             type: "deploy",

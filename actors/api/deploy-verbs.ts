@@ -13,7 +13,7 @@ import {
   type RegionLsReply,
   type RegionSetReply,
 } from "../../model/api-deploy.ts";
-import type { DeployOutcome } from "../../model/deploy.ts";
+import type { DeployOutcome, DeployProgress } from "../../model/deploy.ts";
 import { deployRequestSchema } from "../../model/deploy.ts";
 import { InvalidArgumentError, ManifestError, NotFoundError } from "../../model/errors.ts";
 import { namespaceSpecSchema, type NamespaceSpec } from "../../model/manifest.ts";
@@ -32,7 +32,18 @@ export interface DeployVerbDeps {
   nc: NatsConnection;
   store: DeployStore;
   participants: Participants;
-  runDeploy: (options: { spec: NamespaceSpec; preview: boolean; planHash?: string; rollbackOf?: number }) => Promise<DeployOutcome>;
+  runDeploy: (options: {
+    spec: NamespaceSpec;
+    preview: boolean;
+    planHash?: string;
+    rollbackOf?: number;
+    onProgress?: (event: DeployProgress) => void;
+  }) => Promise<DeployOutcome>;
+}
+
+/** Progress reports published to the caller's inbox, when it gave one. */
+function progressTo(nc: NatsConnection, inbox: string | undefined): { onProgress?: (event: DeployProgress) => void } {
+  return inbox ? { onProgress: (event) => nc.publish(inbox, JSON.stringify(event)) } : {};
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, verb: string): T {
@@ -58,6 +69,7 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
       return await deps.runDeploy({
         spec: spec.data,
         preview: request.preview,
+        ...progressTo(deps.nc, request.progress),
         ...(request.planHash ? { planHash: request.planHash } : {}),
         ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
       });
@@ -117,7 +129,7 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
           : new NotFoundError(`namespace ${request.namespace} has no commit ${request.to}`, { hint: `its commits: ${commits.map((c) => c.seq).join(", ")}` });
       }
       if (target.seq === head.seq) throw new InvalidArgumentError(`commit ${target.seq} is already the head of ${request.namespace}`);
-      return await deps.runDeploy({ spec: target.spec, preview: false, rollbackOf: target.seq });
+      return await deps.runDeploy({ spec: target.spec, preview: false, rollbackOf: target.seq, ...progressTo(deps.nc, request.progress) });
     },
 
     explain: async (body) => {

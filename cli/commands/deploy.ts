@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { loadManifestFile } from "../../runtime/manifest-file.ts";
 import { withClient, type GlobalArgs } from "../args.ts";
-import { printJson, printLines } from "../output.ts";
+import { printJson, printLines, progressOn } from "../output.ts";
 
 interface DeployArgs extends GlobalArgs {
   file: string;
@@ -22,7 +22,7 @@ export const deployCommand: CommandModule<GlobalArgs, DeployArgs> = {
       .option("plan", { type: "string", describe: "apply only if the plan is still this one (hash from --preview)" }),
   handler: async (args) => {
     const { spec } = await loadManifestFile(args.file, args.namespace ? { namespace: args.namespace } : {});
-    const reply = await withClient(args, (client) => client.deploy({ spec, preview: args.preview, ...(args.plan ? { planHash: args.plan } : {}) }));
+    const reply = await withClient(args, (client) => client.deploy({ spec, preview: args.preview, ...(args.plan ? { planHash: args.plan } : {}) }, progressOn(args)));
     if (args.json) return printJson(reply);
     if (reply.type === "previewed") {
       return printLines(...reply.lines, "", `nothing was changed. Apply exactly this plan with: ployzctl deploy -f ${args.file} --plan ${reply.plan.hash}`);
