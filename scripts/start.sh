@@ -10,12 +10,20 @@ bash scripts/setup.sh
 [[ -f bin/ployzctl.js ]] || { echo "start: bin/ployzctl.js not found in $PWD" >&2; exit 1; }
 node bin/ployzctl.js dev up "$@"
 
+# The demo namespace: two busybox httpd replicas. The image goes into the cluster's image store
+# first (no registry here); deploying the same spec again is a no-op, so this is idempotent.
+node bin/ployzctl.js image push ployz/busybox:local
+node bin/ployzctl.js deploy -f examples/demo.yaml
+node bin/ployzctl.js ps -n demo
+
 # The package's own bins are not in node_modules/.bin, so `npx ployzctl` would look in the
 # registry instead. On a clean clone call the script directly (or `npm link` once).
 cat <<'MSG'
 
 Ployz dev cluster is up. Look at it with:
   node bin/ployzctl.js status       # intent and status from the store, observations asked live
+  node bin/ployzctl.js ps -n demo   # the demo's instances (curl http://<address>:8080/)
+  node bin/ployzctl.js explain -n demo web   # why each instance is where it is
   node bin/ployzctl.js machine ls   # the machines of the cluster
   node bin/ployzctl.js dev logs -f  # the daemon's log
   node bin/ployzctl.js dev down     # stop it (state stays on disk; `npm start` brings it back)
