@@ -9,10 +9,11 @@ import type Docker from "dockerode";
 import { ensureBusyboxImage } from "../test/harness/docker.ts";
 import { withCleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
-import { readDeployPhases, formatPhases, medianPhases, type DeployPhases } from "./support/deploy-log.ts";
-import { removeLabelledContainers, startDevCluster, type DevCluster } from "./support/dev-cluster.ts";
-import { HTTPD_COMMAND, HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS, httpdNamespace, waitForHttp200 } from "./support/httpd-workload.ts";
+import { formatPhases, medianPhases, type DeployPhases } from "./support/deploy-log.ts";
+import { removeLabelledContainers, startDevCluster } from "./support/dev-cluster.ts";
+import { HTTPD_COMMAND, HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS, waitForHttp200 } from "./support/httpd-workload.ts";
 import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
+import { timedHttpdDeploy } from "./support/timed-deploy.ts";
 
 export const DEPLOY_ONE_DEFAULTS = { runs: 5 };
 export type DeployOneOptions = typeof DEPLOY_ONE_DEFAULTS;
@@ -53,7 +54,7 @@ export async function benchDeployOne(options: DeployOneOptions, print: (line: st
     print(`  baseline: docker create+start (same image, command, --init) via dockerode, then GET / every ${PROBE_INTERVAL_MS} ms until 200`);
 
     // The first deploy after start-up pays for lazy code paths; it is shown, not counted.
-    const warmDeploy = await deployOnce(cluster);
+    const warmDeploy = await timedHttpdDeploy(cluster, "bench-one", 1);
     const warmBaseline = await dockerRunOnce(cluster.docker, token);
     print(`  warm-up: ployz ${ms(warmDeploy.ms)}, baseline ${ms(warmBaseline.totalMs)} (not counted)`);
 
@@ -66,7 +67,7 @@ export async function benchDeployOne(options: DeployOneOptions, print: (line: st
       const order = run % 2 ? (["ployz", "baseline"] as const) : (["baseline", "ployz"] as const);
       for (const which of order) {
         if (which === "ployz") {
-          const deploy = await deployOnce(cluster);
+          const deploy = await timedHttpdDeploy(cluster, "bench-one", 1);
           ployz.push(deploy.ms);
           if (deploy.phases) phases.push(deploy.phases);
         } else {
@@ -103,20 +104,6 @@ export async function benchDeployOne(options: DeployOneOptions, print: (line: st
       samples: { ployzMs: ployz.map((x) => round(x)), baselineMs: baseline.map((x) => round(x)) },
     };
   });
-}
-
-/** One timed deploy of a fresh namespace; its containers are removed afterwards (untimed). */
-async function deployOnce(cluster: DevCluster): Promise<{ ms: number; phases: DeployPhases | undefined }> {
-  const namespace = cluster.newNamespace("bench-one");
-  const spec = httpdNamespace(namespace, { replicas: 1 });
-  const calledAt = Date.now();
-  const started = performance.now();
-  const reply = await cluster.client.deploy({ spec, preview: false });
-  const elapsed = performance.now() - started;
-  const resolvedAt = Date.now();
-  if (reply.type !== "deployed" || !reply.deployId) throw new Error(`deploy of ${namespace} answered ${reply.type}, not deployed`);
-  await cluster.removeNamespace(namespace);
-  return { ms: elapsed, phases: readDeployPhases(cluster.logFile, reply.deployId, calledAt, resolvedAt) };
 }
 
 /**

@@ -50,6 +50,29 @@ describe("a participant that is gone", () => {
   });
 });
 
+describe("region roles", () => {
+  it("draining the only region tries to move instances off, fails loudly with the reason, and leaves them running", async () => {
+    const ns = cluster.namespace("drain");
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("stay") }) });
+    const before = (await cluster.containersOf(ns)).map((c) => c.Id);
+    try {
+      const reply = await cluster.client.regionSet("local", "draining");
+      const mine = reply.redeployed.find((r) => r.namespace === ns);
+      expect(mine).toMatchObject({ outcome: "failed" });
+      expect(mine!.detail).toMatch(/cannot place web#0: .*region local is draining, no new instances/);
+      expect((await cluster.client.regionLs()).regions).toContainEqual({ name: "local", role: "draining", explicit: true, machines: [cluster.machineId] });
+      // a new namespace cannot land there either
+      const other = cluster.namespace("drain-new");
+      await expect(cluster.client.deploy({ spec: aNamespaceSpec(other, { web: httpService("x") }) })).rejects.toThrow(/region local is draining/);
+      expect((await cluster.containersOf(ns)).map((c) => c.Id)).toEqual(before);
+    } finally {
+      await cluster.client.regionSet("local", "compute");
+    }
+    expect((await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("stay") }) })).type).toBe("unchanged");
+  });
+});
+
+// Last: it restarts the daemon, which closes the cluster client.
 describe("a daemon killed in the middle of a deploy", () => {
   it("leaves its lease to expire; the next deploy succeeds and removes the orphans", async () => {
     const ns = cluster.namespace("killed");
@@ -92,25 +115,3 @@ describe("a daemon killed in the middle of a deploy", () => {
 function daemonPid(): number {
   return readPid(dataPaths(cluster.home.dataDir).daemonPid)!;
 }
-
-describe("region roles", () => {
-  it("draining the only region tries to move instances off, fails loudly with the reason, and leaves them running", async () => {
-    const ns = cluster.namespace("drain");
-    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("stay") }) });
-    const before = (await cluster.containersOf(ns)).map((c) => c.Id);
-    try {
-      const reply = await cluster.client.regionSet("local", "draining");
-      const mine = reply.redeployed.find((r) => r.namespace === ns);
-      expect(mine).toMatchObject({ outcome: "failed" });
-      expect(mine!.detail).toMatch(/cannot place web#0: .*region local is draining, no new instances/);
-      expect((await cluster.client.regionLs()).regions).toContainEqual({ name: "local", role: "draining", explicit: true, machines: [cluster.machineId] });
-      // a new namespace cannot land there either
-      const other = cluster.namespace("drain-new");
-      await expect(cluster.client.deploy({ spec: aNamespaceSpec(other, { web: httpService("x") }) })).rejects.toThrow(/region local is draining/);
-      expect((await cluster.containersOf(ns)).map((c) => c.Id)).toEqual(before);
-    } finally {
-      await cluster.client.regionSet("local", "compute");
-    }
-    expect((await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("stay") }) })).type).toBe("unchanged");
-  });
-});

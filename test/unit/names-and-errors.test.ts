@@ -14,6 +14,7 @@ import {
   DeployFailedError,
   PlanChangedError,
   CommitConflictError,
+  CoordinatorLostError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -96,6 +97,7 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [DeployFailedError, "deploy-failed"],
   [PlanChangedError, "plan-changed"],
   [CommitConflictError, "commit-conflict"],
+  [CoordinatorLostError, "coordinator-lost"],
 ];
 
 describe("errors", () => {
