@@ -4,7 +4,8 @@ import { BUSYBOX_IMAGE } from "../harness/docker.ts";
 import { aNamespaceSpec, httpGet, httpService, startTestCluster, type TestCluster } from "../harness/cluster.ts";
 
 let cluster: TestCluster;
-const image = `ployz/test-pull:${randomBytes(3).toString("hex")}`;
+const tag = randomBytes(3).toString("hex");
+const image = `ployz/test-pull:${tag}`;
 beforeAll(async () => {
   cluster = await startTestCluster();
 }, 120_000);
@@ -15,7 +16,7 @@ afterAll(async () => {
 
 describe("the cluster image store", () => {
   it("a pushed image is loaded by the participant when its dockerd lacks it", async () => {
-    await cluster.docker.getImage(BUSYBOX_IMAGE).tag({ repo: image.split(":")[0], tag: image.split(":")[1] });
+    await cluster.docker.getImage(BUSYBOX_IMAGE).tag({ repo: "ployz/test-pull", tag });
     const pushed = await cluster.home.cli("image", "push", image);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toMatch(new RegExp(`pushed ${image} \\(\\d+(\\.\\d)? MiB\\) into the cluster image store`));

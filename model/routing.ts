@@ -1,0 +1,134 @@
+import { z } from "zod";
+import type { InstanceRecord } from "./instance.ts";
+import { routeSchema, type NamespaceSpec } from "./manifest.ts";
+
+/** The DNS zone every namespace's services live in. */
+export const CLUSTER_ZONE = "ployz.internal";
+
+/**
+ * The whole routing record of one service (Intent), appended by the namespace authority at
+ * commit to stream ROUTING, subject `routing.<ns>.<service>`. Never a patch: a reader that has
+ * the last record of every subject has the whole truth. A removed service gets `deleted: true`.
+ */
+export const routingRecordSchema = z.object({
+  type: z.literal("routing"),
+  namespace: z.string(),
+  service: z.string(),
+  commitSeq: z.number().int().positive(),
+  revision: z.string(),
+  deleted: z.boolean(),
+  routes: z.array(routeSchema),
+  ports: z.array(z.object({ container: z.number(), protocol: z.enum(["tcp", "udp"]) })),
+  /** Ready, committed instances only. */
+  backends: z.array(z.object({ slot: z.number(), machine: z.string(), address: z.string() })),
+  at: z.string(),
+});
+export type RoutingRecord = z.infer<typeof routingRecordSchema>;
+
+export const routingSubject = (namespace: string, service: string) => `routing.${namespace}.${service}`;
+export const routingKey = (namespace: string, service: string) => `${namespace}/${service}`;
+
+/** What gateways and DNS build from the stream: the last record of every service, by key. */
+export interface RoutingProjection {
+  records: Map<string, RoutingRecord>;
+  /** Stream sequence of the last message applied. */
+  seq: number;
+}
+
+export function emptyProjection(): RoutingProjection {
+  return { records: new Map(), seq: 0 };
+}
+
+/** Applies one whole record; deleted services leave the projection. Pure: returns a new projection. */
+export function applyRoutingRecord(projection: RoutingProjection, record: RoutingRecord, seq: number): RoutingProjection {
+  const records = new Map(projection.records);
+  if (record.deleted) records.delete(routingKey(record.namespace, record.service));
+  else records.set(routingKey(record.namespace, record.service), record);
+  return { records, seq };
+}
+
+/**
+ * The routing records a commit writes: one per service whose routes or backends changed, and a
+ * deletion for each service that left the namespace. Unchanged services write nothing.
+ */
+export function routingRecordsForCommit(input: {
+  spec: NamespaceSpec;
+  commitSeq: number;
+  revisions: Record<string, string>;
+  instances: InstanceRecord[];
+  previous: RoutingRecord[];
+  at: string;
+}): RoutingRecord[] {
+  const out: RoutingRecord[] = [];
+  const previous = new Map(input.previous.map((r) => [r.service, r]));
+  for (const [service, spec] of Object.entries(input.spec.services)) {
+    const backends = input.instances
+      .filter((i) => i.service === service && i.address)
+      .map((i) => ({ slot: i.slot, machine: i.machine, address: i.address! }))
+      .sort((a, b) => a.slot - b.slot);
+    const record: RoutingRecord = {
+      type: "routing",
+      namespace: input.spec.namespace,
+      service,
+      commitSeq: input.commitSeq,
+      revision: input.revisions[service]!,
+      deleted: false,
+      routes: spec.routes,
+      ports: spec.ports.map((p) => ({ container: p.container, protocol: p.protocol })),
+      backends,
+      at: input.at,
+    };
+    const before = previous.get(service);
+    if (!before || before.deleted || !sameRouting(before, record)) out.push(record);
+  }
+  for (const [service, before] of previous) {
+    if (!input.spec.services[service] && !before.deleted) {
+      out.push({ ...before, commitSeq: input.commitSeq, deleted: true, routes: [], backends: [], at: input.at });
+    }
+  }
+  return out;
+}
+
+function sameRouting(a: RoutingRecord, b: RoutingRecord): boolean {
+  return JSON.stringify([a.routes, a.ports, a.backends]) === JSON.stringify([b.routes, b.ports, b.backends]);
+}
+
+/** A hostname + path prefix already served by another service. */
+export interface RouteConflict {
+  hostname: string;
+  pathPrefix: string;
+  service: string;
+  owner: { namespace: string; service: string };
+}
+
+/**
+ * Routes of `spec` that another namespace (or another service of the same spec) already serves:
+ * the same hostname and path prefix can have one owner only.
+ */
+export function findRouteConflicts(spec: NamespaceSpec, others: Iterable<RoutingRecord>): RouteConflict[] {
+  const owners = new Map<string, { namespace: string; service: string }>();
+  for (const record of others) {
+    if (record.namespace === spec.namespace || record.deleted) continue;
+    for (const route of record.routes) for (const host of route.hostnames) owners.set(`${host}${route.pathPrefix}`, { namespace: record.namespace, service: record.service });
+  }
+  const conflicts: RouteConflict[] = [];
+  for (const [service, s] of Object.entries(spec.services)) {
+    for (const route of s.routes) {
+      for (const hostname of route.hostnames) {
+        const key = `${hostname}${route.pathPrefix}`;
+        const owner = owners.get(key);
+        if (owner) conflicts.push({ hostname, pathPrefix: route.pathPrefix, service, owner });
+        else owners.set(key, { namespace: spec.namespace, service });
+      }
+    }
+  }
+  return conflicts;
+}
+
+/** Freshness of a routing consumer's projection. */
+export const freshnessSchema = z.union([
+  z.object({ state: z.literal("fresh") }),
+  z.object({ state: z.literal("stale"), since: z.string(), reason: z.string() }),
+  z.object({ state: z.literal("loading") }),
+]);
+export type Freshness = z.infer<typeof freshnessSchema>;
