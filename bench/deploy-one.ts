@@ -5,15 +5,16 @@
  *   npx tsx bench/deploy-one.ts [--runs 5]
  */
 import { randomBytes } from "node:crypto";
-import type Docker from "dockerode";
 import { ensureBusyboxImage } from "../test/harness/docker.ts";
 import { withCleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { formatPhases, medianPhases, type DeployPhases } from "./support/deploy-log.ts";
 import { removeLabelledContainers, startDevCluster } from "./support/dev-cluster.ts";
-import { HTTPD_COMMAND, HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS, waitForHttp200 } from "./support/httpd-workload.ts";
+import { dockerRunHttpd } from "./support/docker-run.ts";
+import { HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS } from "./support/httpd-workload.ts";
 import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
 import { timedHttpdDeploy } from "./support/timed-deploy.ts";
+import { surviveRepeatedSignals } from "./support/signals.ts";
 
 export const DEPLOY_ONE_DEFAULTS = { runs: 5 };
 export type DeployOneOptions = typeof DEPLOY_ONE_DEFAULTS;
@@ -45,9 +46,18 @@ export interface DeployOneResult {
 export async function benchDeployOne(options: DeployOneOptions, print: (line: string) => void = console.log): Promise<DeployOneResult> {
   ensureBusyboxImage();
   return await withCleanup(async (cleanup) => {
+    surviveRepeatedSignals(cleanup);
     const cluster = await startDevCluster(cleanup, "bench-deploy-one");
     const token = randomBytes(4).toString("hex");
-    cleanup.add("remove the baseline's containers", () => removeLabelledContainers(cluster.docker, BASELINE_LABEL, token));
+    const removeBaseline = () => removeLabelledContainers(cluster.docker, BASELINE_LABEL, token);
+    cleanup.add("remove the baseline's containers", removeBaseline);
+    const plainRun = async () => {
+      try {
+        return await dockerRunHttpd(cluster.docker, { [BASELINE_LABEL]: token });
+      } finally {
+        await removeBaseline();
+      }
+    };
 
     print(`deploy one replica: ${options.runs} runs each, interleaved; machine ${cluster.machineId}`);
     print(`  ployz: client.deploy of a fresh namespace, 1× ${HTTPD_IMAGE} httpd, readiness http :${HTTPD_PORT}/ every ${PROBE_INTERVAL_MS} ms, until it resolves`);
@@ -55,8 +65,8 @@ export async function benchDeployOne(options: DeployOneOptions, print: (line: st
 
     // The first deploy after start-up pays for lazy code paths; it is shown, not counted.
     const warmDeploy = await timedHttpdDeploy(cluster, "bench-one", 1);
-    const warmBaseline = await dockerRunOnce(cluster.docker, token);
-    print(`  warm-up: ployz ${ms(warmDeploy.ms)}, baseline ${ms(warmBaseline.totalMs)} (not counted)`);
+    const warmBaseline = await plainRun();
+    print(`  warm-up: ployz ${ms(warmDeploy.ms)}, baseline ${ms(warmBaseline.readyMs)} (not counted)`);
 
     const ployz: number[] = [];
     const baseline: number[] = [];
@@ -71,9 +81,9 @@ export async function benchDeployOne(options: DeployOneOptions, print: (line: st
           ployz.push(deploy.ms);
           if (deploy.phases) phases.push(deploy.phases);
         } else {
-          const plain = await dockerRunOnce(cluster.docker, token);
-          baseline.push(plain.totalMs);
-          split.push({ createStartInspectMs: plain.startedMs, untilHttp200Ms: plain.totalMs - plain.startedMs });
+          const plain = await plainRun();
+          baseline.push(plain.readyMs);
+          split.push({ createStartInspectMs: plain.startedMs, untilHttp200Ms: plain.readyMs - plain.startedMs });
         }
       }
       const last = phases.at(-1);
@@ -100,35 +110,10 @@ export async function benchDeployOne(options: DeployOneOptions, print: (line: st
       targetRatio: DEPLOY_ONE_TARGET_RATIO,
       baselineSplitMedianMs,
       phasesMedianMs,
-      warmup: { ployzMs: round(warmDeploy.ms), baselineMs: round(warmBaseline.totalMs) },
+      warmup: { ployzMs: round(warmDeploy.ms), baselineMs: round(warmBaseline.readyMs) },
       samples: { ployzMs: ployz.map((x) => round(x)), baselineMs: baseline.map((x) => round(x)) },
     };
   });
-}
-
-/**
- * `docker run -d --init` of the same image and command through dockerode (create, start, and
- * the inspect that gives its address, as ployz does), then the readiness a user would check.
- */
-async function dockerRunOnce(docker: Docker, token: string): Promise<{ totalMs: number; startedMs: number }> {
-  const started = performance.now();
-  const container = await docker.createContainer({
-    Image: HTTPD_IMAGE,
-    Cmd: HTTPD_COMMAND,
-    Labels: { [BASELINE_LABEL]: token },
-    HostConfig: { Init: true },
-  });
-  try {
-    await container.start();
-    const info = await container.inspect();
-    const ip = Object.values(info.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
-    if (!ip) throw new Error(`baseline container ${info.Id.slice(0, 12)} has no IP address`);
-    const startedMs = performance.now() - started;
-    await waitForHttp200(`http://${ip}:${HTTPD_PORT}/`, PROBE_INTERVAL_MS, 30_000);
-    return { totalMs: performance.now() - started, startedMs };
-  } finally {
-    await container.remove({ force: true });
-  }
 }
 
 if (isMain(import.meta.url)) {

@@ -9,11 +9,13 @@ import { ensureBusyboxImage } from "../test/harness/docker.ts";
 import { withCleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { formatPhases, medianPhases, type DeployPhases } from "./support/deploy-log.ts";
-import { startDevCluster } from "./support/dev-cluster.ts";
+import { removeLabelledContainers, startDevCluster } from "./support/dev-cluster.ts";
+import { dockerRunHttpd } from "./support/docker-run.ts";
 import { HTTPD_COMMAND, HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS } from "./support/httpd-workload.ts";
 import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
 import { timedHttpdDeploy } from "./support/timed-deploy.ts";
 import { createServiceTimed, removeLabelledServices, removeService, useLocalSwarm, type ServiceCreateTiming } from "./support/swarm.ts";
+import { surviveRepeatedSignals } from "./support/signals.ts";
 
 export const DEPLOY_REPLICAS_DEFAULTS = { runs: 3, replicas: 20 };
 export type DeployReplicasOptions = typeof DEPLOY_REPLICAS_DEFAULTS;
@@ -37,6 +39,8 @@ export interface DeployReplicasResult {
   /** Call → resolve of `client.deploy`: every replica answered its HTTP probe and is committed. */
   ployzMs: Summary;
   phasesMedianMs: DeployPhases | null;
+  /** Breakdown: the replicas started straight through dockerode, all at once, until each answers 200. */
+  dockerAloneMs: Summary & { ratioOfMedians: number };
   warmup: { ployzMs: number };
   swarm:
     | { skipped: string }
@@ -54,17 +58,30 @@ export interface DeployReplicasResult {
         ratioToHealthy: number;
         targetRatio: number;
       };
-  samples: { ployzMs: number[]; swarmPlainAllRunningMs: number[]; swarmHealthyAllRunningMs: number[] };
+  samples: { ployzMs: number[]; dockerAloneMs: number[]; swarmPlainAllRunningMs: number[]; swarmHealthyAllRunningMs: number[] };
 }
 
 /** Runs the many-replica deploy benchmark, printing as it goes. */
 export async function benchDeployReplicas(options: DeployReplicasOptions, print: (line: string) => void = console.log): Promise<DeployReplicasResult> {
   ensureBusyboxImage();
   return await withCleanup(async (cleanup) => {
+    surviveRepeatedSignals(cleanup);
     const cluster = await startDevCluster(cleanup, "bench-deploy-replicas");
     const token = randomBytes(4).toString("hex");
     const swarm = await useLocalSwarm(cluster.docker, cleanup);
     if (swarm.ok) cleanup.add("remove the benchmark's swarm services", () => removeLabelledServices(cluster.docker, BENCH_LABEL, token));
+    const removePlain = () => removeLabelledContainers(cluster.docker, BENCH_LABEL, token);
+    cleanup.add("remove the plain docker containers", removePlain);
+    /** dockerd alone: every replica through dockerode at once, until each answers HTTP 200. */
+    const plainParallel = async (replicas: number): Promise<number> => {
+      const started = performance.now();
+      try {
+        await Promise.all(Array.from({ length: replicas }, () => dockerRunHttpd(cluster.docker, { [BENCH_LABEL]: token })));
+        return performance.now() - started;
+      } finally {
+        await removePlain();
+      }
+    };
 
     const healthArgs = ["--health-cmd", `wget -q -O /dev/null http://127.0.0.1:${HTTPD_PORT}/`, "--health-interval", `${PROBE_INTERVAL_MS}ms`, "--health-timeout", "1s", "--health-retries", "100"];
     const variants = { plain: [] as string[], healthcheck: healthArgs };
@@ -91,22 +108,25 @@ export async function benchDeployReplicas(options: DeployReplicasOptions, print:
     if (swarm.ok) {
       print(`  swarm (${swarm.createdHere ? "one-node swarm initialised for this run on 127.0.0.1" : "the swarm already active here"}):`);
       print(`    plain:       ${commandOf("plain")}  — returns once all tasks run, plus the CLI's 5 s stability check`);
-      print(`    healthcheck: the same with ${healthArgs.join(" ")}  — a task runs only once healthy`);
+      print(`    healthcheck: ${commandOf("healthcheck")}  — a task runs only once healthy`);
       print(`    each is timed to the command's exit, and to the last task's "running" timestamp (swarm's own clock)`);
     } else {
       print(`  swarm baseline SKIPPED: ${swarm.reason}`);
     }
+    print(`  breakdown: dockerd alone, ${options.replicas}× docker create+start+inspect via dockerode all at once, each polled with GET / every ${PROBE_INTERVAL_MS} ms until 200`);
 
     // Untimed: the first deploy pays for lazy code paths, the first service for the gwbridge network.
     const warm = await timedHttpdDeploy(cluster, "bench-replicas", 1);
+    await plainParallel(1);
     if (swarm.ok) await createService("plain", 1, "warmup", ["--update-monitor", "1ms"]);
     print(`  warm-up (1 replica, not counted): ployz ${ms(warm.ms)}`);
 
     const ployz: number[] = [];
+    const dockerAlone: number[] = [];
     const phases: DeployPhases[] = [];
     const timings = { plain: [] as ServiceCreateTiming[], healthcheck: [] as ServiceCreateTiming[] };
     for (let run = 1; run <= options.runs; run++) {
-      const cases = ["ployz", ...(swarm.ok ? (["plain", "healthcheck"] as const) : [])] as const;
+      const cases = ["ployz", "docker", ...(swarm.ok ? (["plain", "healthcheck"] as const) : [])] as const;
       // Rotated each run, so no case always follows the same one.
       const order = cases.map((_, i) => cases[(i + run - 1) % cases.length]!);
       for (const which of order) {
@@ -114,6 +134,8 @@ export async function benchDeployReplicas(options: DeployReplicasOptions, print:
           const deploy = await timedHttpdDeploy(cluster, "bench-replicas", options.replicas);
           ployz.push(deploy.ms);
           if (deploy.phases) phases.push(deploy.phases);
+        } else if (which === "docker") {
+          dockerAlone.push(await plainParallel(options.replicas));
         } else {
           timings[which].push(await createService(which, options.replicas, String(run)));
         }
@@ -121,17 +143,21 @@ export async function benchDeployReplicas(options: DeployReplicasOptions, print:
       const swarmLine = swarm.ok
         ? `; swarm plain: all running ${ms(timings.plain.at(-1)!.allRunningMs)}, command ${ms(timings.plain.at(-1)!.commandMs)}; swarm healthcheck: all healthy ${ms(timings.healthcheck.at(-1)!.allRunningMs)}, command ${ms(timings.healthcheck.at(-1)!.commandMs)}`
         : "";
-      print(`  run ${run}: ployz ${ms(ployz.at(-1)!)}${swarmLine}`);
+      print(`  run ${run}: ployz ${ms(ployz.at(-1)!)}; dockerd alone ${ms(dockerAlone.at(-1)!)}${swarmLine}`);
       const last = phases.at(-1);
       if (last) print(`    ployz phases: ${formatPhases(last)}`);
     }
 
     const p = summarize(ployz);
     const phasesMedianMs = medianPhases(phases);
+    const d = summarize(dockerAlone);
+    const dockerAloneMs = { ...roundSummary(d), ratioOfMedians: round(p.p50 / d.p50) };
     print(`  ployz deploy of ${options.replicas}        median ${ms(p.p50)}  min ${ms(p.min)}  max ${ms(p.max)}`);
     if (phasesMedianMs) print(`  ployz phases, median: ${formatPhases(phasesMedianMs)}`);
-    const samples = { ployzMs: ployz.map((x) => round(x)), swarmPlainAllRunningMs: [] as number[], swarmHealthyAllRunningMs: [] as number[] };
-    if (!swarm.ok) return { runs: options.runs, replicas: options.replicas, ployzMs: roundSummary(p), phasesMedianMs, warmup: { ployzMs: round(warm.ms) }, swarm: { skipped: swarm.reason }, samples };
+    print(`  dockerd alone (breakdown) median ${ms(d.p50)}  min ${ms(d.min)}  max ${ms(d.max)}  → ployz ${times(dockerAloneMs.ratioOfMedians)} of it`);
+    const samples = { ployzMs: ployz.map((x) => round(x)), dockerAloneMs: dockerAlone.map((x) => round(x)), swarmPlainAllRunningMs: [] as number[], swarmHealthyAllRunningMs: [] as number[] };
+    const common = { runs: options.runs, replicas: options.replicas, ployzMs: roundSummary(p), phasesMedianMs, dockerAloneMs, warmup: { ployzMs: round(warm.ms) } };
+    if (!swarm.ok) return { ...common, swarm: { skipped: swarm.reason }, samples };
 
     const summarizeVariant = (variant: keyof typeof variants): SwarmTimings => ({
       command: commandOf(variant),
@@ -154,11 +180,7 @@ export async function benchDeployReplicas(options: DeployReplicasOptions, print:
     samples.swarmPlainAllRunningMs = timings.plain.map((t) => round(t.allRunningMs));
     samples.swarmHealthyAllRunningMs = timings.healthcheck.map((t) => round(t.allRunningMs));
     return {
-      runs: options.runs,
-      replicas: options.replicas,
-      ployzMs: roundSummary(p),
-      phasesMedianMs,
-      warmup: { ployzMs: round(warm.ms) },
+      ...common,
       swarm: { createdHere: swarm.createdHere, plain, healthcheck, ratioToAllRunning, ratioToCommand, ratioToHealthy, targetRatio: DEPLOY_REPLICAS_TARGET_RATIO },
       samples,
     };

@@ -1,21 +1,53 @@
 /**
- * Every benchmark in turn, one argument list for all (each takes the options it knows):
+ * Every benchmark in turn (or those `--only` names), one argument list for all (each takes the
+ * options it knows; `--runs` is the number of timed runs of each benchmark that has runs):
  *
- *   npx tsx bench/index.ts [--runs 5] [--idle-seconds 60] [--settle-seconds 5] [--requests 500] [--warmup 50]
+ *   npx tsx bench/index.ts [--only ployzd-start,capacity-rtt,deploy-one,deploy-replicas,lease-contention]
+ *     [--runs N] [--idle-seconds 60] [--settle-seconds 5] [--requests 500] [--warmup 50]
+ *     [--replicas 20] [--attempts 20] [--hold-seconds 3]
  *
  * Human-readable lines, then one `BENCH {…}` line with every number.
  */
+import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "../model/errors.ts";
 import { benchCapacityRtt, RTT_DEFAULTS } from "./capacity-rtt.ts";
+import { benchDeployOne, DEPLOY_ONE_DEFAULTS } from "./deploy-one.ts";
+import { benchDeployReplicas, DEPLOY_REPLICAS_DEFAULTS } from "./deploy-replicas.ts";
+import { benchLeaseContention, LEASE_DEFAULTS } from "./lease-contention.ts";
 import { benchPloyzdStart, START_DEFAULTS } from "./ployzd-start.ts";
 import { numberOptions, printBench, runMain } from "./support/cli.ts";
 
 runMain(async () => {
   const argv = process.argv.slice(2);
-  // Both parsed first, so a bad option fails before a minute of benchmarking, not after.
-  const startOptions = numberOptions(argv, START_DEFAULTS);
-  const rttOptions = numberOptions(argv, RTT_DEFAULTS);
-  const ployzdStart = await benchPloyzdStart(startOptions);
-  console.log("");
-  const capacityRtt = await benchCapacityRtt(rttOptions);
-  printBench({ ployzdStart, capacityRtt });
+  // Every option parsed first, so a bad one fails before minutes of benchmarking, not after.
+  const benchmarks = {
+    "ployzd-start": { key: "ployzdStart", run: bind(benchPloyzdStart, numberOptions(argv, START_DEFAULTS)) },
+    "capacity-rtt": { key: "capacityRtt", run: bind(benchCapacityRtt, numberOptions(argv, RTT_DEFAULTS)) },
+    "deploy-one": { key: "deployOne", run: bind(benchDeployOne, numberOptions(argv, DEPLOY_ONE_DEFAULTS)) },
+    "deploy-replicas": { key: "deployReplicas", run: bind(benchDeployReplicas, numberOptions(argv, DEPLOY_REPLICAS_DEFAULTS)) },
+    "lease-contention": { key: "leaseContention", run: bind(benchLeaseContention, numberOptions(argv, LEASE_DEFAULTS)) },
+  };
+  const chosen = onlyOption(argv, Object.keys(benchmarks) as Array<keyof typeof benchmarks>);
+  const results: Record<string, unknown> = {};
+  for (const [i, name] of chosen.entries()) {
+    if (i > 0) console.log("");
+    const { key, run } = benchmarks[name];
+    results[key] = await run();
+  }
+  printBench(results);
 });
+
+function bind<O, R>(bench: (options: O) => Promise<R>, options: O): () => Promise<R> {
+  return () => bench(options);
+}
+
+/** `--only a,b`: those benchmarks, in the order given; all of them without it. */
+function onlyOption<N extends string>(argv: string[], names: N[]): N[] {
+  const { values } = parseArgs({ args: argv, options: { only: { type: "string" } }, strict: false, allowPositionals: true });
+  if (values.only === undefined) return names;
+  if (typeof values.only !== "string" || values.only.trim() === "") throw new InvalidArgumentError(`--only needs a list of benchmarks: ${names.join(",")}`);
+  const chosen = values.only.split(",").map((s) => s.trim());
+  const unknown = chosen.filter((name) => !names.includes(name as N));
+  if (unknown.length > 0) throw new InvalidArgumentError(`--only: no benchmark ${unknown.join(", ")} (there are ${names.join(", ")})`);
+  return [...new Set(chosen)] as N[];
+}

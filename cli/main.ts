@@ -14,6 +14,7 @@ import { machineCommand } from "./commands/machine/index.ts";
 import { psCommand } from "./commands/ps.ts";
 import { regionCommand } from "./commands/region/index.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
+import { routesCommand } from "./commands/routes.ts";
 import { statusCommand } from "./commands/status.ts";
 import { versionCommand } from "./commands/version.ts";
 import { printError } from "./output.ts";
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(rollbackCommand)
     .command(explainCommand)
     .command(logsCommand)
+    .command(routesCommand)
     .command(regionCommand)
     .command(imageCommand)
     .command(machineCommand)

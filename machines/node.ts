@@ -2,7 +2,7 @@ import { assign, fromPromise, setup } from "xstate";
 import { supervisedChildMachine } from "./supervised-child.ts";
 
 /** The long-lived children every node supervises, in start order. */
-export const NODE_CHILDREN = ["participant", "api", "inspector", "meshPeer"] as const;
+export const NODE_CHILDREN = ["participant", "api", "inspector", "meshPeer", "gateway", "dns"] as const;
 export type NodeChildName = (typeof NODE_CHILDREN)[number];
 
 export interface NodeInput {
@@ -38,6 +38,8 @@ export const nodeMachine = setup({
     api: supervisedChildMachine,
     inspector: supervisedChildMachine,
     meshPeer: supervisedChildMachine,
+    gateway: supervisedChildMachine,
+    dns: supervisedChildMachine,
   },
 }).createMachine({
   id: "node",
@@ -62,6 +64,8 @@ export const nodeMachine = setup({
         { id: "api", systemId: "api", src: "api", input: ({ context }) => ({ name: "api", now: context.now }) },
         { id: "inspector", systemId: "inspector", src: "inspector", input: ({ context }) => ({ name: "inspector", now: context.now }) },
         { id: "meshPeer", systemId: "meshPeer", src: "meshPeer", input: ({ context }) => ({ name: "meshPeer", now: context.now }) },
+        { id: "gateway", systemId: "gateway", src: "gateway", input: ({ context }) => ({ name: "gateway", now: context.now }) },
+        { id: "dns", systemId: "dns", src: "dns", input: ({ context }) => ({ name: "dns", now: context.now }) },
       ],
       on: { STOP: "stopping" },
     },

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Plan, PlanInput } from "./plan.ts";
+import type { RoutingRecord } from "./routing.ts";
 
 /** `ployz.api.deploy`: a whole namespace spec (already validated by the CLI, validated again here). */
 export const deployRequestSchema = z
@@ -34,6 +35,8 @@ export interface Orphan {
 export interface World {
   planInput: Omit<PlanInput, "spec">;
   orphans: Orphan[];
+  /** The routing projection of the whole cluster: who serves which hostname and path. */
+  routes: RoutingRecord[];
 }
 
 /** A candidate that was started by this deploy. */

@@ -128,6 +128,16 @@ export class CommitConflictError extends PloyzError {
   override readonly code = "commit-conflict";
 }
 
+/** A route's hostname and path are already served by another service. */
+export class RouteConflictError extends PloyzError {
+  override readonly code = "route-conflict";
+}
+
+/** A program Ployz runs (caddy, wg, zfs…) is not installed or cannot be run. */
+export class ProgramMissingError extends PloyzError {
+  override readonly code = "program-missing";
+}
+
 /** The machine running an operation stopped answering while the caller waited for it. */
 export class CoordinatorLostError extends PloyzError {
   override readonly code = "coordinator-lost";
@@ -152,6 +162,8 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "plan-changed": PlanChangedError,
   "commit-conflict": CommitConflictError,
   "coordinator-lost": CoordinatorLostError,
+  "program-missing": ProgramMissingError,
+  "route-conflict": RouteConflictError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

@@ -9,6 +9,7 @@ export const MACHINE_VERBS = [
   "observe.containers",
   "observe.instances",
   "observe.actors",
+  "observe.routes",
   "container.inspect",
   "container.start",
   "container.remove",
@@ -33,6 +34,7 @@ export const API_VERBS = [
   "logs",
   "region.set",
   "region.ls",
+  "routes",
 ] as const;
 export type ApiVerb = (typeof API_VERBS)[number];
 

@@ -10,6 +10,9 @@ export const clientInfoSchema = z
     pid: z.number(),
     version: z.string(),
     readyAt: z.string(),
+    /** The gateway's HTTP address on this machine, and the cluster DNS server's. */
+    gateway: z.string().optional(),
+    dns: z.string().optional(),
   })
   .strict();
 export type ClientInfo = z.infer<typeof clientInfoSchema>;

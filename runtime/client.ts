@@ -23,6 +23,7 @@ import {
 import { deployProgressSchema, type DeployProgress, type DeployRequest } from "../model/deploy.ts";
 import { CoordinatorLostError, NoResponderError, RequestTimeoutError } from "../model/errors.ts";
 import type { RegionRole } from "../model/region.ts";
+import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
 import type { Context } from "./context.ts";
 import { createDocker } from "./docker.ts";
 import { pushImage } from "./images.ts";
@@ -50,6 +51,7 @@ export interface PloyzClient {
   logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
   regionLs(): Promise<RegionLsReply>;
+  routes(): Promise<ClusterRoutes>;
   /** Saves `image` from the local dockerd into the cluster's image store. */
   pushImage(image: string): Promise<{ image: string; bytes: number; digest: string }>;
   close(): Promise<void>;
@@ -173,6 +175,9 @@ class NatsClient implements PloyzClient {
   }
   regionLs() {
     return this.api("region.ls", regionLsReplySchema);
+  }
+  routes() {
+    return this.api("routes", clusterRoutesSchema);
   }
   async pushImage(image: string) {
     return await pushImage(this.nc, createDocker(), image);

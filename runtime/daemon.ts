@@ -1,4 +1,6 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DaemonStartError, toErrorPayload } from "../model/errors.ts";
 import type { MachineRecord } from "../model/machine.ts";
@@ -11,10 +13,11 @@ import { createFileLogger, type Logger } from "./logger.ts";
 import { renderNatsConfig } from "./nats/config.ts";
 import { connectNats } from "./nats/connect.ts";
 import { startNatsServer, stopOrphanNatsServer, type NatsServerHandle } from "./nats/server.ts";
-import { loadOrCreateNodeConfig } from "./node-config.ts";
+import { startCaddy } from "./caddy.ts";
+import { loadOrCreateNodeConfig, saveNodeConfig } from "./node-config.ts";
 import { startNodeSystem, type NodeSystem } from "./node-system.ts";
 import { dataPaths } from "./paths.ts";
-import { freePort, isAlive } from "./process.ts";
+import { freePort, isAlive, stopOrphan } from "./process.ts";
 import { declareStore } from "./store.ts";
 import { VERSION } from "./version.ts";
 
@@ -24,8 +27,12 @@ export interface DaemonOptions {
   region?: string;
   zone?: string;
   natsPort?: number;
+  /** Gateway HTTP port on first start (0 or absent: a free one). */
+  gatewayPort?: number;
+  /** Cluster DNS port on first start (default 53, so containers can use it; 0: a free one). */
+  dnsPort?: number;
   faultInjection: boolean;
-  /** How long a replaced instance keeps serving before it is stopped (default 0). */
+  /** How long a replaced instance keeps serving after the gateways route to its successor (default 500 ms). */
   drainMs?: number;
   env: NodeJS.ProcessEnv;
 }
@@ -60,6 +67,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     log = log.child({ machine: config.machineId });
     log.info({ version: VERSION, dataDir: paths.dataDir }, "ployzd starting");
+    const docker = createDocker(options.env);
+    if (!config.gateway || !config.dns) {
+      const dnsHost = await bridgeAddress(docker);
+      config.gateway ??= { host: "127.0.0.1", httpPort: options.gatewayPort || (await freePort("127.0.0.1")), adminPort: await freePort("127.0.0.1") };
+      config.dns ??= { host: dnsHost, port: options.dnsPort === 0 ? await freePort(dnsHost, "udp") : (options.dnsPort ?? 53) };
+      saveNodeConfig(paths, config);
+    }
     const machineKey = loadOrCreateIdentity(paths.machineSeed);
     const operatorKey = loadOrCreateIdentity(paths.operatorSeed);
 
@@ -90,7 +104,26 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     log.info({ natsPid: nats.pid, url: nats.url }, "nats-server ready");
 
-    const nc: NatsConnection = await connectNats({ servers: [nats.url], seed: machineKey.seed, name: `ployzd ${config.machineId}`, reconnect: true });
+    const orphanCaddy = await stopOrphan(paths.caddyPid, ["caddy", paths.caddyConfig]);
+    if (orphanCaddy) log.warn({ pid: orphanCaddy }, "stopped a caddy left behind by an earlier ployzd");
+    mkdirSync(paths.caddyDir, { recursive: true, mode: 0o700 });
+    const caddy = await startCaddy({
+      configFile: paths.caddyConfig,
+      pidFile: paths.caddyPid,
+      logFile: paths.caddyLog,
+      home: paths.caddyDir,
+      adminHost: "127.0.0.1",
+      adminPort: config.gateway.adminPort,
+      httpHost: config.gateway.host,
+      httpPort: config.gateway.httpPort,
+    });
+    cleanup.push(async () => {
+      await caddy.stop();
+      rmSync(paths.caddyPid, { force: true });
+    });
+    log.info({ caddyPid: caddy.pid, gateway: caddy.httpAddress }, "caddy ready");
+
+    const nc: NatsConnection = await connectNats({ servers: [nats.url], seed: machineKey.seed, name: `ployzd ${config.machineId}`, reconnect: true, pingIntervalMs: 2_000 });
     cleanup.push(async () => {
       // Drain flushes what is pending; with the server already gone it would wait forever.
       const drained = nc.drain().then(() => true, () => false);
@@ -114,13 +147,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const node: NodeSystem = startNodeSystem({
       nc,
       store,
-      docker: createDocker(options.env),
+      docker,
+      gateway: { adminUrl: caddy.adminUrl, listen: { admin: `127.0.0.1:${config.gateway.adminPort}`, http: caddy.httpAddress } },
+      dns: { host: config.dns.host, port: config.dns.port, upstream: hostResolver() },
       record,
       dataDir: paths.dataDir,
       version: VERSION,
       log,
       faultInjection: options.faultInjection,
-      drainMs: options.drainMs ?? 0,
+      drainMs: options.drainMs ?? 500,
     });
     cleanup.push(() => node.stop());
     await node.ready;
@@ -133,6 +168,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       pid: process.pid,
       version: VERSION,
       readyAt: new Date().toISOString(),
+      gateway: `http://${caddy.httpAddress}`,
+      dns: `${config.dns.host}:${config.dns.port}`,
     };
     writeFileAtomic(paths.clientInfo, `${JSON.stringify(info, null, 2)}\n`, 0o600);
     cleanup.push(() => rmSync(paths.clientInfo, { force: true }));
@@ -148,6 +185,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         log?.info("ployzd stopped");
         resolveStopped(code);
       })());
+    void caddy.exited.then(({ code }) => {
+      if (stopping) return;
+      log?.fatal({ code }, "caddy exited unexpectedly; stopping ployzd");
+      void stop(1);
+    });
     void nats.exited.then(({ code, signal }) => {
       if (stopping) return;
       log?.fatal({ code, signal }, "nats-server exited unexpectedly; stopping ployzd");
@@ -195,5 +237,33 @@ function isPloyzd(pid: number): boolean {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("ployzd");
   } catch {
     return false;
+  }
+}
+
+/** The address of this machine's Docker bridge: where containers reach the cluster DNS. */
+async function bridgeAddress(docker: Docker): Promise<string> {
+  const docker0 = networkInterfaces().docker0?.find((a) => a.family === "IPv4");
+  if (docker0) return docker0.address;
+  try {
+    const network = (await docker.getNetwork("bridge").inspect()) as { IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> } };
+    const config = network.IPAM?.Config?.[0];
+    if (config?.Gateway) return config.Gateway;
+    // Docker 20.10 leaves Gateway out: the bridge takes the subnet's first address.
+    const base = config?.Subnet?.match(/^(\d+\.\d+\.\d+)\.0\//)?.[1];
+    if (base) return `${base}.1`;
+  } catch {
+    // no dockerd yet
+  }
+  return "127.0.0.1"; // DNS on loopback until the next first start
+}
+
+/** The first nameserver of /etc/resolv.conf, for names outside the cluster zone. */
+function hostResolver(): { host: string; port: number } | undefined {
+  try {
+    const line = readFileSync("/etc/resolv.conf", "utf8").split("\n").find((l) => /^\s*nameserver\s+/.test(l));
+    const host = line?.trim().split(/\s+/)[1];
+    return host ? { host, port: 53 } : undefined;
+  } catch {
+    return undefined;
   }
 }

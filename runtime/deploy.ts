@@ -4,13 +4,23 @@ import { createActor, fromCallback, fromPromise, toPromise, type InspectionEvent
 import { commitDeploy } from "../actors/deploy/commit.ts";
 import { recordDeployPhase, recordPlacement } from "../actors/deploy/deploy-status.ts";
 import type { DeployStore } from "../actors/deploy/deploy-store.ts";
-import { drainOld, lockParticipants, machinesTouched, probeCandidates, removeCandidates, removeOrphans, startCandidates } from "../actors/deploy/execute.ts";
+import {
+  drainOld,
+  lockParticipants,
+  machinesTouched,
+  probeCandidates,
+  removeCandidates,
+  removeOrphans,
+  startCandidates,
+  waitForGateways,
+} from "../actors/deploy/execute.ts";
 import { acquireLease, releaseLease, renewLease, type LeaseValue } from "../actors/deploy/lease.ts";
 import { observeWorld } from "../actors/deploy/observe-world.ts";
 import { Participants } from "../actors/deploy/participants.ts";
 import { deployMachine, type DeployEvent } from "../machines/deploy.ts";
-import type { DeployOutcome, DeployProgress } from "../model/deploy.ts";
-import { DeployFailedError, errorFromPayload } from "../model/errors.ts";
+import type { DeployOutcome, DeployProgress, World } from "../model/deploy.ts";
+import { DeployFailedError, errorFromPayload, RouteConflictError } from "../model/errors.ts";
+import { findRouteConflicts } from "../model/routing.ts";
 import { formatPlan } from "../model/format-operation.ts";
 import type { NamespaceSpec } from "../model/manifest.ts";
 import { planDeploy } from "../model/plan-deploy.ts";
@@ -57,6 +67,8 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     const log = deps.log.child({ deploy: deployId, namespace });
     const lease: LeaseValue = { holder: deps.machineId, deployId, since: new Date().toISOString() };
     let leaseRevision = 0;
+    let routingSeq = 0;
+    let world: World | undefined;
     const progress = (event: DeployProgress) => {
       try {
         options.onProgress?.(event);
@@ -88,14 +100,25 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
           }, renewEveryMs);
           return () => clearInterval(timer);
         }),
-        observe: fromPromise(async ({ input }) => await observeWorld(deps.store, participants, input.namespace)),
-        plan: fromPromise(async ({ input }) => planDeploy({ ...input.world.planInput, spec: input.spec })),
+        observe: fromPromise(async ({ input }) => (world = await observeWorld(deps.store, participants, input.namespace))),
+        plan: fromPromise(async ({ input }) => {
+          const conflicts = findRouteConflicts(input.spec, input.world.routes);
+          if (conflicts.length > 0) {
+            throw new RouteConflictError(
+              conflicts
+                .map((c) => `route ${c.hostname}${c.pathPrefix} of ${namespace}/${c.service} is already served by ${c.owner.namespace}/${c.owner.service}`)
+                .join("; "),
+              { hint: "a hostname and path prefix can have one owner: change one of them, or remove the other first" },
+            );
+          }
+          return planDeploy({ ...input.world.planInput, spec: input.spec });
+        }),
         lockParticipants: fromPromise(async ({ input }) => await lockParticipants(participants, input.namespace, input.deployId, machinesTouched(input.plan, input.world))),
         removeOrphans: fromPromise(async ({ input }) => await removeOrphans(participants, input.namespace, input.deployId, input.world)),
         startCandidates: fromCallback(({ input, sendBack }) => startCandidates(participants, input, sendBack)),
         probeCandidates: fromPromise(async ({ input }) => await probeCandidates(participants, input)),
-        commit: fromPromise(async ({ input: { context } }) =>
-          await commitDeploy(deps.store, {
+        commit: fromPromise(async ({ input: { context } }) => {
+          const committed = await commitDeploy(deps.store, {
             namespace: context.namespace,
             deployId: context.deployId,
             authority: deps.machineId,
@@ -104,9 +127,20 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
             started: context.started,
             current: context.world!.planInput.current,
             ...(context.rollbackOf ? { rollbackOf: context.rollbackOf } : {}),
-          }),
-        ),
-        drainOld: fromPromise(async ({ input }) => await drainOld(participants, input, deps.drainMs)),
+          });
+          routingSeq = committed.routingSeq;
+          return committed.seq;
+        }),
+        drainOld: fromPromise(async ({ input }) => {
+          const removes = input.plan.operations.some((op) => op.type === "remove");
+          if (!removes) return [];
+          // Zero downtime: the new backends are routed everywhere before the old ones stop,
+          // and the old ones keep serving for the drain delay so in-flight requests finish.
+          const gateways = (world?.planInput.machines ?? []).filter((m) => m.reachable).map((m) => m.machine.id);
+          const late = routingSeq > 0 ? await waitForGateways(participants, gateways, routingSeq, 5_000) : [];
+          await new Promise((resolve) => setTimeout(resolve, deps.drainMs));
+          return [...late, ...(await drainOld(participants, input, 0))];
+        }),
         removeCandidates: fromPromise(async ({ input }) => await removeCandidates(participants, input)),
         release: fromPromise(async ({ input }) => {
           await Promise.allSettled(input.locked.map((m) => participants.unlock(m, input.namespace, input.deployId)));
@@ -150,7 +184,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       const head = actor.getSnapshot().context.world?.planInput.baseCommitSeq;
       const keeps = head ? `; commit ${head} is still what runs` : "";
       const leftovers = outcome.lines.length ? ` (${outcome.lines.join("; ")})` : "";
-      if (["lease-held", "plan-changed", "commit-conflict", "manifest-invalid"].includes(outcome.code)) {
+      if (["lease-held", "plan-changed", "commit-conflict", "manifest-invalid", "route-conflict"].includes(outcome.code)) {
         throw errorFromPayload({ name: "Error", code: outcome.code, message: outcome.reason });
       }
       throw new DeployFailedError(`deploy ${deployId} of namespace ${namespace} failed in phase ${outcome.phase}: ${outcome.reason}${keeps}${leftovers}`);

@@ -23,6 +23,10 @@ export const nodeConfigSchema = z
         clientPort: z.number().int().min(1).max(65535),
       })
       .strict(),
+    /** The gateway (Caddy): HTTP listener and admin API, both fixed at first start. */
+    gateway: z.object({ host: z.string(), httpPort: z.number().int().min(1).max(65535), adminPort: z.number().int().min(1).max(65535) }).strict().optional(),
+    /** The cluster DNS server: the bridge address (containers reach it there) and port. */
+    dns: z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict().optional(),
     createdAt: z.string(),
   })
   .strict();
@@ -59,4 +63,9 @@ export async function loadOrCreateNodeConfig(paths: DataPaths, defaults: NodeCon
   });
   writeFileAtomic(paths.machine, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return config;
+}
+
+/** Writes the node config back (after filling in settings an older version did not have). */
+export function saveNodeConfig(paths: DataPaths, config: NodeConfig): void {
+  writeFileAtomic(paths.machine, `${JSON.stringify(nodeConfigSchema.parse(config), null, 2)}\n`, 0o600);
 }

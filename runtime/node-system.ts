@@ -3,6 +3,10 @@ import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApi } from "../actors/api/api.ts";
+import { createDnsServer } from "../actors/dns/dns-server.ts";
+import { createGateway } from "../actors/gateway/gateway.ts";
+import type { GatewayListen } from "../model/caddy-config.ts";
+import { newRoutingConsumerStatus } from "../model/routing-status.ts";
 import { deployVerbs } from "../actors/api/deploy-verbs.ts";
 import type { DeployStore } from "../actors/deploy/deploy-store.ts";
 import { Participants } from "../actors/deploy/participants.ts";
@@ -34,6 +38,8 @@ export interface NodeSystemDeps {
   faultInjection: boolean;
   /** How long a replaced instance keeps serving before it is stopped. */
   drainMs: number;
+  gateway: { adminUrl: string; listen: GatewayListen };
+  dns: { host: string; port: number; upstream: { host: string; port: number } | undefined };
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
   inspect?: (event: InspectionEvent) => void;
 }
@@ -87,6 +93,9 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     ref.send({ type: "INJECT_CRASH", reason: "crash injected by ployzctl debug crash" });
   };
 
+  const gatewayStatus = newRoutingConsumerStatus("gateway", deps.gateway.listen.http);
+  const dnsStatus = newRoutingConsumerStatus("dns", `${deps.dns.host}:${deps.dns.port}`);
+
   const deployStore: DeployStore = {
     js: store.js,
     jsm: store.jsm,
@@ -134,6 +143,9 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           machineId,
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
+          routing: () => [gatewayStatus, dnsStatus],
+          // Containers use the cluster DNS when it listens where resolv.conf can point: port 53.
+          ...(deps.dns.port === 53 ? { dns: { server: deps.dns.host } } : {}),
           log,
           children,
           ...(deps.faultInjection ? { injectCrash } : {}),
@@ -155,6 +167,10 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       ),
       inspector: supervise(createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })),
       meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(store.kv.machines) } })),
+      gateway: supervise(createGateway({ nc, js: store.js, jsm: store.jsm, adminUrl: deps.gateway.adminUrl, listen: deps.gateway.listen, status: gatewayStatus, log: log.child({ actor: "gateway" }) })),
+      dns: supervise(
+        createDnsServer({ nc, js: store.js, jsm: store.jsm, host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, status: dnsStatus, log: log.child({ actor: "dns" }) }),
+      ),
     },
   });
 

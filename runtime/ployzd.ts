@@ -21,6 +21,8 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           .option("region", { type: "string", describe: "region on first start (default: local)" })
           .option("zone", { type: "string", describe: "availability zone on first start" })
           .option("nats-port", { type: "number", describe: "NATS client port on first start (default: a free one)" })
+          .option("gateway-port", { type: "number", describe: "gateway HTTP port on first start (default: a free one)" })
+          .option("dns-port", { type: "number", describe: "cluster DNS port on first start (default 53; 0: a free one)" })
           .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" }),
       async (args) => {
         // Signals are handled from the first moment: a stop asked for during start-up runs as
@@ -40,6 +42,8 @@ export async function ployzdMain(argv: string[]): Promise<void> {
             ...(args.region ? { region: args.region } : {}),
             ...(args.zone ? { zone: args.zone } : {}),
             ...(args["nats-port"] ? { natsPort: args["nats-port"] } : {}),
+            ...(args["gateway-port"] !== undefined ? { gatewayPort: args["gateway-port"] } : {}),
+            ...(args["dns-port"] !== undefined ? { dnsPort: args["dns-port"] } : {}),
             faultInjection: args["fault-injection"],
             env: process.env,
           });

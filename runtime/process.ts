@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { PortInUseError } from "../model/errors.ts";
 
@@ -38,8 +39,19 @@ export async function assertPortFree(host: string, port: number, what: string): 
   });
 }
 
-/** A port on `host` that is free at this moment. */
-export async function freePort(host = "127.0.0.1"): Promise<number> {
+/** A port on `host` that is free at this moment (TCP, or UDP for `"udp"`). */
+export async function freePort(host = "127.0.0.1", protocol: "tcp" | "udp" = "tcp"): Promise<number> {
+  if (protocol === "udp") {
+    const { createSocket } = await import("node:dgram");
+    return await new Promise<number>((resolve, reject) => {
+      const socket = createSocket(host.includes(":") ? "udp6" : "udp4");
+      socket.once("error", reject);
+      socket.bind(0, host, () => {
+        const port = socket.address().port;
+        socket.close(() => resolve(port));
+      });
+    });
+  }
   return await new Promise<number>((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -49,4 +61,27 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Stops a child left behind by a ployzd that was killed: its pid file names it, and its command
+ * line must contain every marker (so an unrelated process that reused the pid is never touched).
+ */
+export async function stopOrphan(pidFile: string, markers: string[]): Promise<number | undefined> {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number.parseInt(readFileSync(pidFile, "utf8").trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  let cmdline = "";
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return undefined;
+  }
+  if (!markers.every((m) => cmdline.includes(m))) return undefined;
+  process.kill(pid, "SIGTERM");
+  if (!(await waitForExit(pid, 10_000))) {
+    process.kill(pid, "SIGKILL");
+    await waitForExit(pid, 5_000);
+  }
+  return pid;
 }

@@ -19,6 +19,7 @@ import { InvalidArgumentError, ManifestError, NotFoundError } from "../../model/
 import { namespaceSpecSchema, type NamespaceSpec } from "../../model/manifest.ts";
 import { logsReplySchema } from "../../model/participant.ts";
 import { DEFAULT_REGION_ROLE, type RegionRecord } from "../../model/region.ts";
+import type { ClusterRoutes } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
 import { readPlacement } from "../deploy/deploy-status.ts";
 import type { DeployStore } from "../deploy/deploy-store.ts";
@@ -189,6 +190,26 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
         }),
       );
       const reply: LogsApiReply = { type: "logs", at, entries };
+      return reply;
+    },
+
+    routes: async () => {
+      const { machines } = await readMachines(deps.store.machines);
+      const reply: ClusterRoutes = {
+        type: "cluster-routes",
+        at: new Date().toISOString(),
+        machines: await Promise.all(
+          machines
+            .filter((m) => m.state === "active")
+            .map(async (m) => {
+              try {
+                return { machine: m.id, ok: true as const, consumers: (await deps.participants.routes(m.id)).consumers };
+              } catch (error) {
+                return { machine: m.id, ok: false as const, error: (error as Error).message };
+              }
+            }),
+        ),
+      };
       return reply;
     },
 

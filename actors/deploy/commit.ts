@@ -6,6 +6,8 @@ import { instanceKey, type InstanceRecord } from "../../model/instance.ts";
 import type { NamespaceSpec } from "../../model/manifest.ts";
 import type { Plan } from "../../model/plan.ts";
 import { serviceRevision } from "../../model/revision.ts";
+import { routingRecordsForCommit, routingSubject } from "../../model/routing.ts";
+import { readNamespaceRouting } from "../routing/read-routing.ts";
 import type { DeployStore } from "./deploy-store.ts";
 
 export interface CommitInput {
@@ -25,7 +27,7 @@ export interface CommitInput {
  * made from (a concurrent writer makes this fail, not overwrite), then writes instance status
  * and the namespace record.
  */
-export async function commitDeploy(store: DeployStore, input: CommitInput): Promise<number> {
+export async function commitDeploy(store: DeployStore, input: CommitInput): Promise<{ seq: number; routingSeq: number }> {
   const now = new Date().toISOString();
   const kept = input.plan.operations.filter((op) => op.type === "keep");
   const commit: Commit = {
@@ -86,7 +88,13 @@ export async function commitDeploy(store: DeployStore, input: CommitInput): Prom
   for (const [key, record] of next) await store.instances.put(key, JSON.stringify(record));
   for (const key of byKey.keys()) if (!next.has(key)) await store.instances.delete(key);
 
+  // Routing events: one whole record per service whose routes or ready backends changed.
+  const previous = await readNamespaceRouting(store.jsm, input.namespace);
+  const routing = routingRecordsForCommit({ spec: input.spec, commitSeq: seq, revisions: commit.revisions, instances: [...next.values()], previous, at: now });
+  let routingSeq = 0;
+  for (const record of routing) routingSeq = (await store.js.publish(routingSubject(record.namespace, record.service), JSON.stringify(record))).seq;
+
   const record: NamespaceRecord = { name: input.namespace, authority: input.authority, headSeq: seq, headDeployId: input.deployId, updatedAt: now };
   await store.namespaces.put(input.namespace, JSON.stringify(record));
-  return seq;
+  return { seq, routingSeq };
 }

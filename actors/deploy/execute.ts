@@ -102,6 +102,27 @@ export async function probeCandidates(
   );
 }
 
+/**
+ * Waits until the gateway of every given machine serves routing up to `routingSeq` (so the new
+ * backends are routed before the old ones go), for at most `timeoutMs`; returns the machines whose
+ * gateway did not get there, as warnings.
+ */
+export async function waitForGateways(participants: Participants, machines: string[], routingSeq: number, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(machines);
+  while (pending.size > 0 && Date.now() < deadline) {
+    await Promise.all(
+      [...pending].map(async (machine) => {
+        const reply = await participants.routes(machine).catch(() => undefined);
+        const gateway = reply?.consumers.find((c) => c.kind === "gateway");
+        if (gateway && gateway.seq >= routingSeq) pending.delete(machine);
+      }),
+    );
+    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return [...pending].map((m) => `the gateway on ${m} had not applied routing sequence ${routingSeq} within ${timeoutMs} ms when old instances were drained`);
+}
+
 /** Removes the instances the committed plan replaced or dropped; failures become warnings. */
 export async function drainOld(participants: Participants, input: { namespace: string; deployId: string; plan: Plan }, drainMs: number): Promise<string[]> {
   const removes = input.plan.operations.filter((op) => op.type === "remove");

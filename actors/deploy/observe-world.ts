@@ -1,6 +1,7 @@
 import type { World } from "../../model/deploy.ts";
 import type { MachineView } from "../../model/plan.ts";
 import { readMachines } from "../store/machines.ts";
+import { loadProjection } from "../routing/follow-routing.ts";
 import type { DeployStore } from "./deploy-store.ts";
 import { readHead, readInstances, readRegions, regionRoles } from "./namespace-store.ts";
 import type { Participants } from "./participants.ts";
@@ -11,11 +12,12 @@ import type { Participants } from "./participants.ts";
  * containers of this namespace that no commit knows — orphans of deploys that never committed).
  */
 export async function observeWorld(store: DeployStore, participants: Participants, namespace: string): Promise<World> {
-  const [{ machines }, head, all, regions] = await Promise.all([
+  const [{ machines }, head, all, regions, routing] = await Promise.all([
     readMachines(store.machines),
     readHead(store.jsm, namespace),
     readInstances(store.instances),
     readRegions(store.regions),
+    loadProjection(store.js, store.jsm),
   ]);
   const active = machines.filter((m) => m.state === "active");
   const current = all.filter((i) => i.namespace === namespace);
@@ -49,5 +51,6 @@ export async function observeWorld(store: DeployStore, participants: Participant
       regions: regionRoles(regions),
     },
     orphans: views.flatMap((v) => v.orphans),
+    routes: [...routing.records.values()],
   };
 }

@@ -12,6 +12,7 @@ import {
   type ProbeReply,
   type StartedContainer,
 } from "../../model/participant.ts";
+import { routesReplySchema, type RoutesReply } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
 import { requestJson } from "../nats/request.ts";
 
@@ -31,6 +32,10 @@ export class Participants {
 
   instances(machine: string, namespace?: string, timeoutMs = 5_000): Promise<InstancesReply> {
     return requestJson(this.nc, subjects.machine(machine, "observe.instances"), namespace ? { namespace } : {}, instancesReplySchema, { who: `machine ${machine}`, timeoutMs });
+  }
+
+  routes(machine: string, timeoutMs = 2_000): Promise<RoutesReply> {
+    return requestJson(this.nc, subjects.machine(machine, "observe.routes"), {}, routesReplySchema, { who: `machine ${machine}`, timeoutMs });
   }
 
   async lock(machine: string, namespace: string, deployId: string): Promise<void> {

@@ -4,6 +4,7 @@ import type Docker from "dockerode";
 import { LABELS } from "../../model/instance.ts";
 import type { ServiceSpec } from "../../model/manifest.ts";
 import { shortHash } from "../../model/revision.ts";
+import { CLUSTER_ZONE } from "../../model/routing.ts";
 import { translateDockerError } from "./containers.ts";
 
 export interface ContainerIdentity {
@@ -28,6 +29,7 @@ export async function startContainer(
   id: ContainerIdentity,
   spec: ServiceSpec,
   configDir: string,
+  dns?: { server: string },
 ): Promise<{ containerId: string; containerName: string; address?: string }> {
   const name = containerName(id);
   const binds: string[] = [];
@@ -75,6 +77,8 @@ export async function startContainer(
         RestartPolicy: { Name: spec.restart === "no" ? "" : spec.restart },
         PortBindings: portBindings,
         Binds: binds,
+        // `<service>` resolves within the namespace, `<service>.<ns>.ployz.internal` anywhere.
+        ...(dns ? { Dns: [dns.server], DnsSearch: [`${id.namespace}.${CLUSTER_ZONE}`] } : {}),
         ...(spec.resources.memory ? { MemoryReservation: spec.resources.memory } : {}),
         ...(spec.resources.cpu ? { CpuShares: Math.max(2, Math.round(spec.resources.cpu * 1024)) } : {}),
       },

@@ -15,6 +15,7 @@ import {
   removeContainerRequestSchema,
   startContainerRequestSchema,
 } from "../../model/participant.ts";
+import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
 import { inspectContainer, listContainers } from "../docker/containers.ts";
 import { ensureImage } from "../docker/ensure-image.ts";
@@ -41,6 +42,10 @@ export interface ParticipantDeps {
   children: () => ChildStatus[];
   /** Present only when ployzd runs with --fault-injection. */
   injectCrash?: (actor: string) => void;
+  /** What this machine's routing consumers (gateway, DNS) serve now. */
+  routing: () => RoutingConsumerStatus[];
+  /** The cluster DNS containers should use (set when it listens on port 53). */
+  dns?: { server: string };
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, verb: string): T {
@@ -70,6 +75,8 @@ export function createParticipant(deps: ParticipantDeps) {
         const request = parse(instancesRequestSchema, body, verb);
         return { type: "instances", machine, at: now(), containers: await listManagedContainers(deps.docker, request.namespace) };
       }
+      case "observe.routes":
+        return { type: "routes", machine, at: now(), consumers: deps.routing() };
       case "observe.actors":
         return { type: "actors", machine, at: now(), children: deps.children() };
       case "container.inspect": {
@@ -91,7 +98,7 @@ export function createParticipant(deps: ParticipantDeps) {
         await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
         const image = await ensureImage(deps.docker, deps.images, request.spec.image, machine);
         if (image === "loaded") deps.log.info({ image: request.spec.image }, "image loaded from the cluster image store");
-        const started = await startContainer(deps.docker, request, request.spec, deps.configDir);
+        const started = await startContainer(deps.docker, request, request.spec, deps.configDir, deps.dns);
         deps.log.info({ namespace: request.namespace, service: request.service, slot: request.slot, deploy: request.deployId, container: started.containerName }, "container started");
         return { type: "started", machine, ...started };
       }

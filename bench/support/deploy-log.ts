@@ -95,3 +95,32 @@ export function formatPhases(phases: DeployPhases): string {
   };
   return (Object.keys(label) as Array<keyof DeployPhases>).map((key) => `${label[key]} ${Math.round(phases[key])}`).join(" · ") + " (ms)";
 }
+
+/** A deploy refused at the lease, as the daemon logged it (millisecond timestamps). */
+export interface LoggedRefusal {
+  deployId: string;
+  /** "deploy phase lease started". */
+  leaseAt: number;
+  /** "deploy phase lease failed". */
+  failedAt: number;
+}
+
+/** Every deploy of `namespace` in the log that failed in its lease phase, oldest first. */
+export function readLeaseRefusals(logFile: string, namespace: string): LoggedRefusal[] {
+  const started = new Map<string, number>();
+  const refusals: LoggedRefusal[] = [];
+  for (const line of readFileSync(logFile, "utf8").split("\n")) {
+    if (!line.includes('"deploy phase"') || !line.includes(namespace)) continue;
+    let entry: LogEntry & { namespace?: string };
+    try {
+      entry = JSON.parse(line) as LogEntry & { namespace?: string };
+    } catch {
+      continue;
+    }
+    if (entry.namespace !== namespace || !entry.deploy || !entry.time || entry.phase !== "lease") continue;
+    if (entry.state === "started") started.set(entry.deploy, Date.parse(entry.time));
+    const leaseAt = started.get(entry.deploy);
+    if (entry.state === "failed" && leaseAt !== undefined) refusals.push({ deployId: entry.deploy, leaseAt, failedAt: Date.parse(entry.time) });
+  }
+  return refusals;
+}

@@ -9,6 +9,8 @@ export interface ConnectOptions {
   /** Daemons reconnect forever; the CLI fails at once. */
   reconnect: boolean;
   timeoutMs?: number;
+  /** How often to ping the server; two unanswered pings mark the connection stale. */
+  pingIntervalMs?: number;
 }
 
 /** Connects with an nkey identity, translating refusals into typed errors. */
@@ -23,6 +25,7 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
       reconnectTimeWait: 250,
       timeout: options.timeoutMs ?? 3_000,
       waitOnFirstConnect: false,
+      ...(options.pingIntervalMs ? { pingInterval: options.pingIntervalMs, maxPingOut: 2 } : {}),
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

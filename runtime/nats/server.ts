@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync, openSync, readFileSync, readSync, closeSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, openSync, readSync, closeSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { NatsServerMissingError, PortInUseError, DaemonStartError } from "../../model/errors.ts";
-import { assertPortFree, isAlive, waitForExit } from "../process.ts";
+import { assertPortFree, stopOrphan } from "../process.ts";
 
 export interface NatsServerOptions {
   configFile: string;
@@ -54,22 +54,7 @@ function isExecutable(path: string): boolean {
  * command line names our config), so the machine comes back cleanly after `kill -9`.
  */
 export async function stopOrphanNatsServer(pidFile: string, configFile: string): Promise<number | undefined> {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number.parseInt(readFileSync(pidFile, "utf8").trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  let cmdline = "";
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return undefined;
-  }
-  if (!cmdline.includes("nats-server") || !cmdline.includes(configFile)) return undefined;
-  process.kill(pid, "SIGTERM");
-  if (!(await waitForExit(pid, 10_000))) {
-    process.kill(pid, "SIGKILL");
-    await waitForExit(pid, 5_000);
-  }
-  return pid;
+  return await stopOrphan(pidFile, ["nats-server", configFile]);
 }
 
 /** Starts nats-server with `configFile` and resolves once it logs that it is ready. */

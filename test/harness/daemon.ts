@@ -49,7 +49,8 @@ export function createTestHome(): TestHome {
 
 /** Starts a dev daemon in the home (as `ployzctl dev up` does). */
 export async function startDevDaemon(home: TestHome, options: { faultInjection?: boolean } = {}): Promise<DevUpResult> {
-  return await devUp({ dataDir: home.dataDir, env: home.env, ...(options.faultInjection ? { extraArgs: ["--fault-injection"] } : {}) });
+  // Tests run several machines side by side: the DNS gets a free port instead of 53.
+  return await devUp({ dataDir: home.dataDir, env: home.env, extraArgs: ["--dns-port", "0", ...(options.faultInjection ? ["--fault-injection"] : [])] });
 }
 
 /** Stops the daemon and any nats-server it left behind, gracefully then by force. */

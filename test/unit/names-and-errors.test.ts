@@ -15,6 +15,8 @@ import {
   PlanChangedError,
   CommitConflictError,
   CoordinatorLostError,
+  ProgramMissingError,
+  RouteConflictError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -98,6 +100,8 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [PlanChangedError, "plan-changed"],
   [CommitConflictError, "commit-conflict"],
   [CoordinatorLostError, "coordinator-lost"],
+  [ProgramMissingError, "program-missing"],
+  [RouteConflictError, "route-conflict"],
 ];
 
 describe("errors", () => {

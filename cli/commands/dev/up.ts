@@ -29,6 +29,8 @@ export const devUpCommand: CommandModule<GlobalArgs, UpArgs> = {
     printLines(
       `${result.started ? "started" : "already running:"} ployzd for machine ${result.info.machineId} (pid ${result.info.pid})`,
       `  NATS     ${result.info.servers.join(", ")}`,
+      `  gateway  ${result.info.gateway ?? "-"}  (curl -H 'Host: <route hostname>' …)`,
+      `  DNS      ${result.info.dns ?? "-"}  (*.ployz.internal)`,
       `  data     ${result.info.dataDir}`,
       `  context  ${result.context.name} (${result.contextFile})`,
     );

@@ -1,0 +1,38 @@
+import type { Argv, CommandModule } from "yargs";
+import { withClient, type GlobalArgs } from "../args.ts";
+import { formatTime, printJson, printLines, table } from "../output.ts";
+
+interface RoutesArgs extends GlobalArgs {
+  namespace: string | undefined;
+}
+
+/** `ployzctl routes`: what each machine's gateway serves, its stream sequence and freshness. */
+export const routesCommand: CommandModule<GlobalArgs, RoutesArgs> = {
+  command: "routes",
+  describe: "what the gateways serve, their projection's stream sequence and freshness",
+  builder: (y: Argv<GlobalArgs>) => y.option("namespace", { alias: "n", type: "string", describe: "only this namespace" }),
+  handler: async (args) => {
+    const reply = await withClient(args, (client) => client.routes());
+    if (args.namespace) {
+      for (const m of reply.machines) if (m.ok) for (const c of m.consumers) c.services = c.services.filter((s) => s.namespace === args.namespace);
+    }
+    if (args.json) return printJson(reply);
+    const lines: string[] = [];
+    for (const m of reply.machines) {
+      if (!m.ok) {
+        lines.push(`${m.machine}: UNREACHABLE — ${m.error}`);
+        continue;
+      }
+      for (const c of m.consumers) {
+        const freshness = c.freshness.state === "stale" ? `stale since ${formatTime(c.freshness.since)} (${c.freshness.reason})` : c.freshness.state;
+        lines.push(`${m.machine} ${c.kind} ${c.listen}: sequence ${c.seq}, ${freshness}, ${c.reloads} reload(s)`);
+        if (c.kind !== "gateway") continue;
+        const rows = c.services.flatMap((s) =>
+          s.hostnames.map((h) => [h, `${s.namespace}/${s.service}`, String(s.commitSeq), s.backends.length ? s.backends.join(", ") : "none (503)"]),
+        );
+        if (rows.length) lines.push(table(["HOST+PATH", "SERVICE", "COMMIT", "BACKENDS"], rows).replace(/^/gm, "  "));
+      }
+    }
+    printLines(...lines);
+  },
+};
