@@ -12,9 +12,9 @@ import { formatPhases, medianPhases, type DeployPhases } from "./support/deploy-
 import { removeLabelledContainers, startDevCluster } from "./support/dev-cluster.ts";
 import { dockerRunHttpd } from "./support/docker-run.ts";
 import { HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS } from "./support/httpd-workload.ts";
+import { watchInterruption, withUndo } from "./support/interruption.ts";
 import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
 import { timedHttpdDeploy } from "./support/timed-deploy.ts";
-import { surviveRepeatedSignals } from "./support/signals.ts";
 
 export const DEPLOY_ONE_DEFAULTS = { runs: 5 };
 export type DeployOneOptions = typeof DEPLOY_ONE_DEFAULTS;
@@ -46,25 +46,20 @@ export interface DeployOneResult {
 export async function benchDeployOne(options: DeployOneOptions, print: (line: string) => void = console.log): Promise<DeployOneResult> {
   ensureBusyboxImage();
   return await withCleanup(async (cleanup) => {
-    surviveRepeatedSignals(cleanup);
+    const interruption = watchInterruption(cleanup);
     const cluster = await startDevCluster(cleanup, "bench-deploy-one");
     const token = randomBytes(4).toString("hex");
     const removeBaseline = () => removeLabelledContainers(cluster.docker, BASELINE_LABEL, token);
     cleanup.add("remove the baseline's containers", removeBaseline);
-    const plainRun = async () => {
-      try {
-        return await dockerRunHttpd(cluster.docker, { [BASELINE_LABEL]: token });
-      } finally {
-        await removeBaseline();
-      }
-    };
+    const plainRun = () => withUndo(cleanup, "remove the baseline container", () => dockerRunHttpd(cluster.docker, { [BASELINE_LABEL]: token }), removeBaseline);
+    const deploy = () => timedHttpdDeploy(cluster, cleanup, "bench-one", 1);
 
     print(`deploy one replica: ${options.runs} runs each, interleaved; machine ${cluster.machineId}`);
     print(`  ployz: client.deploy of a fresh namespace, 1× ${HTTPD_IMAGE} httpd, readiness http :${HTTPD_PORT}/ every ${PROBE_INTERVAL_MS} ms, until it resolves`);
     print(`  baseline: docker create+start (same image, command, --init) via dockerode, then GET / every ${PROBE_INTERVAL_MS} ms until 200`);
 
     // The first deploy after start-up pays for lazy code paths; it is shown, not counted.
-    const warmDeploy = await timedHttpdDeploy(cluster, "bench-one", 1);
+    const warmDeploy = await deploy();
     const warmBaseline = await plainRun();
     print(`  warm-up: ployz ${ms(warmDeploy.ms)}, baseline ${ms(warmBaseline.readyMs)} (not counted)`);
 
@@ -76,10 +71,11 @@ export async function benchDeployOne(options: DeployOneOptions, print: (line: st
       // Alternating which goes first, so neither always runs on the other's leftovers.
       const order = run % 2 ? (["ployz", "baseline"] as const) : (["baseline", "ployz"] as const);
       for (const which of order) {
+        await interruption.checkpoint();
         if (which === "ployz") {
-          const deploy = await timedHttpdDeploy(cluster, "bench-one", 1);
-          ployz.push(deploy.ms);
-          if (deploy.phases) phases.push(deploy.phases);
+          const timed = await deploy();
+          ployz.push(timed.ms);
+          if (timed.phases) phases.push(timed.phases);
         } else {
           const plain = await plainRun();
           baseline.push(plain.readyMs);

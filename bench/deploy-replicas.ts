@@ -12,10 +12,10 @@ import { formatPhases, medianPhases, type DeployPhases } from "./support/deploy-
 import { removeLabelledContainers, startDevCluster } from "./support/dev-cluster.ts";
 import { dockerRunHttpd } from "./support/docker-run.ts";
 import { HTTPD_COMMAND, HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS } from "./support/httpd-workload.ts";
+import { watchInterruption, withUndo } from "./support/interruption.ts";
 import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
-import { timedHttpdDeploy } from "./support/timed-deploy.ts";
 import { createServiceTimed, removeLabelledServices, removeService, useLocalSwarm, type ServiceCreateTiming } from "./support/swarm.ts";
-import { surviveRepeatedSignals } from "./support/signals.ts";
+import { timedHttpdDeploy } from "./support/timed-deploy.ts";
 
 export const DEPLOY_REPLICAS_DEFAULTS = { runs: 3, replicas: 20 };
 export type DeployReplicasOptions = typeof DEPLOY_REPLICAS_DEFAULTS;
@@ -65,7 +65,7 @@ export interface DeployReplicasResult {
 export async function benchDeployReplicas(options: DeployReplicasOptions, print: (line: string) => void = console.log): Promise<DeployReplicasResult> {
   ensureBusyboxImage();
   return await withCleanup(async (cleanup) => {
-    surviveRepeatedSignals(cleanup);
+    const interruption = watchInterruption(cleanup);
     const cluster = await startDevCluster(cleanup, "bench-deploy-replicas");
     const token = randomBytes(4).toString("hex");
     const swarm = await useLocalSwarm(cluster.docker, cleanup);
@@ -73,22 +73,24 @@ export async function benchDeployReplicas(options: DeployReplicasOptions, print:
     const removePlain = () => removeLabelledContainers(cluster.docker, BENCH_LABEL, token);
     cleanup.add("remove the plain docker containers", removePlain);
     /** dockerd alone: every replica through dockerode at once, until each answers HTTP 200. */
-    const plainParallel = async (replicas: number): Promise<number> => {
-      const started = performance.now();
-      try {
-        await Promise.all(Array.from({ length: replicas }, () => dockerRunHttpd(cluster.docker, { [BENCH_LABEL]: token })));
-        return performance.now() - started;
-      } finally {
-        await removePlain();
-      }
-    };
+    const plainParallel = (replicas: number): Promise<number> =>
+      withUndo(
+        cleanup,
+        "remove the plain docker containers of this run",
+        async () => {
+          const started = performance.now();
+          await Promise.all(Array.from({ length: replicas }, () => dockerRunHttpd(cluster.docker, { [BENCH_LABEL]: token })));
+          return performance.now() - started;
+        },
+        removePlain,
+      );
 
     const healthArgs = ["--health-cmd", `wget -q -O /dev/null http://127.0.0.1:${HTTPD_PORT}/`, "--health-interval", `${PROBE_INTERVAL_MS}ms`, "--health-timeout", "1s", "--health-retries", "100"];
     const variants = { plain: [] as string[], healthcheck: healthArgs };
-    const createService = async (variant: keyof typeof variants, replicas: number, tag: string, extraArgs: string[] = []): Promise<ServiceCreateTiming> => {
+    const createService = (variant: keyof typeof variants, replicas: number, tag: string, extraArgs: string[] = []): Promise<ServiceCreateTiming> => {
       const name = `ployz-bench-${token}-${variant}-${tag}`;
-      try {
-        return await createServiceTimed(cluster.docker, {
+      const create = () =>
+        createServiceTimed(cluster.docker, {
           name,
           replicas,
           image: HTTPD_IMAGE,
@@ -96,10 +98,9 @@ export async function benchDeployReplicas(options: DeployReplicasOptions, print:
           labels: { [BENCH_LABEL]: token },
           extraArgs: [...variants[variant], ...extraArgs],
         });
-      } finally {
-        await removeService(cluster.docker, name);
-      }
+      return withUndo(cleanup, `remove service ${name}`, create, () => removeService(cluster.docker, name));
     };
+    const deploy = (replicas: number) => timedHttpdDeploy(cluster, cleanup, "bench-replicas", replicas);
     const commandOf = (variant: keyof typeof variants) =>
       `docker service create --replicas ${options.replicas} --detach=false --name X${variants[variant].length ? ` ${variants[variant].map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}` : ""} ${HTTPD_IMAGE} /bin/sh -c '…'`;
 
@@ -116,7 +117,7 @@ export async function benchDeployReplicas(options: DeployReplicasOptions, print:
     print(`  breakdown: dockerd alone, ${options.replicas}× docker create+start+inspect via dockerode all at once, each polled with GET / every ${PROBE_INTERVAL_MS} ms until 200`);
 
     // Untimed: the first deploy pays for lazy code paths, the first service for the gwbridge network.
-    const warm = await timedHttpdDeploy(cluster, "bench-replicas", 1);
+    const warm = await deploy(1);
     await plainParallel(1);
     if (swarm.ok) await createService("plain", 1, "warmup", ["--update-monitor", "1ms"]);
     print(`  warm-up (1 replica, not counted): ployz ${ms(warm.ms)}`);
@@ -130,10 +131,11 @@ export async function benchDeployReplicas(options: DeployReplicasOptions, print:
       // Rotated each run, so no case always follows the same one.
       const order = cases.map((_, i) => cases[(i + run - 1) % cases.length]!);
       for (const which of order) {
+        await interruption.checkpoint();
         if (which === "ployz") {
-          const deploy = await timedHttpdDeploy(cluster, "bench-replicas", options.replicas);
-          ployz.push(deploy.ms);
-          if (deploy.phases) phases.push(deploy.phases);
+          const timed = await deploy(options.replicas);
+          ployz.push(timed.ms);
+          if (timed.phases) phases.push(timed.phases);
         } else if (which === "docker") {
           dockerAlone.push(await plainParallel(options.replicas));
         } else {

@@ -21,8 +21,8 @@ import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { readLeaseRefusals } from "./support/deploy-log.ts";
 import { startDevCluster, type DevCluster } from "./support/dev-cluster.ts";
 import { httpdNamespace } from "./support/httpd-workload.ts";
+import { watchInterruption } from "./support/interruption.ts";
 import { median, ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
-import { surviveRepeatedSignals } from "./support/signals.ts";
 
 export const LEASE_DEFAULTS = { attempts: 20, holdSeconds: 3 };
 export type LeaseOptions = typeof LEASE_DEFAULTS;
@@ -56,7 +56,7 @@ export interface LeaseResult {
 export async function benchLeaseContention(options: LeaseOptions, print: (line: string) => void = console.log): Promise<LeaseResult> {
   ensureBusyboxImage();
   return await withCleanup(async (cleanup) => {
-    surviveRepeatedSignals(cleanup);
+    const interruption = watchInterruption(cleanup);
     const cluster = await startDevCluster(cleanup, "bench-lease");
     // One connection for the refused deploys, the baseline and the direct lease checks. The deploy
     // requests go through requestJson on ployz.api.deploy, which is all PloyzClient.deploy does.
@@ -75,7 +75,16 @@ export async function benchLeaseContention(options: LeaseOptions, print: (line: 
     print(`  holder: client.deploy of 1× httpd whose readiness probe has startPeriod ${ms(holdMs)}, so it holds the lease that long`);
     print(`  baseline: trivial responder in this process, same connection, same request bytes, answering the refusal's bytes`);
 
-    let hold = await holdLease(cluster, kv.leases, namespace, holdMs, 1);
+    let holding: Promise<void> | undefined;
+    // Before the namespace's containers are removed, the deploy that holds the lease must be over.
+    cleanup.add("let the holding deploy finish", () => holding?.catch(() => undefined));
+    const startHold = async (index: number) => {
+      const started = holdLease(cluster, kv.leases, namespace, holdMs, index);
+      holding = started.done;
+      await started.leaseTaken;
+      return started;
+    };
+    let hold = await startHold(1);
     let holds = 1;
     const request = () => ({ spec: hold.spec, preview: false });
     const deploySubject = subjects.api("deploy");
@@ -94,9 +103,10 @@ export async function benchLeaseContention(options: LeaseOptions, print: (line: 
     const direct: number[] = [];
     let unexpected = 0;
     for (let i = 1 - WARMUP_ATTEMPTS; i <= options.attempts; ) {
+      await interruption.checkpoint();
       if (hold.settled()) {
         await hold.done;
-        hold = await holdLease(cluster, kv.leases, namespace, holdMs, ++holds);
+        hold = await startHold(++holds);
       }
       const order = i % 2 ? (["refused", "baseline", "direct"] as const) : (["direct", "baseline", "refused"] as const);
       let ok = true;
@@ -168,13 +178,12 @@ interface Hold {
   settled: () => boolean;
   /** The slow deploy's end (its failure is rethrown here). */
   done: Promise<void>;
+  /** Resolves once the slow deploy's lease is in the store. */
+  leaseTaken: Promise<void>;
 }
 
-/**
- * Starts a slow deploy of `namespace` (each hold changes an env var, so it is a real change) and
- * waits until its lease is in the store.
- */
-async function holdLease(cluster: DevCluster, leases: KV, namespace: string, holdMs: number, index: number): Promise<Hold> {
+/** Starts a slow deploy of `namespace`; each hold changes an env var, so it is a real change. */
+function holdLease(cluster: DevCluster, leases: KV, namespace: string, holdMs: number, index: number): Hold {
   const spec = httpdNamespace(namespace, { replicas: 1, startPeriodMs: holdMs, env: { BENCH_HOLD: String(index) } });
   let settled = false;
   const done = cluster.client.deploy({ spec, preview: false }).then(
@@ -188,13 +197,15 @@ async function holdLease(cluster: DevCluster, leases: KV, namespace: string, hol
     },
   );
   done.catch(() => undefined); // awaited by the caller; not unhandled meanwhile
-  const deadline = Date.now() + 30_000;
-  while (!(await readLease(leases, namespace))) {
-    if (settled) await done;
-    if (Date.now() > deadline) throw new Error(`the slow deploy of ${namespace} did not take the lease within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return { spec, settled: () => settled, done };
+  const leaseTaken = (async () => {
+    const deadline = Date.now() + 30_000;
+    while (!(await readLease(leases, namespace))) {
+      if (settled) await done;
+      if (Date.now() > deadline) throw new Error(`the slow deploy of ${namespace} did not take the lease within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  return { spec, settled: () => settled, done, leaseTaken };
 }
 
 /** Median split of a refusal (ms), from the daemon's log; `matched` refusals were found in it. */

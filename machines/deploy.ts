@@ -89,7 +89,12 @@ export const deployMachine = setup({
     isPreview: ({ context }) => context.preview,
     planHashDiffers: ({ context, event }) =>
       context.planHash !== undefined && (event as unknown as { output: Plan }).output.hash !== context.planHash,
-    nothingToDo: ({ context }) => context.plan!.operations.every((op) => op.type === "keep") && context.rollbackOf === undefined && context.world!.orphans.length === 0,
+    // A first deploy always commits, even with no instance to start (its spec and routes are Intent too).
+    nothingToDo: ({ context }) =>
+      context.world!.planInput.baseCommitSeq !== null &&
+      context.plan!.operations.every((op) => op.type === "keep") &&
+      context.rollbackOf === undefined &&
+      context.world!.orphans.length === 0,
     committed: ({ context }) => context.commitSeq !== undefined,
     failed: ({ context }) => context.failure !== undefined,
   },

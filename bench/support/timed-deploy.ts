@@ -1,6 +1,8 @@
+import type { Cleanup } from "./cleanup.ts";
 import { readDeployPhases, type DeployPhases } from "./deploy-log.ts";
 import type { DevCluster } from "./dev-cluster.ts";
 import { httpdNamespace } from "./httpd-workload.ts";
+import { withUndo } from "./interruption.ts";
 
 /** One deploy as the benchmarks time it. */
 export interface TimedDeploy {
@@ -12,18 +14,20 @@ export interface TimedDeploy {
 
 /**
  * Deploys `replicas` httpd instances as a fresh namespace, timing `client.deploy` from the call
- * until it resolves, then removes the namespace's containers (untimed), so every run starts
- * from the same machine.
+ * until it resolves, then removes the namespace's containers (untimed; also when interrupted),
+ * so every run starts from the same machine.
  */
-export async function timedHttpdDeploy(cluster: DevCluster, prefix: string, replicas: number): Promise<TimedDeploy> {
+export async function timedHttpdDeploy(cluster: DevCluster, cleanup: Cleanup, prefix: string, replicas: number): Promise<TimedDeploy> {
   const namespace = cluster.newNamespace(prefix);
   const spec = httpdNamespace(namespace, { replicas });
-  const calledAt = Date.now();
-  const started = performance.now();
-  const reply = await cluster.client.deploy({ spec, preview: false });
-  const elapsed = performance.now() - started;
-  const resolvedAt = Date.now();
+  const deploy = async () => {
+    const calledAt = Date.now();
+    const started = performance.now();
+    const reply = await cluster.client.deploy({ spec, preview: false });
+    const elapsed = performance.now() - started;
+    return { reply, elapsed, calledAt, resolvedAt: Date.now() };
+  };
+  const { reply, elapsed, calledAt, resolvedAt } = await withUndo(cleanup, `remove namespace ${namespace}`, deploy, () => cluster.removeNamespace(namespace));
   if (reply.type !== "deployed" || !reply.deployId) throw new Error(`deploy of ${namespace} answered ${reply.type}, not deployed`);
-  await cluster.removeNamespace(namespace);
   return { ms: elapsed, phases: readDeployPhases(cluster.logFile, reply.deployId, calledAt, resolvedAt) };
 }

@@ -14,6 +14,9 @@ export interface TestCluster {
   client: PloyzClient;
   docker: Docker;
   machineId: string;
+  /** The gateway's base URL (`http://127.0.0.1:port`) and the DNS server (`host:port`). */
+  gateway: string;
+  dns: string;
   /** A namespace name unique to this run; every container of it is removed at the end. */
   namespace(prefix: string): string;
   containersOf(namespace: string): Promise<Docker.ContainerInfo[]>;
@@ -34,6 +37,8 @@ export async function startTestCluster(options: { faultInjection?: boolean } = {
     client,
     docker,
     machineId: up.info.machineId,
+    gateway: up.info.gateway!,
+    dns: up.info.dns!,
     namespace(prefix) {
       const name = `${prefix}-${run}`;
       namespaces.push(name);
@@ -69,4 +74,24 @@ export function aNamespaceSpec(namespace: string, services: Record<string, Servi
 export async function httpGet(address: string, port = 8080): Promise<string> {
   const response = await fetch(`http://${address}:${port}/`, { signal: AbortSignal.timeout(3_000) });
   return (await response.text()).trim();
+}
+
+/**
+ * GET through the gateway with a Host header, on a new connection each time (as `curl` in a
+ * loop would: Caddy closes idle keep-alive connections when it loads a new config, and Node's
+ * client does not retry a request on a reused socket that was closed under it).
+ */
+export async function viaGateway(gateway: string, host: string, path = "/"): Promise<{ status: number; body: string }> {
+  const { request } = await import("node:http");
+  const url = new URL(path, gateway);
+  return await new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers: { Host: host }, timeout: 5_000, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end();
+  });
 }

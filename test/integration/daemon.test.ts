@@ -40,6 +40,8 @@ describe("ployzd on one machine", () => {
       ["api", "running"],
       ["inspector", "running"],
       ["meshPeer", "running"],
+      ["gateway", "running"],
+      ["dns", "running"],
     ]);
 
     const human = await home.cli("status");

@@ -1,0 +1,182 @@
+import { readFileSync } from "node:fs";
+import { Resolver } from "node:dns/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dataPaths } from "../../runtime/paths.ts";
+import { eventually, readPid } from "../harness/daemon.ts";
+import { aNamespaceSpec, httpService, startTestCluster, viaGateway, type TestCluster } from "../harness/cluster.ts";
+
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await startTestCluster({ faultInjection: true });
+}, 120_000);
+afterAll(async () => {
+  await cluster?.dispose();
+});
+
+const routed = (body: string, host: string, extra: object = {}) =>
+  httpService(body, { replicas: 2, routes: [{ hostnames: [host], port: 8080 }], ...extra });
+
+async function gatewayStatus() {
+  const routes = await cluster.client.routes();
+  const mine = routes.machines.find((m) => m.machine === cluster.machineId);
+  if (!mine?.ok) throw new Error(`no routes from ${cluster.machineId}`);
+  return mine.consumers.find((c) => c.kind === "gateway")!;
+}
+
+/** Requests through the gateway in a loop until stopped; every response is recorded. */
+function loadLoop(host: string) {
+  const responses: Array<{ status: number; body: string } | { error: string }> = [];
+  let running = true;
+  const done = (async () => {
+    while (running) responses.push(await viaGateway(cluster.gateway, host).catch((e: Error) => ({ error: e.message })));
+  })();
+  return {
+    responses,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+describe("the gateway", () => {
+  it("serves a deployed route, 404 for unknown hosts, and switches to v2 with zero failed requests", async () => {
+    const ns = cluster.namespace("zd");
+    const host = `${ns}.example.test`;
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("v1", host) }) });
+    await eventually(async () => ((await viaGateway(cluster.gateway, host)).body === "v1" ? true : undefined), "v1 to be served");
+    expect(await viaGateway(cluster.gateway, "unknown.example.test")).toEqual({ status: 404, body: "no route for this host" });
+
+    const loop = loadLoop(host);
+    await eventually(async () => (loop.responses.length > 20 ? true : undefined), "the load loop to run");
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("v2", host) }) });
+    const seen = loop.responses.length;
+    await eventually(async () => (loop.responses.length > seen + 20 ? true : undefined), "more requests after the deploy");
+    await loop.stop();
+
+    const failed = loop.responses.filter((r) => "error" in r || r.status !== 200);
+    expect(failed).toEqual([]);
+    const bodies = loop.responses.map((r) => ("body" in r ? r.body : "?"));
+    expect(bodies[0]).toBe("v1");
+    expect(bodies.at(-1)).toBe("v2");
+    // once switched, it never goes back
+    expect(bodies.slice(bodies.indexOf("v2")).every((b) => b === "v2")).toBe(true);
+  });
+
+  it("never routes to a failed deploy's candidates", async () => {
+    const ns = cluster.namespace("neverrouted");
+    const host = `${ns}.example.test`;
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("good", host) }) });
+    await eventually(async () => ((await viaGateway(cluster.gateway, host)).body === "good" ? true : undefined), "good to be served");
+    const loop = loadLoop(host);
+    const broken = routed("bad", host, { readiness: { type: "http", port: 8080, path: "/missing", interval: "100ms", retries: 5 } });
+    await expect(cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: broken }) })).rejects.toMatchObject({ code: "deploy-failed" });
+    await loop.stop();
+    expect(loop.responses.length).toBeGreaterThan(0);
+    expect(loop.responses.every((r) => "body" in r && r.status === 200 && r.body === "good")).toBe(true);
+  });
+
+  it("answers 503 naming the service when a route has no ready backend", async () => {
+    const ns = cluster.namespace("nobackend");
+    const host = `${ns}.example.test`;
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("x", host, { replicas: 0 }) }) });
+    const response = await eventually(async () => {
+      const r = await viaGateway(cluster.gateway, host);
+      return r.status === 503 ? r : undefined;
+    }, "503 for a route without backends");
+    expect(response.body).toBe(`no ready backend for ${ns}/web`);
+  });
+
+  it("refuses at preview a route another namespace already serves, naming both owners", async () => {
+    const owner = cluster.namespace("owner");
+    const thief = cluster.namespace("thief");
+    const host = `${owner}.shared.test`;
+    await cluster.client.deploy({ spec: aNamespaceSpec(owner, { api: routed("owner", host) }) });
+    const error = await cluster.client.deploy({ spec: aNamespaceSpec(thief, { web: routed("thief", host) }), preview: true }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "route-conflict" });
+    expect((error as Error).message).toBe(`ployzd (API): route ${host}/ of ${thief}/web is already served by ${owner}/api`);
+    // a different path on the same host is fine
+    const other = await cluster.client.deploy({
+      spec: aNamespaceSpec(thief, { web: httpService("t", { routes: [{ hostnames: [host], pathPrefix: "/thief", port: 8080 }] }) }),
+      preview: true,
+    });
+    expect(other.type).toBe("previewed");
+  });
+
+  it("reloads after its actor is killed and converges to the same projection", async () => {
+    const before = await gatewayStatus();
+    const crash = await cluster.home.cli("debug", "crash", "gateway");
+    expect(crash.code, crash.stderr).toBe(0);
+    const after = await eventually(async () => {
+      const s = await gatewayStatus();
+      return s.reloads > before.reloads && s.freshness.state === "fresh" ? s : undefined;
+    }, "the gateway to reload");
+    expect(after.seq).toBe(before.seq);
+    expect(after.services).toEqual(before.services);
+  });
+
+  it("keeps serving while NATS is unreachable, reports stale, and reloads when it is back", async () => {
+    const ns = cluster.namespace("stale");
+    const host = `${ns}.example.test`;
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("still here", host) }) });
+    await eventually(async () => ((await viaGateway(cluster.gateway, host)).body === "still here" ? true : undefined), "the route to be served");
+    const before = await gatewayStatus();
+    const natsPid = readPid(dataPaths(cluster.home.dataDir).natsPid)!;
+    const log = dataPaths(cluster.home.dataDir).daemonLog;
+    process.kill(natsPid, "SIGSTOP");
+    try {
+      // the daemon notices (missed pings / consumer heartbeats) and says so in its log
+      await eventually(async () => (readFileSync(log, "utf8").includes("routing projection stale") ? true : undefined), "the gateway to report stale", 30_000);
+      // Caddy does not need NATS: the last good projection is still served
+      expect(await viaGateway(cluster.gateway, host)).toEqual({ status: 200, body: "still here" });
+    } finally {
+      process.kill(natsPid, "SIGCONT");
+    }
+    const after = await eventually(
+      async () => {
+        const s = await gatewayStatus();
+        return s.freshness.state === "fresh" && s.reloads > before.reloads ? s : undefined;
+      },
+      "the gateway to reload after NATS is back",
+      30_000,
+    );
+    expect(after.seq).toBe(before.seq);
+    expect(after.services).toEqual(before.services);
+  }, 90_000);
+});
+
+describe("the cluster DNS", () => {
+  const resolver = () => {
+    const r = new Resolver({ timeout: 2_000, tries: 1 });
+    r.setServers([cluster.dns]);
+    return r;
+  };
+
+  it("answers every ready replica of a service, one replica by slot, SRV with ports, and NXDOMAIN for unknown names", async () => {
+    const ns = cluster.namespace("dns");
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("d", { replicas: 2 }) }) });
+    const ps = await cluster.client.ps(ns);
+    const addresses = ps.instances.map((i) => i.address).sort();
+    const answered = await eventually(async () => {
+      const a = (await resolver().resolve4(`web.${ns}.ployz.internal`)).sort();
+      return a.length === 2 ? a : undefined;
+    }, "DNS to answer both replicas");
+    expect(answered).toEqual(addresses);
+    expect(await resolver().resolve4(`1.web.${ns}.ployz.internal`)).toEqual([ps.instances[1]!.address]);
+    const srv = (await resolver().resolveSrv(`web.${ns}.ployz.internal`)).map((r) => `${r.name}:${r.port}`).sort();
+    expect(srv).toEqual([`0.web.${ns}.ployz.internal:8080`, `1.web.${ns}.ployz.internal:8080`]);
+    await expect(resolver().resolve4(`nosuch.${ns}.ployz.internal`)).rejects.toMatchObject({ code: "ENOTFOUND" });
+  });
+
+  it("gives no answer for an instance that is not ready yet", async () => {
+    const ns = cluster.namespace("dnsslow");
+    const slow = httpService("slow", { readiness: { type: "http", port: 8080, startPeriod: "3s", interval: "100ms" } });
+    const deploy = cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: slow }) });
+    await eventually(async () => ((await cluster.containersOf(ns)).length === 1 ? true : undefined), "the candidate to start");
+    // running, but not ready and not committed: not in DNS
+    await expect(resolver().resolve4(`web.${ns}.ployz.internal`)).rejects.toMatchObject({ code: "ENOTFOUND" });
+    await deploy;
+    const ps = await cluster.client.ps(ns);
+    await eventually(async () => ((await resolver().resolve4(`web.${ns}.ployz.internal`))[0] === ps.instances[0]!.address ? true : undefined), "the ready instance in DNS");
+  });
+});
