@@ -6,13 +6,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { ensureBusyboxImage } from "../test/harness/docker.ts";
-import { withCleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { formatPhases, medianPhases, type DeployPhases } from "./support/deploy-log.ts";
 import { removeLabelledContainers, startDevCluster } from "./support/dev-cluster.ts";
 import { dockerRunHttpd } from "./support/docker-run.ts";
 import { HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS } from "./support/httpd-workload.ts";
-import { watchInterruption, withUndo } from "./support/interruption.ts";
+import { withInterruptibleCleanup, withUndo } from "./support/interruption.ts";
 import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
 import { timedHttpdDeploy } from "./support/timed-deploy.ts";
 
@@ -45,8 +44,7 @@ export interface DeployOneResult {
 /** Runs the one-replica deploy benchmark against a ployzd of its own, printing as it goes. */
 export async function benchDeployOne(options: DeployOneOptions, print: (line: string) => void = console.log): Promise<DeployOneResult> {
   ensureBusyboxImage();
-  return await withCleanup(async (cleanup) => {
-    const interruption = watchInterruption(cleanup);
+  return await withInterruptibleCleanup(async (cleanup, interruption) => {
     const cluster = await startDevCluster(cleanup, "bench-deploy-one");
     const token = randomBytes(4).toString("hex");
     const removeBaseline = () => removeLabelledContainers(cluster.docker, BASELINE_LABEL, token);

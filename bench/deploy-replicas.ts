@@ -6,13 +6,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { ensureBusyboxImage } from "../test/harness/docker.ts";
-import { withCleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { formatPhases, medianPhases, type DeployPhases } from "./support/deploy-log.ts";
 import { removeLabelledContainers, startDevCluster } from "./support/dev-cluster.ts";
 import { dockerRunHttpd } from "./support/docker-run.ts";
 import { HTTPD_COMMAND, HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS } from "./support/httpd-workload.ts";
-import { watchInterruption, withUndo } from "./support/interruption.ts";
+import { withInterruptibleCleanup, withUndo } from "./support/interruption.ts";
 import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
 import { createServiceTimed, removeLabelledServices, removeService, useLocalSwarm, type ServiceCreateTiming } from "./support/swarm.ts";
 import { timedHttpdDeploy } from "./support/timed-deploy.ts";
@@ -64,8 +63,7 @@ export interface DeployReplicasResult {
 /** Runs the many-replica deploy benchmark, printing as it goes. */
 export async function benchDeployReplicas(options: DeployReplicasOptions, print: (line: string) => void = console.log): Promise<DeployReplicasResult> {
   ensureBusyboxImage();
-  return await withCleanup(async (cleanup) => {
-    const interruption = watchInterruption(cleanup);
+  return await withInterruptibleCleanup(async (cleanup, interruption) => {
     const cluster = await startDevCluster(cleanup, "bench-deploy-replicas");
     const token = randomBytes(4).toString("hex");
     const swarm = await useLocalSwarm(cluster.docker, cleanup);

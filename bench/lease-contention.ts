@@ -16,12 +16,11 @@ import { readIdentity } from "../runtime/keys.ts";
 import { connectNats } from "../runtime/nats/connect.ts";
 import { openStore } from "../runtime/store.ts";
 import { ensureBusyboxImage } from "../test/harness/docker.ts";
-import { withCleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { readLeaseRefusals } from "./support/deploy-log.ts";
 import { startDevCluster, type DevCluster } from "./support/dev-cluster.ts";
 import { httpdNamespace } from "./support/httpd-workload.ts";
-import { watchInterruption } from "./support/interruption.ts";
+import { withInterruptibleCleanup } from "./support/interruption.ts";
 import { median, ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
 
 export const LEASE_DEFAULTS = { attempts: 20, holdSeconds: 3 };
@@ -55,8 +54,7 @@ export interface LeaseResult {
 /** Runs the lease contention benchmark against a ployzd of its own, printing as it goes. */
 export async function benchLeaseContention(options: LeaseOptions, print: (line: string) => void = console.log): Promise<LeaseResult> {
   ensureBusyboxImage();
-  return await withCleanup(async (cleanup) => {
-    const interruption = watchInterruption(cleanup);
+  return await withInterruptibleCleanup(async (cleanup, interruption) => {
     const cluster = await startDevCluster(cleanup, "bench-lease");
     // One connection for the refused deploys, the baseline and the direct lease checks. The deploy
     // requests go through requestJson on ployz.api.deploy, which is all PloyzClient.deploy does.

@@ -1,4 +1,4 @@
-import type { RoutingProjection, RoutingRecord } from "./routing.ts";
+import { normalizePrefix, type RoutingProjection, type RoutingRecord } from "./routing.ts";
 
 export interface GatewayListen {
   /** Caddy's admin API: loopback only. */
@@ -22,11 +22,20 @@ interface FlatRoute {
 export function renderCaddyConfig(projection: RoutingProjection, listen: GatewayListen): Record<string, unknown> {
   const flat: FlatRoute[] = [];
   for (const record of [...projection.records.values()].sort((a, b) => `${a.namespace}/${a.service}`.localeCompare(`${b.namespace}/${b.service}`))) {
-    for (const route of record.routes) flat.push({ hostnames: route.hostnames, pathPrefix: route.pathPrefix, port: route.port, record });
+    for (const route of record.routes) {
+      // Exact hostnames and wildcards become separate routes, so an exact name can win.
+      const exact = route.hostnames.filter((h) => !h.startsWith("*."));
+      const wildcard = route.hostnames.filter((h) => h.startsWith("*."));
+      for (const hostnames of [exact, wildcard]) {
+        if (hostnames.length) flat.push({ hostnames, pathPrefix: normalizePrefix(route.pathPrefix), port: route.port, record });
+      }
+    }
   }
-  flat.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+  // Caddy takes the first match: longer path prefixes first, then exact hostnames before wildcards.
+  const isWildcard = (r: FlatRoute) => (r.hostnames[0]!.startsWith("*.") ? 1 : 0);
+  flat.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length || isWildcard(a) - isWildcard(b));
   const routes = flat.map((r) => ({
-    match: [{ host: r.hostnames, ...(r.pathPrefix === "/" ? {} : { path: [r.pathPrefix, `${r.pathPrefix.replace(/\/$/, "")}/*`] }) }],
+    match: [{ host: r.hostnames, ...(r.pathPrefix === "/" ? {} : { path: [r.pathPrefix, `${r.pathPrefix}/*`] }) }],
     handle:
       r.record.backends.length === 0
         ? [

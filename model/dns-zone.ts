@@ -24,6 +24,7 @@ export function inClusterZone(name: string): boolean {
  * ready answer NOERROR and no records; unknown names NXDOMAIN.
  */
 export function answerQuestion(projection: RoutingProjection, name: string, type: string): DnsResult {
+  if (!inClusterZone(name)) return { rcode: "NXDOMAIN", answers: [] };
   const n = name.toLowerCase().replace(/\.$/, "");
   const labels = n.slice(0, -(CLUSTER_ZONE.length + 1)).split(".");
   if (n === CLUSTER_ZONE) return { rcode: "NOERROR", answers: [] };

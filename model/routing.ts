@@ -93,6 +93,11 @@ function sameRouting(a: RoutingRecord, b: RoutingRecord): boolean {
   return JSON.stringify([a.routes, a.ports, a.backends]) === JSON.stringify([b.routes, b.ports, b.backends]);
 }
 
+/** A path prefix as the gateway matches it: `/api` and `/api/` are the same prefix. */
+export function normalizePrefix(prefix: string): string {
+  return prefix.length > 1 ? prefix.replace(/\/+$/, "") || "/" : prefix;
+}
+
 /** A hostname + path prefix already served by another service. */
 export interface RouteConflict {
   hostname: string;
@@ -109,15 +114,16 @@ export function findRouteConflicts(spec: NamespaceSpec, others: Iterable<Routing
   const owners = new Map<string, { namespace: string; service: string }>();
   for (const record of others) {
     if (record.namespace === spec.namespace || record.deleted) continue;
-    for (const route of record.routes) for (const host of route.hostnames) owners.set(`${host}${route.pathPrefix}`, { namespace: record.namespace, service: record.service });
+    for (const route of record.routes) for (const host of route.hostnames) owners.set(`${host}${normalizePrefix(route.pathPrefix)}`, { namespace: record.namespace, service: record.service });
   }
   const conflicts: RouteConflict[] = [];
   for (const [service, s] of Object.entries(spec.services)) {
     for (const route of s.routes) {
       for (const hostname of route.hostnames) {
-        const key = `${hostname}${route.pathPrefix}`;
+        const key = `${hostname}${normalizePrefix(route.pathPrefix)}`;
         const owner = owners.get(key);
-        if (owner) conflicts.push({ hostname, pathPrefix: route.pathPrefix, service, owner });
+        const itself = owner?.namespace === spec.namespace && owner.service === service;
+        if (owner && !itself) conflicts.push({ hostname, pathPrefix: route.pathPrefix, service, owner });
         else owners.set(key, { namespace: spec.namespace, service });
       }
     }

@@ -1,4 +1,3 @@
-import type { z } from "zod";
 import {
   explainRequestSchema,
   logsApiRequestSchema,
@@ -26,6 +25,7 @@ import type { DeployStore } from "../deploy/deploy-store.ts";
 import { readHead, readHistory, readInstances, readRegions } from "../deploy/namespace-store.ts";
 import type { Participants } from "../deploy/participants.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { parseRequest } from "../nats/parse-request.ts";
 import { requestJson } from "../nats/request.ts";
 import { readMachines } from "../store/machines.ts";
 
@@ -47,20 +47,11 @@ function progressTo(nc: NatsConnection, inbox: string | undefined): { onProgress
   return inbox ? { onProgress: (event) => nc.publish(inbox, JSON.stringify(event)) } : {};
 }
 
-function parse<T>(schema: z.ZodType<T>, body: unknown, verb: string): T {
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new InvalidArgumentError(`${verb}: ${issue.path.join(".") || "request"}: ${issue.message}`);
-  }
-  return result.data;
-}
-
 /** Handlers of the deploy verbs; each returns the reply or throws a typed error. */
 export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown) => Promise<unknown>> {
   return {
     deploy: async (body) => {
-      const request = parse(deployRequestSchema, body, "deploy");
+      const request = parseRequest(deployRequestSchema, body, "deploy");
       const spec = namespaceSpecSchema.safeParse(request.spec);
       if (!spec.success) {
         const issue = spec.error.issues[0]!;
@@ -77,7 +68,7 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
     },
 
     ps: async (body) => {
-      const request = parse(psRequestSchema, body, "ps");
+      const request = parseRequest(psRequestSchema, body, "ps");
       const instances = await readInstances(deps.store.instances, request.namespace);
       const machines = [...new Set(instances.map((i) => i.machine))];
       const live = new Map<string, { ok: true; state: string; status: string } | { ok: false; error: string }>();
@@ -97,7 +88,7 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
     },
 
     history: async (body) => {
-      const { namespace } = parse(namespaceRefSchema, body, "history");
+      const { namespace } = parseRequest(namespaceRefSchema, body, "history");
       const commits = await readHistory(deps.store.js, deps.store.jsm, namespace);
       if (commits.length === 0) throw new NotFoundError(`namespace ${namespace} has no commits`, { hint: "deploy it first (`ployzctl deploy -f …`)" });
       const head = commits.at(-1)!.seq;
@@ -119,7 +110,7 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
     },
 
     rollback: async (body) => {
-      const request = parse(rollbackRequestSchema, body, "rollback");
+      const request = parseRequest(rollbackRequestSchema, body, "rollback");
       const commits = await readHistory(deps.store.js, deps.store.jsm, request.namespace);
       if (commits.length === 0) throw new NotFoundError(`namespace ${request.namespace} has no commits to roll back to`);
       const head = commits.at(-1)!;
@@ -134,7 +125,7 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
     },
 
     explain: async (body) => {
-      const request = parse(explainRequestSchema, body, "explain");
+      const request = parseRequest(explainRequestSchema, body, "explain");
       const placement = await readPlacement(deps.store.jsm, request.namespace);
       if (!placement) throw new NotFoundError(`namespace ${request.namespace} has no placement record`, { hint: "deploy it first" });
       const service = placement.explanations.find((e) => e.service === request.service);
@@ -169,7 +160,7 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
     },
 
     logs: async (body) => {
-      const request = parse(logsApiRequestSchema, body, "logs");
+      const request = parseRequest(logsApiRequestSchema, body, "logs");
       const instances = (await readInstances(deps.store.instances, request.namespace)).filter((i) => i.service === request.service);
       if (instances.length === 0) throw new NotFoundError(`namespace ${request.namespace} has no instances of service ${request.service}`);
       const at = Math.floor(Date.now() / 1000);
@@ -227,7 +218,7 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
     },
 
     "region.set": async (body) => {
-      const request = parse(regionSetRequestSchema, body, "region.set");
+      const request = parseRequest(regionSetRequestSchema, body, "region.set");
       const record: RegionRecord = { name: request.region, role: request.role, updatedAt: new Date().toISOString() };
       await deps.store.regions.put(request.region, JSON.stringify(record));
       const redeployed: RegionSetReply["redeployed"] = [];

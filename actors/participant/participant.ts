@@ -4,7 +4,6 @@ import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { fromPromise } from "xstate";
-import type { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../../model/errors.ts";
 import { containerRefSchema, crashRequestSchema, type ChildStatus } from "../../model/observation.ts";
 import {
@@ -24,6 +23,7 @@ import { containerLogs } from "../docker/logs.ts";
 import { probeReadiness } from "../docker/probe-readiness.ts";
 import { removeContainer } from "../docker/remove-container.ts";
 import { startContainer } from "../docker/start-container.ts";
+import { parseRequest } from "../nats/parse-request.ts";
 import { serveRequests } from "../nats/serve.ts";
 import { observeCapacity } from "./capacity.ts";
 import { acquireLock, assertLockHeld, releaseLock } from "./locks.ts";
@@ -48,15 +48,6 @@ export interface ParticipantDeps {
   dns?: { server: string };
 }
 
-function parse<T>(schema: z.ZodType<T>, body: unknown, verb: string): T {
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new InvalidArgumentError(`${verb}: ${issue.path.join(".") || "request"}: ${issue.message}`);
-  }
-  return result.data;
-}
-
 /**
  * The participant: this machine's side of every request addressed to it on
  * `ployz.m.<machine>.*` — live observations, containers, readiness, locks, and (in tests)
@@ -72,7 +63,7 @@ export function createParticipant(deps: ParticipantDeps) {
       case "observe.containers":
         return { type: "containers", machine, at: now(), containers: await listContainers(deps.docker) };
       case "observe.instances": {
-        const request = parse(instancesRequestSchema, body, verb);
+        const request = parseRequest(instancesRequestSchema, body, verb);
         return { type: "instances", machine, at: now(), containers: await listManagedContainers(deps.docker, request.namespace) };
       }
       case "observe.routes":
@@ -80,21 +71,21 @@ export function createParticipant(deps: ParticipantDeps) {
       case "observe.actors":
         return { type: "actors", machine, at: now(), children: deps.children() };
       case "container.inspect": {
-        const ref = parse(containerRefSchema, body, verb);
+        const ref = parseRequest(containerRefSchema, body, verb);
         return { type: "container", machine, at: now(), container: await inspectContainer(deps.docker, ref.id) };
       }
       case "lock.acquire": {
-        const request = parse(lockRequestSchema, body, verb);
+        const request = parseRequest(lockRequestSchema, body, verb);
         await acquireLock(deps.locks, machine, request);
         return { type: "locked", machine, namespace: request.namespace, deployId: request.deployId };
       }
       case "lock.release": {
-        const request = parse(lockRequestSchema, body, verb);
+        const request = parseRequest(lockRequestSchema, body, verb);
         const released = await releaseLock(deps.locks, machine, request.namespace, request.deployId);
         return { type: "released", machine, released };
       }
       case "container.start": {
-        const request = parse(startContainerRequestSchema, body, verb);
+        const request = parseRequest(startContainerRequestSchema, body, verb);
         await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
         const image = await ensureImage(deps.docker, deps.images, request.spec.image, machine);
         if (image === "loaded") deps.log.info({ image: request.spec.image }, "image loaded from the cluster image store");
@@ -103,12 +94,12 @@ export function createParticipant(deps: ParticipantDeps) {
         return { type: "started", machine, ...started };
       }
       case "probe.readiness": {
-        const request = parse(probeRequestSchema, body, verb);
+        const request = parseRequest(probeRequestSchema, body, verb);
         const result = await probeReadiness(deps.docker, request.containerId, request.probe);
         return { type: "ready", machine, containerId: request.containerId, ...result };
       }
       case "container.remove": {
-        const request = parse(removeContainerRequestSchema, body, verb);
+        const request = parseRequest(removeContainerRequestSchema, body, verb);
         await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
         if (request.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, request.drainMs));
         const existed = await removeContainer(deps.docker, request.containerId, request.stopTimeoutS);
@@ -116,12 +107,12 @@ export function createParticipant(deps: ParticipantDeps) {
         return { type: "removed", machine, containerId: request.containerId, existed };
       }
       case "container.logs": {
-        const request = parse(logsRequestSchema, body, verb);
+        const request = parseRequest(logsRequestSchema, body, verb);
         return { type: "logs", machine, containerId: request.containerId, text: await containerLogs(deps.docker, request.containerId, request.tail, request.since) };
       }
       case "debug.crash": {
         if (!deps.injectCrash) throw new InvalidArgumentError(`fault injection is off on machine ${machine} (start ployzd with --fault-injection)`);
-        const request = parse(crashRequestSchema, body, verb);
+        const request = parseRequest(crashRequestSchema, body, verb);
         deps.injectCrash(request.actor);
         return { type: "crashed", machine, actor: request.actor };
       }

@@ -1,4 +1,4 @@
-import type { Cleanup } from "./cleanup.ts";
+import { withCleanup, type Cleanup } from "./cleanup.ts";
 
 /** What a benchmark body needs to stop cleanly on SIGINT/SIGTERM. */
 export interface Interruption {
@@ -18,7 +18,7 @@ export interface Interruption {
  * once, skipping the clean-up: a swarm, a daemon and containers were left behind that way.
  * (`node --import tsx bench/….ts` has no relaying parent at all.)
  */
-export function watchInterruption(cleanup: Cleanup): Interruption {
+function watchInterruption(cleanup: Cleanup): Interruption & { interrupted: () => boolean } {
   let received = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (received++ > 0) process.stderr.write(`bench: ${signal} again, still cleaning up\n`);
@@ -29,7 +29,30 @@ export function watchInterruption(cleanup: Cleanup): Interruption {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   });
-  return { checkpoint: () => (received > 0 ? new Promise<void>(() => {}) : Promise.resolve()) };
+  return { checkpoint: () => (received > 0 ? new Promise<void>(() => {}) : Promise.resolve()), interrupted: () => received > 0 };
+}
+
+/**
+ * `withCleanup`, made safe against what an interruption does to a running body: the body is
+ * given `checkpoint`, and once a signal has arrived its outcome is dropped (it never settles),
+ * because an operation whose resources the clean-up is tearing down fails, and that failure
+ * would otherwise start a second clean-up pass and end the process (runMain) while the first
+ * pass is still removing things. The signal's own pass ends the process when it is done.
+ */
+export async function withInterruptibleCleanup<T>(body: (cleanup: Cleanup, interruption: Interruption) => Promise<T>): Promise<T> {
+  return await withCleanup(async (cleanup) => {
+    const interruption = watchInterruption(cleanup);
+    const park = () => new Promise<never>(() => {});
+    let result: T;
+    try {
+      result = await body(cleanup, interruption);
+    } catch (error) {
+      if (interruption.interrupted()) return await park();
+      throw error;
+    }
+    if (interruption.interrupted()) return await park();
+    return result;
+  });
 }
 
 /**
