@@ -75,7 +75,7 @@ describe("nodeMachine", () => {
     expect(Object.keys(childRefs(actor)).filter((id) => (NODE_CHILDREN as readonly string[]).includes(id))).toEqual([]);
   });
 
-  it("runs the four supervised children once registration succeeds", async () => {
+  it("runs every supervised child once registration succeeds", async () => {
     const { actor, clock, register, children } = startNode();
     register.latest().settle.resolve();
     await flush();
@@ -90,7 +90,7 @@ describe("nodeMachine", () => {
       // The node hands its clock to each supervisor.
       expect(snapshot?.context.since).toBe(clock.now());
     }
-    expect(children.starts.map((s) => s.name).sort()).toEqual(["api", "inspector", "meshPeer", "participant"]);
+    expect(children.starts.map((s) => s.name).sort()).toEqual(["api", "dns", "gateway", "inspector", "meshPeer", "participant"]);
     expect(children.starts.every((s) => !s.signal.aborted)).toBe(true);
   });
 
@@ -143,7 +143,7 @@ describe("nodeMachine", () => {
     expect(actor.getSnapshot().value).toBe("stopping");
     expect(actor.getSnapshot().status).toBe("active");
     // The children are gone before the stop is recorded.
-    expect(children.starts).toHaveLength(4);
+    expect(children.starts).toHaveLength(NODE_CHILDREN.length);
     for (const start of children.starts) expect(start.signal.aborted, start.name).toBe(true);
     for (const name of NODE_CHILDREN) {
       expect(refs[name]!.getSnapshot().status, name).toBe("stopped");
@@ -157,7 +157,7 @@ describe("nodeMachine", () => {
     expect(actor.getSnapshot().value).toBe("stopped");
     expect(actor.getSnapshot().status).toBe("done");
     // Nothing was restarted on the way down.
-    expect(children.starts).toHaveLength(4);
+    expect(children.starts).toHaveLength(NODE_CHILDREN.length);
   });
 
   it("still ends as stopped when recording the stop fails", async () => {
