@@ -84,11 +84,26 @@ export function composeToSpec(doc: unknown, options: ComposeOptions): NamespaceS
     : "read as a Compose file because it has services: and no namespace:; add namespace: to write a Ployz manifest";
   if (conversion.issues.length > 0 || !input) throw manifestError(options.fileName, conversion.issues, hint ? { hint } : {});
   const parsed = namespaceSpecSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return withGatewayRoutes(parsed.data);
   const issues = issuesFromZod(parsed.error.issues, input).map((issue) => ({ ...issue, path: conversion.composePathOf(issue.path) }));
   throw manifestError(options.fileName, issues, { cause: parsed.error, ...(hint ? { hint } : {}) });
 }
 
+
+/**
+ * Compose has no hostnames: a service that publishes a port is also reachable through the gateway
+ * as `<service>.<namespace>.localhost` (which resolves to loopback), on its first published port.
+ */
+function withGatewayRoutes(spec: NamespaceSpec): NamespaceSpec {
+  const services = Object.fromEntries(
+    Object.entries(spec.services).map(([name, service]) => {
+      const published = service.ports.find((p) => p.published !== undefined && p.protocol === "tcp");
+      if (!published || service.routes.length > 0) return [name, service];
+      return [name, { ...service, routes: [{ hostnames: [`${name}.${spec.namespace}.localhost`], pathPrefix: "/", port: published.container, tls: "none" as const }] }];
+    }),
+  );
+  return { ...spec, services };
+}
 
 /** Memory in Docker's units (`512m`, `1g`, `1.5GiB`, all powers of 1024), as bytes. */
 export function parseComposeBytes(value: string | number): number | undefined {
