@@ -15,14 +15,20 @@ node bin/ployzctl.js dev up "$@"
 node bin/ployzctl.js image push ployz/busybox:local
 node bin/ployzctl.js deploy -f examples/demo.yaml
 node bin/ployzctl.js ps -n demo
+gateway=$(node bin/ployzctl.js dev status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).info?.gateway ?? ""))')
 
 # The package's own bins are not in node_modules/.bin, so `npx ployzctl` would look in the
 # registry instead. On a clean clone call the script directly (or `npm link` once).
-cat <<'MSG'
+cat <<MSG
 
-Ployz dev cluster is up. Look at it with:
+Ployz dev cluster is up. The demo answers through the gateway:
+  curl -H 'Host: demo.ployz.test' ${gateway}/
+MSG
+cat <<'MSG'
+Look at it with:
   node bin/ployzctl.js status       # intent and status from the store, observations asked live
-  node bin/ployzctl.js ps -n demo   # the demo's instances (curl http://<address>:8080/)
+  node bin/ployzctl.js ps -n demo   # the demo's instances
+  node bin/ployzctl.js routes       # what the gateway serves, and whether it is fresh
   node bin/ployzctl.js explain -n demo web   # why each instance is where it is
   node bin/ployzctl.js machine ls   # the machines of the cluster
   node bin/ployzctl.js dev logs -f  # the daemon's log
