@@ -12,7 +12,7 @@ import { removeLabelledContainers, startDevCluster } from "./support/dev-cluster
 import { dockerRunHttpd } from "./support/docker-run.ts";
 import { HTTPD_IMAGE, HTTPD_PORT, PROBE_INTERVAL_MS } from "./support/httpd-workload.ts";
 import { withInterruptibleCleanup, withUndo } from "./support/interruption.ts";
-import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
+import { median, ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
 import { timedHttpdDeploy } from "./support/timed-deploy.ts";
 
 export const DEPLOY_ONE_DEFAULTS = { runs: 5 };
@@ -89,8 +89,8 @@ export async function benchDeployOne(options: DeployOneOptions, print: (line: st
     const ratioOfMedians = round(p.p50 / b.p50);
     const phasesMedianMs = medianPhases(phases);
     const baselineSplitMedianMs = {
-      createStartInspectMs: round(summarize(split.map((s) => s.createStartInspectMs)).p50, 1),
-      untilHttp200Ms: round(summarize(split.map((s) => s.untilHttp200Ms)).p50, 1),
+      createStartInspectMs: round(median(split.map((s) => s.createStartInspectMs)), 1),
+      untilHttp200Ms: round(median(split.map((s) => s.untilHttp200Ms)), 1),
     };
     print(`  ployz deploy                 median ${ms(p.p50)}  min ${ms(p.min)}  max ${ms(p.max)}`);
     print(`  docker run + readiness       median ${ms(b.p50)}  min ${ms(b.min)}  max ${ms(b.max)}  (create+start+inspect ${ms(baselineSplitMedianMs.createStartInspectMs)}, then ${ms(baselineSplitMedianMs.untilHttp200Ms)} to HTTP 200)`);

@@ -138,7 +138,7 @@ export async function benchLeaseContention(options: LeaseOptions, print: (line: 
       i++;
     }
     await hold.done;
-    const lastRefusal = JSON.parse(Buffer.from(canned).toString("utf8")) as { error?: { message?: string } };
+    const sampleRefusal = JSON.parse(Buffer.from(canned).toString("utf8")) as { error?: { message?: string } };
 
     const r = summarize(refused.map((x) => x.ms));
     const phases = refusalPhases(cluster.logFile, namespace, refused);
@@ -148,7 +148,7 @@ export async function benchLeaseContention(options: LeaseOptions, print: (line: 
     const targetMet = r.max < LEASE_TARGET_MS;
     const line = (label: string, x: Summary, note: string) =>
       print(`  ${label.padEnd(34)} p50 ${ms(x.p50)}  p90 ${ms(x.p90)}  p99 ${ms(x.p99)}  max ${ms(x.max)}  ${note}`);
-    print(`  refusal: ${lastRefusal.error?.message ?? "(no message)"}`);
+    print(`  refusal: ${sampleRefusal.error?.message ?? "(no message)"}`);
     line("bare request/reply (baseline)", b, "baseline");
     line("deploy refused (LeaseHeldError)", r, `${times(ratioOfMedians)} baseline (ratio of medians); target < ${ms(LEASE_TARGET_MS)}: ${targetMet ? "met" : "NOT met"}`);
     line("  acquireLease direct (KV only)", d, "(create fails, then get; from this process)");

@@ -1,0 +1,366 @@
+/**
+ * Routing convergence: from a commit to the gateway serving the new backend, over a series of
+ * deploys that each replace the one instance of a routed service, against the round trip of one
+ * request through the gateway (what the same polling loop needs to see a change that needs no
+ * propagation).
+ *
+ *   npx tsx bench/routing-convergence.ts [--deploys 50] [--baseline-requests 20]
+ */
+import { readFileSync, statSync } from "node:fs";
+import { request, type IncomingHttpHeaders } from "node:http";
+import { availableParallelism, loadavg } from "node:os";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { commitSchema } from "../model/commit.ts";
+import { routingRecordSchema, routingSubject } from "../model/routing.ts";
+import { dataPaths } from "../runtime/paths.ts";
+import { aNamespaceSpec, httpService, startTestCluster, type TestCluster } from "../test/harness/cluster.ts";
+import { connectAsOperator } from "../test/harness/daemon.ts";
+import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
+import { formatPhases, medianPhases, readDeployPhases, type DeployPhases } from "./support/deploy-log.ts";
+import { withInterruptibleCleanup } from "./support/interruption.ts";
+import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
+
+export const CONVERGENCE_DEFAULTS = { deploys: 50, baselineRequests: 20 };
+export type ConvergenceOptions = typeof CONVERGENCE_DEFAULTS;
+
+/** The issue's target: the gateway serves a new commit within 100 ms (p99). */
+export const CONVERGENCE_TARGET_P99_MS = 100;
+
+/** Pause between two polls of the gateway (each poll is a fresh connection). */
+const POLL_PAUSE_MS = 1;
+/** A poll loop that has not seen the new commit after this long fails the benchmark. */
+const CONVERGENCE_TIMEOUT_MS = 15_000;
+const SERVICE = "web";
+const COMMIT_HEADER = "x-ployz-commit";
+
+export interface ConvergenceResult {
+  deploys: number;
+  cpus: number;
+  /** 1-minute load average at the start and the end: other work on the machine shows here. */
+  loadAverage: { start: number; end: number };
+  /** Where the clock starts and stops, in words. */
+  method: { t0: string; t1: string; baseline: string };
+  /** t0 (routing event arrives here) → t1 (first gateway response carrying the new commit). */
+  convergenceMs: Summary;
+  /** One GET through the gateway on a fresh connection, measured between the deploys. */
+  baselineRequestMs: Summary;
+  /** convergence / baseline, p50 to p50 and p99 to p99. */
+  ratio: { p50: number; p99: number };
+  targetP99Ms: number;
+  targetMet: boolean;
+  /** client.deploy call → resolve (includes waiting for the gateways and the 500 ms drain). */
+  deployMs: Summary;
+  phasesMedianMs: DeployPhases | null;
+  /** Where the convergence time goes; the Caddy steps come from its log (`logs/caddy.log`, µs timestamps). */
+  breakdownMs: {
+    /** commits.<ns> arrives → routing.<ns>.web arrives (before t0): instance records, routing read, publish. */
+    commitToRoutingEvent: Summary | null;
+    /** t0 → Caddy logs "received request" for POST /load: ordered consumer delivery, render, request. */
+    routingEventToLoadRequest: Summary | null;
+    /** Caddy's "received request" → "load complete": Caddy replacing its whole config. */
+    caddyLoad: Summary | null;
+    /** "load complete" → t1: until the polling loop's next response (Caddy logs after switching: can be < 0). */
+    loadedToSeen: Summary | null;
+  };
+  /** Polls per convergence (median), and requests that failed while polling (total, distinct messages). */
+  polling: { pollsMedian: number; errors: number; errorMessages: string[] };
+  /** The untimed rounds: the first deploy of the namespace and one replacement. */
+  warmup: { firstDeployMs: number; replaceDeployMs: number; replaceConvergenceMs: number };
+  samples: { convergenceMs: number[]; deployMs: number[] };
+}
+
+/** One deploy, as measured. */
+interface Round {
+  convergenceMs: number;
+  deployMs: number;
+  polls: number;
+  errorMessages: string[];
+  commitToRoutingEventMs: number | undefined;
+  caddy: { eventToRequestMs: number; loadMs: number; loadedToSeenMs: number } | undefined;
+  phases: DeployPhases | undefined;
+}
+
+/** Runs the convergence benchmark against a dev cluster of its own, printing as it goes. */
+export async function benchRoutingConvergence(options: ConvergenceOptions, print: (line: string) => void = console.log): Promise<ConvergenceResult> {
+  return await withInterruptibleCleanup(async (cleanup, interruption) => {
+    const loadAtStart = loadavg()[0]!;
+    const cluster = (await cleanup.own("dispose the test cluster", startTestCluster(), (c) => c.dispose())).value;
+    const nc = (await cleanup.own("close the operator's NATS connection", connectAsOperator(cluster.home), (c) => c.close())).value;
+    const namespace = cluster.namespace("bench-conv");
+    const host = `${namespace}.bench.test`;
+    const events = watchNamespace(nc, namespace);
+    cleanup.add("stop watching the namespace", () => events.stop());
+    await nc.flush();
+
+    print(`routing convergence: ${options.deploys} deploys of ${namespace}/${SERVICE} (1 replica, readiness http every 50 ms), each changing an env var; machine ${cluster.machineId}, ${availableParallelism()} CPUs, load average ${loadAtStart.toFixed(1)}`);
+    print(`  t0: the routing event (routing.${namespace}.${SERVICE}) arrives at a core NATS subscription in this process: the commit's routing record is durable in stream ROUTING`);
+    print(`  t1: the first response through the gateway ${cluster.gateway} (Host: ${host}) carrying the new commit's X-Ployz-Commit; polled from t0, a fresh connection each, ${POLL_PAUSE_MS} ms apart`);
+    print(`  baseline: one GET through the gateway on a fresh connection (what the same loop needs to see a change that needs no propagation), ${options.baselineRequests} after each deploy`);
+
+    const deploy = (n: number) => timedDeploy(cluster, events, namespace, host, n);
+    // The first deploy creates the namespace; the first replacement pays for lazy code paths.
+    const first = await deploy(0);
+    const warm = await deploy(1);
+    print(`  warm-up: first deploy ${ms(first.deployMs)}, first replacement ${ms(warm.deployMs)} converging in ${ms(warm.convergenceMs)} (not counted)`);
+
+    const rounds: Round[] = [];
+    const baseline: number[] = [];
+    for (let i = 1; i <= options.deploys; i++) {
+      await interruption.checkpoint();
+      const r = await deploy(i + 1);
+      rounds.push(r);
+      for (let j = 0; j < options.baselineRequests; j++) baseline.push((await gatewayGet(cluster.gateway, host)).ms);
+      if (i % 10 === 0 || i === options.deploys) {
+        const recent = rounds.slice(-(((i - 1) % 10) + 1));
+        print(`  deploys ${i - recent.length + 1}–${i}: convergence ${recent.map((x) => x.convergenceMs.toFixed(1)).join(" ")} ms; last deploy ${ms(r.deployMs)}`);
+      }
+    }
+
+    const conv = summarize(rounds.map((r) => r.convergenceMs));
+    const base = summarize(baseline);
+    const dep = summarize(rounds.map((r) => r.deployMs));
+    const ratio = { p50: round(conv.p50 / base.p50), p99: round(conv.p99 / base.p99) };
+    const targetMet = conv.p99 < CONVERGENCE_TARGET_P99_MS;
+    const summary = (xs: Array<number | undefined>) => {
+      const known = xs.filter((x): x is number => x !== undefined);
+      return known.length ? summarize(known) : null;
+    };
+    const breakdown = {
+      commitToRoutingEvent: summary(rounds.map((r) => r.commitToRoutingEventMs)),
+      routingEventToLoadRequest: summary(rounds.map((r) => r.caddy?.eventToRequestMs)),
+      caddyLoad: summary(rounds.map((r) => r.caddy?.loadMs)),
+      loadedToSeen: summary(rounds.map((r) => r.caddy?.loadedToSeenMs)),
+    };
+    const phasesMedianMs = medianPhases(rounds.flatMap((r) => (r.phases ? [r.phases] : [])));
+    const polls = summarize(rounds.map((r) => r.polls)).p50;
+    const errorMessages = rounds.flatMap((r) => r.errorMessages);
+    const distinctErrors = [...new Set(errorMessages)];
+
+    const line = (label: string, x: Summary | null, note = "") =>
+      print(`  ${label.padEnd(40)} ${x ? `p50 ${ms(x.p50)}  p90 ${ms(x.p90)}  p99 ${ms(x.p99)}  max ${ms(x.max)}` : "(not measured)"}${note ? `  ${note}` : ""}`);
+    line("convergence (routing event → served)", conv, `target p99 < ${CONVERGENCE_TARGET_P99_MS} ms: ${targetMet ? "met" : "NOT met"}`);
+    line("one gateway request (baseline)", base);
+    print(`  ratio convergence/baseline: p50 ${times(ratio.p50)}, p99 ${times(ratio.p99)}`);
+    print(`  where it goes (Caddy's steps from its log, matched for ${breakdown.caddyLoad?.n ?? 0} of ${rounds.length} deploys):`);
+    line("  commit record → routing event", breakdown.commitToRoutingEvent, "(before t0: instance records, routing read + publish)");
+    line("  t0 → Caddy receives POST /load", breakdown.routingEventToLoadRequest, "(ployzd: ordered consumer, render, request)");
+    line("  Caddy load (received → complete)", breakdown.caddyLoad);
+    line("  load complete → first poll sees it", breakdown.loadedToSeen, "(the polling loop's resolution; Caddy logs after it switched, so it can be < 0)");
+    print(`  polls per convergence: median ${polls}; failed requests while polling: ${errorMessages.length}${distinctErrors.length ? ` (${distinctErrors.join("; ")})` : ""}`);
+    print(`  deploy (client.deploy call → resolve) median ${ms(dep.p50)}  p99 ${ms(dep.p99)}  (includes waiting for the gateways and the 500 ms drain)`);
+    if (phasesMedianMs) print(`  deploy phases, median: ${formatPhases(phasesMedianMs)}`);
+    const loadAtEnd = loadavg()[0]!;
+    print(`  1-minute load average: ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end`);
+
+    const rounded = (x: Summary | null) => x && roundSummary(x);
+    return {
+      deploys: options.deploys,
+      cpus: availableParallelism(),
+      loadAverage: { start: round(loadAtStart, 2), end: round(loadAtEnd, 2) },
+      method: {
+        t0: `routing.<ns>.${SERVICE} message arrives at a core NATS subscription in the benchmark`,
+        t1: `first gateway response (fresh connection, polled ${POLL_PAUSE_MS} ms apart) carrying the new X-Ployz-Commit`,
+        baseline: "one gateway GET on a fresh connection, measured between deploys",
+      },
+      convergenceMs: roundSummary(conv),
+      baselineRequestMs: roundSummary(base),
+      ratio,
+      targetP99Ms: CONVERGENCE_TARGET_P99_MS,
+      targetMet,
+      deployMs: roundSummary(dep),
+      phasesMedianMs,
+      breakdownMs: {
+        commitToRoutingEvent: rounded(breakdown.commitToRoutingEvent),
+        routingEventToLoadRequest: rounded(breakdown.routingEventToLoadRequest),
+        caddyLoad: rounded(breakdown.caddyLoad),
+        loadedToSeen: rounded(breakdown.loadedToSeen),
+      },
+      polling: { pollsMedian: polls, errors: errorMessages.length, errorMessages: distinctErrors },
+      warmup: { firstDeployMs: round(first.deployMs), replaceDeployMs: round(warm.deployMs), replaceConvergenceMs: round(warm.convergenceMs) },
+      samples: { convergenceMs: rounds.map((r) => round(r.convergenceMs)), deployMs: rounds.map((r) => round(r.deployMs)) },
+    };
+  });
+}
+
+/**
+ * Deploys the namespace with `ROUND=<n>` (so the instance is replaced), times convergence from
+ * the routing event to the gateway serving the new commit, and the deploy until it resolves.
+ */
+async function timedDeploy(cluster: TestCluster, events: NamespaceEvents, namespace: string, host: string, n: number): Promise<Round> {
+  const spec = aNamespaceSpec(namespace, {
+    [SERVICE]: httpService("hello from the convergence bench", {
+      env: { ROUND: String(n) },
+      routes: [{ hostnames: [host], port: 8080 }],
+      readiness: { type: "http", port: 8080, path: "/", interval: "50ms", timeout: "1s", retries: 100 },
+    }),
+  });
+  const caddyLog = dataPaths(cluster.home.dataDir).caddyLog;
+  const caddyLogOffset = statSync(caddyLog).size;
+  const toEpoch = wallClock();
+  events.expectNext();
+  const calledAt = Date.now();
+  const started = performance.now();
+  const deploying = cluster.client.deploy({ spec }).then((reply) => ({ reply, ms: performance.now() - started, resolvedAt: Date.now() }));
+  deploying.catch(() => undefined); // a failure surfaces through the race below or the await after it
+  const event = await Promise.race([events.nextRouting(), deploying.then(() => events.nextRouting())]);
+  const seen = await pollUntilCommit(cluster.gateway, host, event.commitSeq);
+  const deployed = await deploying;
+  if (deployed.reply.type !== "deployed" || deployed.reply.commitSeq !== event.commitSeq) {
+    throw new Error(`deploy ${n} of ${namespace} answered ${deployed.reply.type} (commit ${deployed.reply.commitSeq}), but the routing event was for commit ${event.commitSeq}`);
+  }
+  const commitAt = events.commitArrivedAt();
+  const load = readCaddyLoad(caddyLog, caddyLogOffset);
+  return {
+    convergenceMs: seen.at - event.at,
+    deployMs: deployed.ms,
+    polls: seen.polls,
+    errorMessages: seen.errorMessages,
+    commitToRoutingEventMs: commitAt === undefined ? undefined : event.at - commitAt,
+    caddy: load && { eventToRequestMs: load.receivedAt - toEpoch(event.at), loadMs: load.completeAt - load.receivedAt, loadedToSeenMs: toEpoch(seen.at) - load.completeAt },
+    phases: deployed.reply.deployId ? readDeployPhases(dataPaths(cluster.home.dataDir).daemonLog, deployed.reply.deployId, calledAt, deployed.resolvedAt) : undefined,
+  };
+}
+
+interface RoutingEvent {
+  commitSeq: number;
+  /** performance.now() when it arrived. */
+  at: number;
+}
+
+/** What this benchmark hears of a namespace on NATS: its commit records and its routing events. */
+interface NamespaceEvents {
+  /** Forgets what was heard so far: the next commit and routing event count. */
+  expectNext(): void;
+  /** When (performance.now()) the next commit record arrived, if it has. */
+  commitArrivedAt(): number | undefined;
+  nextRouting(): Promise<RoutingEvent>;
+  stop(): void;
+}
+
+/**
+ * Core subscriptions on `commits.<ns>` and `routing.<ns>.web`: they see the JetStream publishes
+ * as the server stores them. The arrival time is taken first thing in the callback.
+ */
+function watchNamespace(nc: NatsConnection, namespace: string): NamespaceEvents {
+  let commitAt: number | undefined;
+  let routing: RoutingEvent | undefined;
+  let waiter: ((event: RoutingEvent) => void) | undefined;
+  const commits = nc.subscribe(`commits.${namespace}`, {
+    callback: (_error, msg) => {
+      const at = performance.now();
+      if (commitAt === undefined && commitSchema.safeParse(msg.json()).success) commitAt = at;
+    },
+  });
+  const routes = nc.subscribe(routingSubject(namespace, SERVICE), {
+    callback: (_error, msg) => {
+      const at = performance.now();
+      const record = routingRecordSchema.safeParse(msg.json());
+      if (!record.success || routing) return;
+      routing = { commitSeq: record.data.commitSeq, at };
+      waiter?.(routing);
+    },
+  });
+  return {
+    expectNext() {
+      commitAt = undefined;
+      routing = undefined;
+      waiter = undefined;
+    },
+    commitArrivedAt: () => commitAt,
+    nextRouting: () => (routing ? Promise.resolve(routing) : new Promise((resolve) => (waiter = resolve))),
+    stop() {
+      commits.unsubscribe();
+      routes.unsubscribe();
+    },
+  };
+}
+
+/** Polls the gateway until a response carries `commitSeq` (or a later one); `at` is when it arrived. */
+async function pollUntilCommit(gateway: string, host: string, commitSeq: number): Promise<{ at: number; polls: number; errorMessages: string[] }> {
+  const deadline = performance.now() + CONVERGENCE_TIMEOUT_MS;
+  const errorMessages: string[] = [];
+  let last = "";
+  for (let polls = 1; ; polls++) {
+    try {
+      const response = await gatewayGet(gateway, host);
+      if (response.status === 200 && response.commit !== undefined && response.commit >= commitSeq) return { at: response.at, polls, errorMessages };
+      last = `HTTP ${response.status}, commit ${response.commit ?? "none"}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+      errorMessages.push(last);
+    }
+    if (performance.now() > deadline) throw new Error(`the gateway did not serve commit ${commitSeq} of ${host} within ${CONVERGENCE_TIMEOUT_MS} ms (last: ${last})`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_PAUSE_MS));
+  }
+}
+
+/**
+ * GET / through the gateway with a Host header on a new connection (as the test harness's
+ * viaGateway, which does not return headers): status, X-Ployz-Commit, when the response ended
+ * (performance.now()) and how long it took.
+ */
+async function gatewayGet(gateway: string, host: string): Promise<{ status: number; commit: number | undefined; at: number; ms: number }> {
+  const response = await requestOnce(new URL("/", gateway), { Host: host });
+  const header = response.headers[COMMIT_HEADER];
+  const commit = typeof header === "string" && /^\d+$/.test(header) ? Number(header) : undefined;
+  return { status: response.status, commit, at: response.at, ms: response.ms };
+}
+
+/** One GET on a connection of its own (Caddy closes idle keep-alive connections when it loads a config). */
+function requestOnce(url: URL, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; at: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers, timeout: 5_000, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => {
+        const at = performance.now();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, at, ms: at - started });
+      });
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/**
+ * performance.now() → epoch milliseconds, anchored at the moment Date.now() ticks (a wait of at
+ * most 1 ms), so times of this process compare with Caddy's log to well under a millisecond.
+ */
+function wallClock(): (at: number) => number {
+  const start = Date.now();
+  let now = start;
+  while (now === start) now = Date.now();
+  const offset = now - performance.now();
+  return (at) => at + offset;
+}
+
+/**
+ * The first POST /load in the Caddy log lines written after `offset` (before the deploy): its
+ * admin API logs "received request", then "load complete". A deploy makes one routing change, so
+ * this is its load; it may even be received before this process hears the routing event.
+ */
+function readCaddyLoad(logFile: string, offset: number): { receivedAt: number; completeAt: number } | undefined {
+  let receivedAt: number | undefined;
+  for (const line of readFileSync(logFile).subarray(offset).toString("utf8").split("\n")) {
+    let entry: { ts?: number; logger?: string; msg?: string; uri?: string };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    if (entry.logger !== "admin.api" || typeof entry.ts !== "number") continue;
+    const at = entry.ts * 1_000;
+    if (receivedAt === undefined && entry.msg === "received request" && entry.uri === "/load") receivedAt = at;
+    else if (receivedAt !== undefined && entry.msg === "load complete") return { receivedAt, completeAt: at };
+  }
+  return undefined;
+}
+
+if (isMain(import.meta.url)) {
+  runMain(async () => {
+    const result = await benchRoutingConvergence(numberOptions(process.argv.slice(2), CONVERGENCE_DEFAULTS));
+    printBench({ routingConvergence: result });
+  });
+}
