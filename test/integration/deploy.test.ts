@@ -165,6 +165,9 @@ describe("the namespace lease", () => {
     }
     expect((await cluster.client.history(ns)).commits).toHaveLength(1);
     expect(await runningIds(ns)).toHaveLength(1);
+    // the refused deploys never touched the namespace: its Status holds the winner's phases only
+    const deployIds = new Set((await phases(ns)).map((p) => p.deployId));
+    expect([...deployIds]).toEqual([(ok[0] as PromiseFulfilledResult<{ deployId?: string }>).value.deployId]);
   });
 });
 
