@@ -148,7 +148,7 @@ export async function benchRoutingConvergence(options: ConvergenceOptions, print
     line("  load complete → first poll sees it", breakdown.loadedToSeen, "(the polling loop's resolution; Caddy logs after it switched, so it can be < 0)");
     print(`  polls per convergence: median ${polls}; failed requests while polling: ${errorMessages.length}${distinctErrors.length ? ` (${distinctErrors.join("; ")})` : ""}`);
     print(`  deploy (client.deploy call → resolve) median ${ms(dep.p50)}  p99 ${ms(dep.p99)}  (includes waiting for the gateways and the 500 ms drain)`);
-    if (phasesMedianMs) print(`  deploy phases, median: ${formatPhases(phasesMedianMs)}`);
+    print(phasesMedianMs ? `  deploy phases, median: ${formatPhases(phasesMedianMs)}` : "  deploy phases: not in ployzd.log (a milestone readDeployPhases needs is missing)");
     const loadAtEnd = loadavg()[0]!;
     print(`  1-minute load average: ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end`);
 

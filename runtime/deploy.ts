@@ -151,10 +151,10 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
         recordPhase: (_, params) => {
           if (options.preview) return;
           progress({ type: "phase", deployId, phase: params.phase, state: params.state, ...(params.reason ? { reason: params.reason } : {}) });
-          // A deploy that never got the lease never touched the namespace: it is the caller's
-          // error, not part of the namespace's history.
-          if (params.phase === "lease") return;
           log.info({ phase: params.phase, state: params.state, reason: params.reason }, "deploy phase");
+          // A deploy that never got the lease never touched the namespace: it is the caller's
+          // error, not part of the namespace's history (the log still has it).
+          if (params.phase === "lease") return;
           void recordDeployPhase(deps.store.js, {
             type: "deploy",
             namespace,
