@@ -2,7 +2,8 @@
  * Every benchmark in turn (or those `--only` names), one argument list for all (each takes the
  * options it knows; `--runs` is the number of timed runs of each benchmark that has runs):
  *
- *   npx tsx bench/index.ts [--only ployzd-start,capacity-rtt,deploy-one,deploy-replicas,lease-contention]
+ *   npx tsx bench/index.ts [--only ployzd-start,capacity-rtt,deploy-one,deploy-replicas,lease-contention,
+ *                                  routing-convergence,gateway-throughput]
  *     [--runs N] [--idle-seconds 60] [--settle-seconds 5] [--requests 500] [--warmup 50]
  *     [--replicas 20] [--attempts 20] [--hold-seconds 3]
  *
@@ -14,7 +15,9 @@ import { benchCapacityRtt, RTT_DEFAULTS } from "./capacity-rtt.ts";
 import { benchDeployOne, DEPLOY_ONE_DEFAULTS } from "./deploy-one.ts";
 import { benchDeployReplicas, DEPLOY_REPLICAS_DEFAULTS } from "./deploy-replicas.ts";
 import { benchLeaseContention, LEASE_DEFAULTS } from "./lease-contention.ts";
+import { benchGatewayThroughput, THROUGHPUT_DEFAULTS } from "./gateway-throughput.ts";
 import { benchPloyzdStart, START_DEFAULTS } from "./ployzd-start.ts";
+import { benchRoutingConvergence, CONVERGENCE_DEFAULTS } from "./routing-convergence.ts";
 import { numberOptions, printBench, runMain } from "./support/cli.ts";
 
 runMain(async () => {
@@ -26,6 +29,8 @@ runMain(async () => {
     "deploy-one": { key: "deployOne", run: bind(benchDeployOne, numberOptions(argv, DEPLOY_ONE_DEFAULTS)) },
     "deploy-replicas": { key: "deployReplicas", run: bind(benchDeployReplicas, numberOptions(argv, DEPLOY_REPLICAS_DEFAULTS)) },
     "lease-contention": { key: "leaseContention", run: bind(benchLeaseContention, numberOptions(argv, LEASE_DEFAULTS)) },
+    "routing-convergence": { key: "routingConvergence", run: bind(benchRoutingConvergence, numberOptions(argv, CONVERGENCE_DEFAULTS)) },
+    "gateway-throughput": { key: "gatewayThroughput", run: bind(benchGatewayThroughput, numberOptions(argv, THROUGHPUT_DEFAULTS)) },
   };
   const chosen = onlyOption(argv, Object.keys(benchmarks) as Array<keyof typeof benchmarks>);
   const results: Record<string, unknown> = {};
