@@ -64,6 +64,8 @@ describe("ployzctl deploy", () => {
     ["unknown field", "namespace: NS\nservices:\n  web:\n    image: busybox\n    privilege: true\n", /services\.web: unknown key "privilege"/],
     ["bad service name", "namespace: NS\nservices:\n  Web_1:\n    image: busybox\n", /services\.Web_1|services\["Web_1"\]/],
     ["path traversal in a name", "namespace: NS\nservices:\n  ../etc:\n    image: busybox\n", /services\["\.\.\/etc"\]: service name must be/],
+    ["invalid hostname", "namespace: NS\nservices:\n  web:\n    image: busybox\n    routes: [{ hostnames: [Bad_Host!], port: 80 }]\n", /services\.web\.routes\[0\]\.hostnames\[0\]: must be a lowercase DNS hostname/],
+    ["route port out of range", "namespace: NS\nservices:\n  web:\n    image: busybox\n    routes: [{ hostnames: [a.example.test], port: 0 }]\n", /services\.web\.routes\[0\]\.port: must be a port 1–65535/],
     ["port out of range", "namespace: NS\nservices:\n  web:\n    image: busybox\n    ports: [{ container: 70000 }]\n", /services\.web\.ports\[0\]\.container: must be a port 1–65535/],
   ];
   for (const [what, content, message] of refused) {
