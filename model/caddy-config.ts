@@ -5,7 +5,21 @@ export interface GatewayListen {
   admin: string;
   /** The plain-HTTP listener, e.g. `127.0.0.1:8080` (loopback or overlay, never every interface). */
   http: string;
+  /** The HTTPS listener for `tls: acme` routes, e.g. `127.0.0.1:8443`; none when absent. */
+  https?: string;
 }
+
+/** What the gateway serves over TLS, and the ACME http-01 challenges it answers right now. */
+export interface GatewayTls {
+  /** Certificates from KV `secrets`, obtained by any machine: PEM chain and key, per hostname. */
+  certificates: ReadonlyArray<{ hostname: string; certPem: string; keyPem: string }>;
+  challenges: ReadonlyArray<{ token: string; keyAuthorization: string }>;
+}
+
+export const NO_TLS: GatewayTls = { certificates: [], challenges: [] };
+
+/** Where an ACME server fetches the answer to an http-01 challenge. */
+export const acmeChallengePath = (token: string) => `/.well-known/acme-challenge/${token}`;
 
 interface FlatRoute {
   hostnames: string[];
@@ -18,14 +32,59 @@ interface FlatRoute {
  * The whole Caddy configuration for a routing projection. Pure, and always whole: the gateway
  * POSTs it to `/load`. Only ready, committed backends are upstreams; a route whose backends are
  * all gone answers 503; a host no route knows answers 404. Longer path prefixes match first.
+ *
+ * HTTP serves every route, and answers pending ACME challenges before anything else. HTTPS (when
+ * `listen.https` is given) serves the `tls: acme` routes whose hostname has a certificate, with
+ * the certificates given inline; a hostname without one fails the TLS handshake there.
  */
-export function renderCaddyConfig(projection: RoutingProjection, listen: GatewayListen): Record<string, unknown> {
+export function renderCaddyConfig(projection: RoutingProjection, listen: GatewayListen, tls: GatewayTls = NO_TLS): Record<string, unknown> {
+  const certified = new Set(tls.certificates.map((c) => c.hostname));
+  const servers: Record<string, unknown> = {
+    gateway: {
+      listen: [listen.http],
+      automatic_https: { disable: true },
+      routes: [...challengeRoutes(tls.challenges), ...renderRoutes(projection, () => true)],
+    },
+  };
+  if (listen.https) {
+    servers.gateway_tls = {
+      listen: [listen.https],
+      // Certificates come from Ployz (KV `secrets`), never from Caddy's own automation.
+      automatic_https: { disable: true },
+      tls_connection_policies: [{}],
+      routes: renderRoutes(projection, (tlsMode, hostname) => tlsMode === "acme" && certified.has(hostname)),
+    };
+  }
+  const certificates = [...tls.certificates].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  return {
+    // No autosave: the config holds certificate keys, and the gateway reloads it from the store anyway.
+    admin: { listen: listen.admin, config: { persist: false } },
+    apps: {
+      http: { servers },
+      ...(certificates.length ? { tls: { certificates: { load_pem: certificates.map((c) => ({ certificate: c.certPem, key: c.keyPem })) } } } : {}),
+    },
+  };
+}
+
+function challengeRoutes(challenges: GatewayTls["challenges"]): unknown[] {
+  return [...challenges]
+    .sort((a, b) => a.token.localeCompare(b.token))
+    .map((c) => ({
+      match: [{ path: [acmeChallengePath(c.token)] }],
+      handle: [{ handler: "static_response", status_code: 200, headers: { "Content-Type": ["text/plain"] }, body: c.keyAuthorization }],
+      terminal: true,
+    }));
+}
+
+/** The routes of one server, for the route hostnames `serves` accepts, ending with the 404 catch-all. */
+function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acme", hostname: string) => boolean): unknown[] {
   const flat: FlatRoute[] = [];
   for (const record of [...projection.records.values()].sort((a, b) => `${a.namespace}/${a.service}`.localeCompare(`${b.namespace}/${b.service}`))) {
     for (const route of record.routes) {
+      const hostnames = route.hostnames.filter((h) => serves(route.tls, h));
       // Exact hostnames and wildcards become separate routes, so an exact name can win.
-      const exact = route.hostnames.filter((h) => !h.startsWith("*."));
-      const wildcard = route.hostnames.filter((h) => h.startsWith("*."));
+      const exact = hostnames.filter((h) => !h.startsWith("*."));
+      const wildcard = hostnames.filter((h) => h.startsWith("*."));
       for (const hostnames of [exact, wildcard]) {
         if (hostnames.length) flat.push({ hostnames, pathPrefix: normalizePrefix(route.pathPrefix), port: route.port, record });
       }
@@ -60,18 +119,5 @@ export function renderCaddyConfig(projection: RoutingProjection, listen: Gateway
   routes.push({
     handle: [{ handler: "static_response", status_code: 404, headers: { "Content-Type": ["text/plain"] }, body: "no route for this host\n" }],
   } as never);
-  return {
-    admin: { listen: listen.admin },
-    apps: {
-      http: {
-        servers: {
-          gateway: {
-            listen: [listen.http],
-            automatic_https: { disable: true },
-            routes,
-          },
-        },
-      },
-    },
-  };
+  return routes;
 }

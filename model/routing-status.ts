@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { gatewayTlsStatusSchema } from "./certificates.ts";
 import { freshnessSchema } from "./routing.ts";
 
 /** What a routing consumer (gateway or DNS) serves right now, as its participant reports it. */
@@ -14,6 +15,8 @@ export const routingConsumerStatusSchema = z.object({
   services: z.array(
     z.object({ namespace: z.string(), service: z.string(), commitSeq: z.number(), hostnames: z.array(z.string()), backends: z.array(z.string()) }),
   ),
+  /** The gateway's HTTPS side: certificates served (hostname, notAfter, issuer only) and ACME state. */
+  tls: gatewayTlsStatusSchema.optional(),
 });
 export type RoutingConsumerStatus = z.infer<typeof routingConsumerStatusSchema>;
 

@@ -12,6 +12,8 @@ export const clientInfoSchema = z
     readyAt: z.string(),
     /** The gateway's HTTP address on this machine, and the cluster DNS server's. */
     gateway: z.string().optional(),
+    /** The gateway's HTTPS address (`https://host:port`), for `tls: acme` routes. */
+    gatewayHttps: z.string().optional(),
     dns: z.string().optional(),
   })
   .strict();

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { networkInterfaces } from "node:os";
 import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { DaemonStartError, toErrorPayload } from "../model/errors.ts";
+import { ConfigError, DaemonStartError, toErrorPayload } from "../model/errors.ts";
 import type { MachineRecord } from "../model/machine.ts";
 import { replicasFor } from "../model/store-layout.ts";
 import type { ClientInfo } from "./client-info.ts";
@@ -14,10 +14,10 @@ import { renderNatsConfig } from "./nats/config.ts";
 import { connectNats } from "./nats/connect.ts";
 import { startNatsServer, stopOrphanNatsServer, type NatsServerHandle } from "./nats/server.ts";
 import { startCaddy } from "./caddy.ts";
-import { loadOrCreateNodeConfig, saveNodeConfig } from "./node-config.ts";
+import { loadOrCreateNodeConfig, nodeConfigSchema, saveNodeConfig, type NodeConfig } from "./node-config.ts";
 import { startNodeSystem, type NodeSystem } from "./node-system.ts";
 import { dataPaths } from "./paths.ts";
-import { freePort, isAlive, stopOrphan } from "./process.ts";
+import { assertPortFree, freePort, isAlive, stopOrphan } from "./process.ts";
 import { declareStore } from "./store.ts";
 import { VERSION } from "./version.ts";
 
@@ -29,6 +29,10 @@ export interface DaemonOptions {
   natsPort?: number;
   /** Gateway HTTP port on first start (0 or absent: a free one). */
   gatewayPort?: number;
+  /** Gateway HTTPS port on first start (0 or absent: a free one). */
+  gatewayHttpsPort?: number;
+  /** Where to order certificates for `tls: acme` routes; saved in machine.json, used until changed. */
+  acme?: { directory: string; caFile?: string; email?: string };
   /** Cluster DNS port on first start (default 53, so containers can use it; 0: a free one). */
   dnsPort?: number;
   faultInjection: boolean;
@@ -74,6 +78,21 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       config.dns ??= { host: dnsHost, port: options.dnsPort === 0 ? await freePort(dnsHost, "udp") : (options.dnsPort ?? 53) };
       saveNodeConfig(paths, config);
     }
+    if (config.gateway.httpsPort === undefined) {
+      const taken = [config.gateway.httpPort, config.gateway.adminPort];
+      let port = options.gatewayHttpsPort || (await freePort("127.0.0.1"));
+      while (taken.includes(port)) port = await freePort("127.0.0.1");
+      config.gateway.httpsPort = port;
+      saveNodeConfig(paths, config);
+    }
+    if (options.acme) {
+      const acme = acmeSettings(options.acme);
+      if (JSON.stringify(acme) !== JSON.stringify(config.acme)) {
+        config.acme = acme;
+        saveNodeConfig(paths, config);
+        log.info({ directory: acme.directory }, "acme settings saved");
+      }
+    }
     const machineKey = loadOrCreateIdentity(paths.machineSeed);
     const operatorKey = loadOrCreateIdentity(paths.operatorSeed);
 
@@ -107,6 +126,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const orphanCaddy = await stopOrphan(paths.caddyPid, ["caddy", paths.caddyConfig]);
     if (orphanCaddy) log.warn({ pid: orphanCaddy }, "stopped a caddy left behind by an earlier ployzd");
     mkdirSync(paths.caddyDir, { recursive: true, mode: 0o700 });
+    const httpsAddress = `${config.gateway.host}:${config.gateway.httpsPort}`;
+    // Caddy starts with HTTP only; the gateway's first config opens HTTPS, so check it now.
+    await assertPortFree(config.gateway.host, config.gateway.httpsPort, "the gateway's HTTPS listener");
     const caddy = await startCaddy({
       configFile: paths.caddyConfig,
       pidFile: paths.caddyPid,
@@ -148,7 +170,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       nc,
       store,
       docker,
-      gateway: { adminUrl: caddy.adminUrl, listen: { admin: `127.0.0.1:${config.gateway.adminPort}`, http: caddy.httpAddress } },
+      gateway: {
+        adminUrl: caddy.adminUrl,
+        listen: { admin: `127.0.0.1:${config.gateway.adminPort}`, http: caddy.httpAddress, https: httpsAddress },
+        ...(config.acme ? { acme: config.acme } : {}),
+      },
       dns: { host: config.dns.host, port: config.dns.port, upstream: hostResolver() },
       record,
       dataDir: paths.dataDir,
@@ -169,6 +195,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       version: VERSION,
       readyAt: new Date().toISOString(),
       gateway: `http://${caddy.httpAddress}`,
+      gatewayHttps: `https://${httpsAddress}`,
       dns: `${config.dns.host}:${config.dns.port}`,
     };
     writeFileAtomic(paths.clientInfo, `${JSON.stringify(info, null, 2)}\n`, 0o600);
@@ -206,6 +233,27 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await runCleanup(cleanup, log);
     throw error;
   }
+}
+
+/** The ACME settings to keep in machine.json, with the CA file's PEM read in (the file may go away). */
+function acmeSettings(options: NonNullable<DaemonOptions["acme"]>): NonNullable<NodeConfig["acme"]> {
+  let caPem: string | undefined;
+  if (options.caFile) {
+    try {
+      caPem = readFileSync(options.caFile, "utf8");
+    } catch (error) {
+      throw new ConfigError(`cannot read the ACME CA file ${options.caFile}: ${error instanceof Error ? error.message : String(error)}`, { hint: "give --acme-ca a PEM file", cause: error });
+    }
+    if (!caPem.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError(`the ACME CA file ${options.caFile} holds no PEM certificate`, { hint: "give --acme-ca a PEM file" });
+  }
+  const settings = nodeConfigSchema.shape.acme.safeParse({ directory: options.directory, ...(caPem ? { caPem } : {}), ...(options.email ? { email: options.email } : {}) });
+  if (!settings.success || !settings.data) {
+    const issue = settings.error?.issues[0];
+    throw new ConfigError(`invalid ACME setting ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "missing"}`, {
+      hint: "--acme-directory takes the directory URL (e.g. https://acme-v02.api.letsencrypt.org/directory), --acme-email an email address",
+    });
+  }
+  return settings.data;
 }
 
 async function runCleanup(cleanup: Array<() => Promise<void> | void>, log: Logger | undefined): Promise<void> {

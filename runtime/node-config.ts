@@ -23,8 +23,26 @@ export const nodeConfigSchema = z
         clientPort: z.number().int().min(1).max(65535),
       })
       .strict(),
-    /** The gateway (Caddy): HTTP listener and admin API, both fixed at first start. */
-    gateway: z.object({ host: z.string(), httpPort: z.number().int().min(1).max(65535), adminPort: z.number().int().min(1).max(65535) }).strict().optional(),
+    /** The gateway (Caddy): HTTP and HTTPS listeners and admin API, fixed at first start (HTTPS filled in by a later version). */
+    gateway: z
+      .object({
+        host: z.string(),
+        httpPort: z.number().int().min(1).max(65535),
+        httpsPort: z.number().int().min(1).max(65535).optional(),
+        adminPort: z.number().int().min(1).max(65535),
+      })
+      .strict()
+      .optional(),
+    /** Where this machine orders certificates for `tls: acme` routes; none: it orders nothing. */
+    acme: z
+      .object({
+        directory: z.url({ protocol: /^https?$/ }),
+        /** A CA (PEM) trusted for the directory's own HTTPS, beside the system's roots. */
+        caPem: z.string().includes("-----BEGIN CERTIFICATE-----").optional(),
+        email: z.email().optional(),
+      })
+      .strict()
+      .optional(),
     /** The cluster DNS server: the bridge address (containers reach it there) and port. */
     dns: z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict().optional(),
     createdAt: z.string(),

@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApi } from "../actors/api/api.ts";
 import { createDnsServer } from "../actors/dns/dns-server.ts";
+import type { AcmeSettings } from "../actors/gateway/acme.ts";
 import { createGateway } from "../actors/gateway/gateway.ts";
 import type { GatewayListen } from "../model/caddy-config.ts";
 import { newRoutingConsumerStatus } from "../model/routing-status.ts";
@@ -38,7 +39,8 @@ export interface NodeSystemDeps {
   faultInjection: boolean;
   /** How long a replaced instance keeps serving before it is stopped. */
   drainMs: number;
-  gateway: { adminUrl: string; listen: GatewayListen };
+  /** The gateway's Caddy, and this machine's ACME directory when `tls: acme` routes may be ordered here. */
+  gateway: { adminUrl: string; listen: GatewayListen; acme?: AcmeSettings };
   dns: { host: string; port: number; upstream: { host: string; port: number } | undefined };
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
   inspect?: (event: InspectionEvent) => void;
@@ -167,7 +169,20 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       ),
       inspector: supervise(createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })),
       meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(store.kv.machines) } })),
-      gateway: supervise(createGateway({ nc, js: store.js, jsm: store.jsm, adminUrl: deps.gateway.adminUrl, listen: deps.gateway.listen, status: gatewayStatus, log: log.child({ actor: "gateway" }) })),
+      gateway: supervise(
+        createGateway({
+          nc,
+          js: store.js,
+          jsm: store.jsm,
+          adminUrl: deps.gateway.adminUrl,
+          listen: deps.gateway.listen,
+          secrets: store.kv.secrets,
+          machineId,
+          ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
+          status: gatewayStatus,
+          log: log.child({ actor: "gateway" }),
+        }),
+      ),
       dns: supervise(
         createDnsServer({ nc, js: store.js, jsm: store.jsm, host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, status: dnsStatus, log: log.child({ actor: "dns" }) }),
       ),

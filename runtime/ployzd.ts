@@ -22,6 +22,11 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           .option("zone", { type: "string", describe: "availability zone on first start" })
           .option("nats-port", { type: "number", describe: "NATS client port on first start (default: a free one)" })
           .option("gateway-port", { type: "number", describe: "gateway HTTP port on first start (default: a free one)" })
+          .option("gateway-https-port", { type: "number", describe: "gateway HTTPS port on first start (default: a free one)" })
+          .option("acme-directory", { type: "string", describe: "ACME directory URL to order certificates for `tls: acme` routes from (kept in machine.json)" })
+          .option("acme-ca", { type: "string", describe: "PEM file of a CA to trust for the ACME directory's own HTTPS (e.g. a test server's)" })
+          .option("acme-email", { type: "string", describe: "contact address for the ACME account" })
+          .implies({ "acme-ca": "acme-directory", "acme-email": "acme-directory" })
           .option("dns-port", { type: "number", describe: "cluster DNS port on first start (default 53; 0: a free one)" })
           .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" }),
       async (args) => {
@@ -44,6 +49,10 @@ export async function ployzdMain(argv: string[]): Promise<void> {
             ...(args["nats-port"] ? { natsPort: args["nats-port"] } : {}),
             ...(args["gateway-port"] !== undefined ? { gatewayPort: args["gateway-port"] } : {}),
             ...(args["dns-port"] !== undefined ? { dnsPort: args["dns-port"] } : {}),
+            ...(args["gateway-https-port"] !== undefined ? { gatewayHttpsPort: args["gateway-https-port"] } : {}),
+            ...(args["acme-directory"]
+              ? { acme: { directory: args["acme-directory"], ...(args["acme-ca"] ? { caFile: args["acme-ca"] } : {}), ...(args["acme-email"] ? { email: args["acme-email"] } : {}) } }
+              : {}),
             faultInjection: args["fault-injection"],
             env: process.env,
           });

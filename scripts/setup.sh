@@ -9,7 +9,7 @@ REPO="$PWD"
 
 MIN_NODE="20.19.0"
 APT_PACKAGES=(nats-server docker.io wireguard-go wireguard-tools zfs-fuse caddy pebble
-  busybox-static iproute2 iptables iputils-ping dnsutils tmux wrk)
+  openssl busybox-static iproute2 iptables iputils-ping dnsutils tmux wrk)
 IMAGE="ployz/busybox:local"
 DOCKERD_LOG=/var/log/ployz-dockerd.log
 ZFS_LOG=/var/log/ployz-zfs-fuse.log

@@ -31,6 +31,12 @@ export const routesCommand: CommandModule<GlobalArgs, RoutesArgs> = {
           s.hostnames.map((h) => [h, `${s.namespace}/${s.service}`, String(s.commitSeq), s.backends.length ? s.backends.join(", ") : "none (503)"]),
         );
         if (rows.length) lines.push(table(["HOST+PATH", "SERVICE", "COMMIT", "BACKENDS"], rows).replace(/^/gm, "  "));
+        if (c.tls) {
+          lines.push(`  https ${c.tls.https ?? "off"}: ${c.tls.acme.configured ? `acme ${c.tls.acme.directory}` : "acme not configured"}`);
+          const certificates = c.tls.certificates.map((cert) => [cert.hostname, formatTime(cert.notAfter), cert.issuer]);
+          if (certificates.length) lines.push(table(["CERTIFICATE", "NOT AFTER", "ISSUER"], certificates).replace(/^/gm, "  "));
+          for (const w of c.tls.waiting) lines.push(`  no certificate for ${w.hostname}: ${w.reason}`);
+        }
       }
     }
     printLines(...lines);

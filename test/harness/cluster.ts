@@ -16,6 +16,8 @@ export interface TestCluster {
   machineId: string;
   /** The gateway's base URL (`http://127.0.0.1:port`) and the DNS server (`host:port`). */
   gateway: string;
+  /** The gateway's HTTPS base URL (`https://127.0.0.1:port`). */
+  gatewayHttps: string;
   dns: string;
   /** A namespace name unique to this run; every container of it is removed at the end. */
   namespace(prefix: string): string;
@@ -23,7 +25,7 @@ export interface TestCluster {
   dispose(): Promise<void>;
 }
 
-export async function startTestCluster(options: { faultInjection?: boolean } = {}): Promise<TestCluster> {
+export async function startTestCluster(options: { faultInjection?: boolean; extraArgs?: string[] } = {}): Promise<TestCluster> {
   ensureBusyboxImage();
   const home = createTestHome();
   const up = await startDevDaemon(home, options);
@@ -38,6 +40,7 @@ export async function startTestCluster(options: { faultInjection?: boolean } = {
     docker,
     machineId: up.info.machineId,
     gateway: up.info.gateway!,
+    gatewayHttps: up.info.gatewayHttps!,
     dns: up.info.dns!,
     namespace(prefix) {
       const name = `${prefix}-${run}`;
@@ -90,6 +93,29 @@ export async function viaGateway(gateway: string, host: string, path = "/"): Pro
       res.on("data", (chunk: Buffer) => (body += chunk.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
     });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/**
+ * GET through the gateway's HTTPS listener as a browser would for `host`: SNI and Host are the
+ * hostname, and the server's certificate must chain to `ca`. Also returns that certificate's issuer.
+ */
+export async function viaGatewayHttps(gatewayHttps: string, host: string, ca: string, path = "/"): Promise<{ status: number; body: string; issuer: string; validTo: string }> {
+  const { request } = await import("node:https");
+  const url = new URL(path, gatewayHttps);
+  return await new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname, servername: host, headers: { Host: host }, ca, timeout: 5_000, agent: false },
+      (res) => {
+        const certificate = (res.socket as import("node:tls").TLSSocket).getPeerCertificate();
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim(), issuer: [certificate.issuer?.CN ?? ""].flat().join(", "), validTo: certificate.valid_to }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);
     req.end();

@@ -47,10 +47,14 @@ export function createTestHome(): TestHome {
   return home;
 }
 
-/** Starts a dev daemon in the home (as `ployzctl dev up` does). */
-export async function startDevDaemon(home: TestHome, options: { faultInjection?: boolean } = {}): Promise<DevUpResult> {
+/** Starts a dev daemon in the home (as `ployzctl dev up` does); `extraArgs` go to `ployzd run`. */
+export async function startDevDaemon(home: TestHome, options: { faultInjection?: boolean; extraArgs?: string[] } = {}): Promise<DevUpResult> {
   // Tests run several machines side by side: the DNS gets a free port instead of 53.
-  return await devUp({ dataDir: home.dataDir, env: home.env, extraArgs: ["--dns-port", "0", ...(options.faultInjection ? ["--fault-injection"] : [])] });
+  return await devUp({
+    dataDir: home.dataDir,
+    env: home.env,
+    extraArgs: ["--dns-port", "0", ...(options.faultInjection ? ["--fault-injection"] : []), ...(options.extraArgs ?? [])],
+  });
 }
 
 /** Stops the daemon and any nats-server it left behind, gracefully then by force. */

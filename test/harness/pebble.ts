@@ -19,6 +19,8 @@ export interface TestPebble {
   caPem: string;
   /** The root that pebble's issued certificates chain to (from its management API). */
   issuingRoot(): Promise<string>;
+  /** A certificate for `hostname` signed by the throwaway CA (not by pebble): as if obtained elsewhere. */
+  signWithTestCa(hostname: string): { certPem: string; keyPem: string };
   dir: string;
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -88,13 +90,21 @@ export async function startPebble(options: PebbleOptions = {}): Promise<TestPebb
     }
     return {
       directory,
-      caFile: ca.certFile,
+      caFile: ca.caFile,
       caPem: ca.pem,
       dir,
       async issuingRoot() {
         const answer = await httpsGet(`https://127.0.0.1:${managementPort}/roots/0`, ca.pem);
         if (answer.status !== 200) throw new Error(`pebble's management API answered ${answer.status} for /roots/0`);
         return answer.body;
+      },
+      signWithTestCa(hostname) {
+        const name = `${hostname}-${Date.now()}`;
+        const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${hostname}`);
+        writeFileSync(join(dir, `${name}.ext`), `subjectAltName=DNS:${hostname}\nextendedKeyUsage=serverAuth\n`);
+        openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`);
+        return { certPem: readFileSync(join(dir, `${name}.pem`), "utf8"), keyPem: readFileSync(join(dir, `${name}.key`), "utf8") };
       },
       dispose,
       [Symbol.asyncDispose]: dispose,

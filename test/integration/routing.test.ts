@@ -103,6 +103,19 @@ describe("the gateway", () => {
     expect(other.type).toBe("previewed");
   });
 
+  it("without an ACME directory, serves tls: acme routes on HTTP and says why there is no certificate", async () => {
+    const ns = cluster.namespace("noacme");
+    const host = `${ns}.example.test`;
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("plain", { routes: [{ hostnames: [host], port: 8080, tls: "acme" }] }) }) });
+    await eventually(async () => ((await viaGateway(cluster.gateway, host)).body === "plain" ? true : undefined), "the route on HTTP");
+    const status = await gatewayStatus();
+    expect(status.tls?.acme).toEqual({ configured: false });
+    expect(status.tls?.certificates.map((c) => c.hostname)).not.toContain(host);
+    const human = await cluster.home.cli("routes", "-n", ns);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain("acme not configured");
+  });
+
   it("reloads after its actor is killed and converges to the same projection", async () => {
     const before = await gatewayStatus();
     const crash = await cluster.home.cli("debug", "crash", "gateway");

@@ -12,7 +12,7 @@ interface CaddyRoute {
   terminal?: boolean;
 }
 interface CaddyConfig {
-  admin: { listen: string };
+  admin: { listen: string; config: { persist: boolean } };
   apps: { http: { servers: { gateway: { listen: string[]; automatic_https: { disable: boolean }; routes: CaddyRoute[] } } } };
 }
 
@@ -41,7 +41,7 @@ describe("renderCaddyConfig: the server", () => {
   it("listens where it is told, with automatic HTTPS off", () => {
     const config = renderCaddyConfig(emptyProjection(), listen) as unknown as CaddyConfig;
 
-    expect(config.admin).toEqual({ listen: "127.0.0.1:2019" });
+    expect(config.admin).toEqual({ listen: "127.0.0.1:2019", config: { persist: false } });
     expect(config.apps.http.servers.gateway.listen).toEqual(["127.0.0.1:8080"]);
     expect(config.apps.http.servers.gateway.automatic_https).toEqual({ disable: true });
   });
