@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The operator's command line (also installed as `ployz`). Sources are TypeScript, run through tsx.
-import { register } from "tsx/esm/api";
+// The operator's command line (also installed as `ployz`).
+import { loadEntry } from "./load-entry.js";
 
-register();
-const { main } = await import("../cli/main.ts");
+const { main } = await loadEntry("ployzctl", "cli/main.ts");
 await main(process.argv);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The node daemon. Sources are TypeScript, run through tsx's loader.
-import { register } from "tsx/esm/api";
+// The node daemon.
+import { loadEntry } from "./load-entry.js";
 
-register();
-const { ployzdMain } = await import("../runtime/ployzd.ts");
+const { ployzdMain } = await loadEntry("ployzd", "runtime/ployzd.ts");
 await ployzdMain(process.argv);

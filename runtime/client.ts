@@ -25,8 +25,6 @@ import { CoordinatorLostError, NoResponderError, RequestTimeoutError } from "../
 import type { RegionRole } from "../model/region.ts";
 import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
 import type { Context } from "./context.ts";
-import { createDocker } from "./docker.ts";
-import { pushImage } from "./images.ts";
 
 /** A deploy waits for readiness on every candidate: minutes, not seconds. */
 const DEPLOY_TIMEOUT_MS = 15 * 60_000;
@@ -180,7 +178,9 @@ class NatsClient implements PloyzClient {
     return this.api("routes", clusterRoutesSchema);
   }
   async pushImage(image: string) {
-    return await pushImage(this.nc, createDocker(), image);
+    // Only this command needs Docker on the operator's side; the CLI does not load it otherwise.
+    const { pushImage } = await import("./images.ts");
+    return await pushImage(this.nc, image);
   }
   async close() {
     await this.nc.close();

@@ -1,8 +1,12 @@
 import Docker from "dockerode";
 
-/** The one place dockerode is constructed: $DOCKER_HOST (unix://) or the default socket. */
-export function createDocker(env: NodeJS.ProcessEnv = process.env): Docker {
+/** Where dockerd listens: $DOCKER_HOST (unix://) or the default socket. */
+function dockerOptions(env: NodeJS.ProcessEnv): Docker.DockerOptions {
   const host = env.DOCKER_HOST;
-  if (host?.startsWith("unix://")) return new Docker({ socketPath: host.slice("unix://".length) });
-  return new Docker({ socketPath: "/var/run/docker.sock" });
+  return { socketPath: host?.startsWith("unix://") ? host.slice("unix://".length) : "/var/run/docker.sock" };
+}
+
+/** The one place dockerode is constructed (the daemon, tests). */
+export function createDocker(env: NodeJS.ProcessEnv = process.env): Docker {
+  return new Docker(dockerOptions(env));
 }

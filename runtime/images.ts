@@ -10,7 +10,8 @@ import { openStore } from "./store.ts";
  * `ployzctl image push`: `docker save` of a local image into the cluster's `images` object store,
  * from where every participant can load it. No registry involved.
  */
-export async function pushImage(nc: NatsConnection, docker: Docker, image: string): Promise<{ image: string; bytes: number; digest: string }> {
+export async function pushImage(nc: NatsConnection, image: string, env: NodeJS.ProcessEnv = process.env): Promise<{ image: string; bytes: number; digest: string }> {
+  const docker = await loadDocker(env);
   try {
     await docker.getImage(image).inspect();
   } catch (error) {
@@ -23,4 +24,9 @@ export async function pushImage(nc: NatsConnection, docker: Docker, image: strin
   const archive = (await docker.getImage(image).get()) as unknown as Readable;
   const info = await store.images.put({ name: imageObjectName(image), description: `docker save ${image}` }, Readable.toWeb(archive) as ReadableStream<Uint8Array>);
   return { image: imageObjectName(image), bytes: info.size, digest: info.digest };
+}
+
+async function loadDocker(env: NodeJS.ProcessEnv): Promise<Docker> {
+  const { createDocker } = await import("./docker.ts");
+  return createDocker(env);
 }

@@ -125,6 +125,11 @@ if ! pgrep -x zfs-fuse >/dev/null; then
   fi
 fi
 
+# --- bundles: bin/*.js bundle the TypeScript sources with esbuild when stale; doing it now
+# means commands and tests started side by side do not all build at once.
+node bin/ployzctl.js version >/dev/null 9>&-
+node bin/ployzd.js --version >/dev/null 9>&-
+
 # --- local busybox image ------------------------------------------------
 bash scripts/build-busybox-image.sh 9>&- >/dev/null
 

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
 import { Agent } from "node:https";
 import { rootCertificates } from "node:tls";
-import acme from "acme-client";
+import type AcmeClient from "acme-client";
 import { PloyzError } from "../../model/errors.ts";
 
 /** How this machine reaches its ACME directory (from `ployzd run --acme-*`, kept in machine.json). */
@@ -44,13 +44,16 @@ let trustedCa: string | undefined | null = null;
  * acme-client speaks through one process-wide axios instance: give it the trusted roots (the
  * system's plus the configured CA) and a timeout. One ployzd per process, so one setting.
  */
-function useSettings(settings: AcmeSettings): void {
-  if (trustedCa === settings.caPem) return;
+async function useSettings(settings: AcmeSettings): Promise<typeof AcmeClient> {
+  // Loaded on first use: most machines never order a certificate, and it is slow to load.
+  const acme = (await import("acme-client")).default;
+  if (trustedCa === settings.caPem) return acme;
   trustedCa = settings.caPem;
   acme.axios.defaults.httpsAgent = new Agent({ ca: settings.caPem ? [...rootCertificates, settings.caPem] : [...rootCertificates] });
   acme.axios.defaults.timeout = REQUEST_TIMEOUT_MS;
   // acme-client retries a failing request 5 times over a minute; the gateway retries orders itself.
   (acme.axios.defaults as { acmeSettings?: { retryMaxAttempts: number } }).acmeSettings!.retryMaxAttempts = 2;
+  return acme;
 }
 
 /** A short, stable name for a directory URL: each ACME server gets its own account. */
@@ -60,7 +63,7 @@ export function directoryHash(directory: string): string {
 
 /** Registers a new account key with the directory (agreeing to its terms); returns key and URL. */
 export async function registerAccount(settings: AcmeSettings, keyPem?: string): Promise<{ keyPem: string; accountUrl: string }> {
-  useSettings(settings);
+  const acme = await useSettings(settings);
   const key = keyPem ?? (await acme.crypto.createPrivateEcdsaKey()).toString();
   const client = new acme.Client({ directoryUrl: settings.directory, accountKey: key });
   await client.createAccount({ termsOfServiceAgreed: true, ...(settings.email ? { contact: [`mailto:${settings.email}`] } : {}) });
@@ -79,7 +82,7 @@ export async function orderCertificate(input: {
   publish: (challenge: Http01Challenge) => Promise<void>;
   withdraw: (challenge: Http01Challenge) => Promise<void>;
 }): Promise<IssuedCertificate> {
-  useSettings(input.settings);
+  const acme = await useSettings(input.settings);
   const client = new acme.Client({ directoryUrl: input.settings.directory, accountKey: input.account.keyPem, accountUrl: input.account.accountUrl });
   const key = await acme.crypto.createPrivateEcdsaKey();
   const [, csr] = await acme.crypto.createCsr({ altNames: [input.hostname] }, key);
