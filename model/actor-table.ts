@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { ActorEventQueue } from "./actor-events.ts";
 
 /** What the inspector needs of one XState inspection event, already stripped of live refs. */
 export type InspectionRecord =
-  | { kind: "actor"; at: number; sessionId: string; id: string; parentSessionId?: string; src: string }
+  | { kind: "actor"; at: number; sessionId: string; id: string; parentSessionId?: string; src: string; chart?: string }
   | {
       kind: "snapshot";
       at: number;
@@ -23,6 +24,8 @@ export const actorEntrySchema = z.object({
   path: z.string(),
   parent: z.string().optional(),
   src: z.string(),
+  /** The statechart's id (`createMachine({ id })`) when the actor runs one: what `top` draws. */
+  chart: z.string().optional(),
   status: z.string(),
   state: z.string().optional(),
   since: z.number(),
@@ -80,6 +83,8 @@ export class ActorTable {
   private readonly entries = new Map<string, ActorEntry & { parentSession?: string }>();
   private readonly gone = new Map<string, number>();
   version = 0;
+  /** Every event an actor processed, rate-limited, for `ployz.events.<machine>`. */
+  readonly events = new ActorEventQueue();
 
   apply(record: InspectionRecord): boolean {
     switch (record.kind) {
@@ -91,6 +96,7 @@ export class ActorTable {
           path: parent ? `${parent.path}/${record.id}` : record.id,
           ...(parent ? { parent: parent.sessionId, parentSession: parent.sessionId } : {}),
           src: record.src,
+          ...(record.chart ? { chart: record.chart } : {}),
           status: "active",
           since: record.at,
         });
@@ -108,7 +114,10 @@ export class ActorTable {
         const context = summarizeContext(record.context);
         if (context) entry.context = context;
         if (record.error !== undefined) entry.error = record.error instanceof Error ? record.error.message : String(record.error);
-        if (record.eventType) entry.lastEvent = record.eventType;
+        if (record.eventType) {
+          entry.lastEvent = record.eventType;
+          this.events.push({ at: record.at, sessionId: entry.sessionId, path: entry.path, event: record.eventType, ...(entry.state !== undefined ? { state: entry.state } : {}) });
+        }
         if (record.status !== "active" && !this.gone.has(record.sessionId)) this.gone.set(record.sessionId, record.at);
         if (JSON.stringify(entry) === before) return false;
         break;

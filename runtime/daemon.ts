@@ -13,6 +13,7 @@ import { connectNats } from "./nats/connect.ts";
 import { startNatsServer, stopOrphanNatsServer, type NatsServerHandle } from "./nats/server.ts";
 import { loadOrCreateNodeConfig } from "./node-config.ts";
 import { startNodeSystem, type NodeSystem } from "./node-system.ts";
+import { startStatelyInspect } from "./stately-inspect.ts";
 import { dataPaths } from "./paths.ts";
 import { freePort, isAlive } from "./process.ts";
 import { declareStore } from "./store.ts";
@@ -27,6 +28,10 @@ export interface DaemonOptions {
   faultInjection: boolean;
   /** How long a replaced instance keeps serving before it is stopped (default 0). */
   drainMs?: number;
+  /** `--inspect`: the Stately inspector bridge to forward inspection events to. */
+  inspectUrl?: string;
+  /** `--no-inspector`: no actor snapshots on `ployz.actors.<id>` (to measure what they cost). */
+  inspector?: boolean;
   env: NodeJS.ProcessEnv;
 }
 
@@ -111,6 +116,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       joinedAt: now,
       updatedAt: now,
     };
+    const stately = options.inspectUrl ? startStatelyInspect(options.inspectUrl) : undefined;
+    if (stately) {
+      log.info({ url: stately.url }, "forwarding XState inspection to the Stately inspector");
+      cleanup.push(() => stately.stop());
+    }
     const node: NodeSystem = startNodeSystem({
       nc,
       store,
@@ -121,6 +131,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log,
       faultInjection: options.faultInjection,
       drainMs: options.drainMs ?? 0,
+      ...(stately ? { inspect: stately.inspect } : {}),
+      ...(options.inspector === false ? { inspector: false } : {}),
     });
     cleanup.push(() => node.stop());
     await node.ready;

@@ -3,6 +3,7 @@ import { hideBin } from "yargs/helpers";
 import { PloyzError } from "../model/errors.ts";
 import { startDaemon } from "./daemon.ts";
 import { defaultDevDataDir } from "./paths.ts";
+import { DEFAULT_INSPECT_URL } from "./stately-inspect.ts";
 import { VERSION } from "./version.ts";
 
 /** `ployzd` — the node daemon's command line. */
@@ -21,7 +22,10 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           .option("region", { type: "string", describe: "region on first start (default: local)" })
           .option("zone", { type: "string", describe: "availability zone on first start" })
           .option("nats-port", { type: "number", describe: "NATS client port on first start (default: a free one)" })
-          .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" }),
+          .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" })
+          .option("inspect", { type: "boolean", default: false, describe: "forward XState inspection to the Stately inspector (browser)" })
+          .option("inspect-url", { type: "string", default: DEFAULT_INSPECT_URL, describe: "the Stately inspector's WebSocket bridge, with --inspect" })
+          .option("inspector", { type: "boolean", default: true, describe: "publish actor snapshots for `ployz top` (--no-inspector to measure their cost)" }),
       async (args) => {
         // Signals are handled from the first moment: a stop asked for during start-up runs as
         // soon as the daemon is up (a failed start cleans up by itself).
@@ -41,6 +45,8 @@ export async function ployzdMain(argv: string[]): Promise<void> {
             ...(args.zone ? { zone: args.zone } : {}),
             ...(args["nats-port"] ? { natsPort: args["nats-port"] } : {}),
             faultInjection: args["fault-injection"],
+            ...(args.inspect ? { inspectUrl: args["inspect-url"] } : {}),
+            ...(args.inspector ? {} : { inspector: false }),
             env: process.env,
           });
         } catch (error) {

@@ -15,7 +15,7 @@ afterAll(async () => {
 
 describe("the cluster image store", () => {
   it("a pushed image is loaded by the participant when its dockerd lacks it", async () => {
-    await cluster.docker.getImage(BUSYBOX_IMAGE).tag({ repo: image.split(":")[0], tag: image.split(":")[1] });
+    await cluster.docker.getImage(BUSYBOX_IMAGE).tag({ repo: image.split(":")[0]!, tag: image.split(":")[1]! });
     const pushed = await cluster.home.cli("image", "push", image);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toMatch(new RegExp(`pushed ${image} \\(\\d+(\\.\\d)? MiB\\) into the cluster image store`));
