@@ -19,9 +19,10 @@ export interface InspectorDeps {
  * actors processed (already rate-limited by the table's queue) on `ployz.events.<machine>`.
  */
 export function createInspector(deps: InspectorDeps) {
+  // Sequence numbers survive a restart of this actor, so a lower one means a new ployzd.
+  let seq = 0;
+  let eventSeq = 0;
   return fromPromise<void, { name: string }>(async ({ signal }) => {
-    let seq = 0;
-    let eventSeq = 0;
     let publishedVersion = -1;
     let publishedAt = 0;
     while (!signal.aborted) {

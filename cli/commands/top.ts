@@ -1,0 +1,51 @@
+import { render, renderToString } from "ink";
+import { createElement } from "react";
+import type { Argv, CommandModule } from "yargs";
+import { topView } from "../../model/top-model.ts";
+import { connectClient } from "../../runtime/client.ts";
+import { readContext } from "../../runtime/context.ts";
+import { collectTopOnce, startTopFeed } from "../../runtime/top-feed.ts";
+import { enterFullScreen } from "../../tui/terminal.ts";
+import { TopApp } from "../../tui/top/TopApp.tsx";
+import { TopSnapshot } from "../../tui/top/TopSnapshot.tsx";
+import { withClient, type GlobalArgs } from "../args.ts";
+import { printJson } from "../output.ts";
+
+interface TopArgs extends GlobalArgs {
+  once: boolean;
+  machine: string | undefined;
+}
+
+/** `ployz top`: every machine's actors, live; `--once` (or no terminal) prints one snapshot. */
+export const topCommand: CommandModule<GlobalArgs, TopArgs> = {
+  command: "top",
+  describe: "a live view of every machine's actors (q quits)",
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option("once", { type: "boolean", default: false, describe: "print one snapshot and exit (for scripts)" })
+      .option("machine", { type: "string", describe: "only this machine" }),
+  handler: async (args) => {
+    const interactive = !args.once && !args.json && process.stdin.isTTY && process.stdout.isTTY;
+    if (!interactive) {
+      if (!args.once && !args.json) process.stderr.write("ployz top: not a terminal, printing one snapshot (--once says so)\n");
+      const state = await withClient(args, (client) => collectTopOnce(client, { machine: args.machine }));
+      const view = topView(state.model, state.now);
+      if (args.json) return printJson(args.machine ? { ...view, machines: view.machines.filter((m) => m.id === args.machine) } : view);
+      const context = readContext(process.env, args.context).name;
+      process.stdout.write(`${renderToString(createElement(TopSnapshot, { view, context, width: process.stdout.columns || 100, machine: args.machine }), { columns: process.stdout.columns || 100 })}\n`);
+      return;
+    }
+    const client = await connectClient(readContext(process.env, args.context));
+    const feed = startTopFeed(client, args.machine ? { machine: args.machine } : {});
+    const leaveFullScreen = enterFullScreen(process.stdout);
+    try {
+      const app = render(createElement(TopApp, { feed, context: client.context.name }), { maxFps: 10, patchConsole: true });
+      await app.waitUntilExit();
+      app.cleanup();
+    } finally {
+      feed.close();
+      leaveFullScreen();
+      await client.close();
+    }
+  },
+};
