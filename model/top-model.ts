@@ -204,7 +204,7 @@ function toRow(machine: string, actor: ActorEntry, depth: number, prefix: string
   return {
     machine,
     sessionId: actor.sessionId,
-    name: /^\d+\./.test(actor.id) ? actor.src : actor.id,
+    name: /^\d+\./.test(actor.id) || actor.id === actor.sessionId ? (actor.chart ?? actor.src) : actor.id,
     path: actor.path,
     depth,
     prefix,

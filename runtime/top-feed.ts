@@ -51,7 +51,9 @@ export function startTopFeed(client: PloyzClient, options: TopFeedOptions = {}):
   };
   const schedule = () => {
     if (timer || closed) return;
-    timer = setTimeout(flush, Math.max(0, flushedAt + minRenderMs - now()));
+    const wait = flushedAt + minRenderMs - now();
+    if (wait <= 0) flush();
+    else timer = setTimeout(flush, wait);
   };
   const update = (next: TopModel) => {
     model = next;

@@ -17,11 +17,11 @@ export interface ActorDetailProps {
 /** The opened actor: its statechart with the current state highlighted, its context, its last events. */
 export function ActorDetail({ actor, machine, chart, chartScroll, width, height }: ActorDetailProps) {
   const facts = [
-    actor.chart ? `chart ${actor.chart}` : undefined,
-    `src ${actor.src}`,
-    `status ${actor.status}`,
     actor.state ? `state ${actor.state} for ${formatAge(actor.inStateMs)}` : undefined,
     actor.restarts !== undefined ? `restarts ${actor.restarts}` : undefined,
+    `status ${actor.status}`,
+    actor.chart ? `chart ${actor.chart}` : undefined,
+    `src ${actor.src}`,
   ].filter(Boolean);
   const context = Object.entries(actor.context ?? {}).map(([k, v]) => `${k} ${JSON.stringify(v)}`);
   const events = actor.events.length

@@ -4,7 +4,7 @@ import { topView } from "../../model/top-model.ts";
 import type { TopFeed } from "../../runtime/top-feed.ts";
 import { listRows } from "./rows.ts";
 import { TopScreen } from "./TopScreen.tsx";
-import { initialUiState, reduceKey } from "./ui-state.ts";
+import { initialUiState, reduceKey, type KeyPress } from "./ui-state.ts";
 import { TopStateProvider, useTopState } from "./use-top-state.tsx";
 
 export interface TopAppProps {
@@ -34,12 +34,17 @@ function TopInteractive({ context, size }: { context: string; size: TopAppProps[
   const latest = useRef({ ui, view });
   latest.current.view = view;
   useInput((input, key) => {
-    const { ui: current, view: seen } = latest.current;
-    const rows = listRows(seen, { filter: current.filter, machine: current.machine });
-    const result = reduceKey(current, { ...key, input }, rows, seen.machines.map((m) => m.id));
-    if (result.type === "quit") return exit();
-    latest.current.ui = result.ui;
-    if (result.ui !== current) setUi(result.ui);
+    const before = latest.current.ui;
+    // Fast typing or a paste arrives as one string: each character is a key of its own.
+    const presses: KeyPress[] = input.length > 1 && !key.ctrl && !key.meta ? [...input].map(charKey) : [{ ...key, input }];
+    for (const press of presses) {
+      const { ui: current, view: seen } = latest.current;
+      const rows = listRows(seen, { filter: current.filter, machine: current.machine });
+      const result = reduceKey(current, press, rows, seen.machines.map((m) => m.id));
+      if (result.type === "quit") return exit();
+      latest.current.ui = result.ui;
+    }
+    if (latest.current.ui !== before) setUi(latest.current.ui);
   });
   // One line short of the terminal: a frame as tall as the screen makes ink clear it on every render.
   return <TopScreen view={view} ui={ui} context={context} width={columns} height={Math.max(8, rows - 1)} />;
@@ -57,4 +62,10 @@ function useTerminalSize(): { columns: number; rows: number } {
     };
   }, [stdout]);
   return size;
+}
+
+function charKey(char: string): KeyPress {
+  if (char === "\r" || char === "\n") return { input: "", return: true };
+  if (char === "\x7f" || char === "\b") return { input: "", backspace: true };
+  return { input: char };
 }
