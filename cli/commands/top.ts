@@ -32,7 +32,9 @@ export const topCommand: CommandModule<GlobalArgs, TopArgs> = {
       const view = topView(state.model, state.now);
       if (args.json) return printJson(args.machine ? { ...view, machines: view.machines.filter((m) => m.id === args.machine) } : view);
       const context = readContext(process.env, args.context).name;
-      process.stdout.write(`${renderToString(createElement(TopSnapshot, { view, context, width: process.stdout.columns || 100, machine: args.machine }), { columns: process.stdout.columns || 100 })}\n`);
+      // Not a terminal: wide enough that a script gets whole lines.
+      const width = process.stdout.columns || 160;
+      process.stdout.write(`${renderToString(createElement(TopSnapshot, { view, context, width, machine: args.machine }), { columns: width })}\n`);
       return;
     }
     const client = await connectClient(readContext(process.env, args.context));
