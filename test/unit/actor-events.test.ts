@@ -39,6 +39,34 @@ describe("ActorEventQueue: at most N events a second, the rest counted", () => {
   });
 });
 
+describe("ActorTable change detection (field by field)", () => {
+  const table = () => {
+    const t = new ActorTable();
+    t.apply({ kind: "actor", at: 0, sessionId: "x:1", id: "api", src: "api" });
+    t.apply({ kind: "snapshot", at: 1, sessionId: "x:1", status: "active", stateValue: "running", context: { restarts: 0, name: "api" } });
+    return t;
+  };
+
+  it("a changed context value is a change; the same context again is not, and keeps `since`", () => {
+    const t = table();
+    expect(t.apply({ kind: "snapshot", at: 2, sessionId: "x:1", status: "active", stateValue: "running", context: { name: "api", restarts: 0 } })).toBe(false);
+    expect(t.apply({ kind: "snapshot", at: 3, sessionId: "x:1", status: "active", stateValue: "running", context: { restarts: 1, name: "api" } })).toBe(true);
+    expect(t.list()[0]).toMatchObject({ context: { restarts: 1, name: "api" }, since: 1 });
+    expect(t.apply({ kind: "snapshot", at: 4, sessionId: "x:1", status: "active", stateValue: "running", context: { restarts: 1 } })).toBe(true);
+    expect(t.list()[0]!.context).toEqual({ restarts: 1 });
+  });
+
+  it("a new state moves `since`; an error or a new event is a change", () => {
+    const t = table();
+    expect(t.apply({ kind: "snapshot", at: 5, sessionId: "x:1", status: "active", stateValue: "backoff" })).toBe(true);
+    expect(t.list()[0]).toMatchObject({ state: "backoff", since: 5 });
+    expect(t.apply({ kind: "snapshot", at: 6, sessionId: "x:1", status: "active", stateValue: "backoff", eventType: "TICK" })).toBe(true);
+    expect(t.apply({ kind: "snapshot", at: 7, sessionId: "x:1", status: "active", stateValue: "backoff", eventType: "TICK" })).toBe(false);
+    expect(t.apply({ kind: "snapshot", at: 8, sessionId: "x:1", status: "error", stateValue: "backoff", error: new Error("boom") })).toBe(true);
+    expect(t.list()[0]).toMatchObject({ status: "error", error: "boom", since: 8 });
+  });
+});
+
 describe("inspection → ActorTable → events", () => {
   const child = setup({}).createMachine({ id: "childChart", initial: "a", states: { a: { on: { GO: "b" } }, b: {} } });
   const root = setup({ actors: { child, work: fromPromise(async () => 1) } }).createMachine({
