@@ -13,7 +13,6 @@ import { connectNats } from "./nats/connect.ts";
 import { startNatsServer, stopOrphanNatsServer, type NatsServerHandle } from "./nats/server.ts";
 import { loadOrCreateNodeConfig } from "./node-config.ts";
 import { startNodeSystem, type NodeSystem } from "./node-system.ts";
-import { startStatelyInspect } from "./stately-inspect.ts";
 import { dataPaths } from "./paths.ts";
 import { freePort, isAlive } from "./process.ts";
 import { declareStore } from "./store.ts";
@@ -116,7 +115,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       joinedAt: now,
       updatedAt: now,
     };
-    const stately = options.inspectUrl ? startStatelyInspect(options.inspectUrl) : undefined;
+    // Loaded only with --inspect: the WebSocket client stays out of every other start.
+    const stately = options.inspectUrl ? (await import("./stately-inspect.ts")).startStatelyInspect(options.inspectUrl) : undefined;
     if (stately) {
       log.info({ url: stately.url }, "forwarding XState inspection to the Stately inspector");
       cleanup.push(() => stately.stop());

@@ -3,8 +3,10 @@ import { hideBin } from "yargs/helpers";
 import { PloyzError } from "../model/errors.ts";
 import { startDaemon } from "./daemon.ts";
 import { defaultDevDataDir } from "./paths.ts";
-import { DEFAULT_INSPECT_URL } from "./stately-inspect.ts";
 import { VERSION } from "./version.ts";
+
+/** Where `--inspect` finds the Stately inspector's WebSocket bridge (`@statelyai/inspect/server`) by default. */
+const DEFAULT_INSPECT_URL = "ws://127.0.0.1:8080";
 
 /** `ployzd` — the node daemon's command line. */
 export async function ployzdMain(argv: string[]): Promise<void> {

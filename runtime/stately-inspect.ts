@@ -2,9 +2,6 @@ import { createWebSocketInspector } from "@statelyai/inspect";
 import type { InspectionEvent } from "xstate";
 import { summarizeContext } from "../model/actor-table.ts";
 
-/** The default address of the Stately inspector's WebSocket bridge (`@statelyai/inspect/server`). */
-export const DEFAULT_INSPECT_URL = "ws://127.0.0.1:8080";
-
 /** An inspection listener that forwards to the Stately inspector, and how to stop it. */
 export interface StatelyInspect {
   url: string;
@@ -18,7 +15,7 @@ export interface StatelyInspect {
  * redaction as `ployz top` (scalars only, secrets redacted). The adapter retries a missing bridge
  * every 5 s and holds a bounded number of events meanwhile.
  */
-export function startStatelyInspect(url = DEFAULT_INSPECT_URL): StatelyInspect {
+export function startStatelyInspect(url: string): StatelyInspect {
   const inspector = createWebSocketInspector({ url, sanitizeContext: (context) => summarizeContext(context) ?? {} });
   return {
     url,

@@ -1,19 +1,26 @@
-import { render, renderToString } from "ink";
-import { createElement } from "react";
 import type { Argv, CommandModule } from "yargs";
 import { topView } from "../../model/top-model.ts";
 import { connectClient } from "../../runtime/client.ts";
 import { readContext } from "../../runtime/context.ts";
 import { collectTopOnce, startTopFeed } from "../../runtime/top-feed.ts";
-import { enterFullScreen } from "../../tui/terminal.ts";
-import { TopApp } from "../../tui/top/TopApp.tsx";
-import { TopSnapshot } from "../../tui/top/TopSnapshot.tsx";
 import { withClient, type GlobalArgs } from "../args.ts";
 import { printJson } from "../output.ts";
 
 interface TopArgs extends GlobalArgs {
   once: boolean;
   machine: string | undefined;
+}
+
+/** ink, react and the views load only when drawing: every other command starts as fast as before. */
+async function loadTui() {
+  const [{ render, renderToString }, { createElement }, { TopApp }, { TopSnapshot }, { enterFullScreen }] = await Promise.all([
+    import("ink"),
+    import("react"),
+    import("../../tui/top/TopApp.tsx"),
+    import("../../tui/top/TopSnapshot.tsx"),
+    import("../../tui/terminal.ts"),
+  ]);
+  return { render, renderToString, createElement, TopApp, TopSnapshot, enterFullScreen };
 }
 
 /** `ployz top`: every machine's actors, live; `--once` (or no terminal) prints one snapshot. */
@@ -31,12 +38,14 @@ export const topCommand: CommandModule<GlobalArgs, TopArgs> = {
       const state = await withClient(args, (client) => collectTopOnce(client, { machine: args.machine }));
       const view = topView(state.model, state.now);
       if (args.json) return printJson(args.machine ? { ...view, machines: view.machines.filter((m) => m.id === args.machine) } : view);
+      const { renderToString, createElement, TopSnapshot } = await loadTui();
       const context = readContext(process.env, args.context).name;
       // Not a terminal: wide enough that a script gets whole lines.
       const width = process.stdout.columns || 160;
       process.stdout.write(`${renderToString(createElement(TopSnapshot, { view, context, width, machine: args.machine }), { columns: width })}\n`);
       return;
     }
+    const { render, createElement, TopApp, enterFullScreen } = await loadTui();
     const client = await connectClient(readContext(process.env, args.context));
     const feed = startTopFeed(client, args.machine ? { machine: args.machine } : {});
     const leaveFullScreen = enterFullScreen(process.stdout);

@@ -1,8 +1,8 @@
 import { activePaths, allStates, type StateInfo, type StatechartGraph, type TransitionInfo } from "./graph.ts";
 
-/** The formats `ployzctl debug statechart` writes. */
-export const STATECHART_FORMATS = ["mermaid", "dot", "json", "ascii"] as const;
-export type StatechartFormat = (typeof STATECHART_FORMATS)[number];
+import type { StatechartFormat } from "./formats.ts";
+
+export { STATECHART_FORMATS, type StatechartFormat } from "./formats.ts";
 
 export interface RenderOptions {
   /** The actor's state as `top` shows it (`running`, `leased.observing`): marked in the drawing. */

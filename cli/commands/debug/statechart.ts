@@ -1,8 +1,6 @@
 import type { Argv, CommandModule } from "yargs";
 import { NotFoundError } from "../../../model/errors.ts";
-import { statechartGraph } from "../../../tui/statechart/graph.ts";
-import { STATECHART_NAMES, statechartNamed } from "../../../tui/statechart/registry.ts";
-import { renderStatechart, STATECHART_FORMATS, type StatechartFormat } from "../../../tui/statechart/render.ts";
+import { STATECHART_FORMATS, type StatechartFormat } from "../../../tui/statechart/formats.ts";
 import type { GlobalArgs } from "../../args.ts";
 import { printJson, printLines } from "../../output.ts";
 
@@ -18,10 +16,16 @@ export const debugStatechartCommand: CommandModule<GlobalArgs, StatechartArgs> =
   describe: "draw a statechart (mermaid, dot, json or ascii); without a name, list them",
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .positional("name", { type: "string", describe: `one of: ${STATECHART_NAMES.join(", ")}` })
+      .positional("name", { type: "string", describe: "node, supervisedChild, meshPeer, deploy, … (none: list them)" })
       .option("format", { type: "string", choices: STATECHART_FORMATS, default: "ascii" as StatechartFormat, describe: "how to draw it" })
       .option("state", { type: "string", describe: "mark this state as the current one (e.g. leased.probing)" }) as unknown as Argv<StatechartArgs>,
-  handler: (args) => {
+  handler: async (args) => {
+    // The statecharts (and what they import) load only for this command.
+    const [{ statechartGraph }, { STATECHART_NAMES, statechartNamed }, { renderStatechart }] = await Promise.all([
+      import("../../../tui/statechart/graph.ts"),
+      import("../../../tui/statechart/registry.ts"),
+      import("../../../tui/statechart/render.ts"),
+    ]);
     if (!args.name) {
       if (args.json) return printJson({ statecharts: STATECHART_NAMES });
       return printLines(...STATECHART_NAMES);
