@@ -13,6 +13,9 @@ interface TopArgs extends GlobalArgs {
 
 /** ink, react and the views load only when drawing: every other command starts as fast as before. */
 async function loadTui() {
+  // React's development build records every render with performance.measure, which Node keeps
+  // forever: `top` grew by megabytes a second. A user's own NODE_ENV still wins.
+  process.env.NODE_ENV ??= "production";
   const [{ render, renderToString }, { createElement }, { TopApp }, { TopSnapshot }, { enterFullScreen }] = await Promise.all([
     import("ink"),
     import("react"),
