@@ -3,11 +3,13 @@
  *
  *   npx tsx bench/top.ts [--seconds 60] [--settle-seconds 5] [--runs 1] [--events 200000]
  *
- * 1. `ployz top` in a real terminal (tmux, 120×40) watching three machines for `--seconds`: one
- *    real dev ployzd and two fake machines (members in the store) whose snapshots change on every
- *    publish at the inspector's maximum rate (4 snapshots/s) with 48 events/s each — the busiest a
- *    node is allowed to be. CPU and RSS of the `top` process, its ployzd's, and the bytes `top`
- *    wrote to the terminal. The 3-machine lab does not exist yet: this is the stand-in.
+ * 1. `ployz top` in a real terminal (tmux, 120×40) watching three machines: one real dev ployzd
+ *    and two fake machines (members in the store). The 3-machine lab does not exist yet: this is
+ *    the stand-in. The same `top` is measured for `--seconds` twice: an idle lab (the fakes send
+ *    the inspector's heartbeat, an unchanged snapshot every 2 s) and a busy one (snapshots that
+ *    change on every publish at the inspector's maximum rate, 4/s, and 48 events/s each — the
+ *    busiest a node is allowed to be). CPU and RSS of `top` and of its ployzd, and the bytes `top`
+ *    wrote to the terminal.
  * 2. ployzd idle, with the inspector and with `--no-inspector`, `--runs` times each, interleaved.
  * 3. The inspector's cost per processed XState event, in-process: an actor receiving `--events`
  *    events with the inspection callback that feeds the actor table, and without.
@@ -44,19 +46,23 @@ export type TopBenchOptions = typeof TOP_DEFAULTS;
 
 const CLI = fileURLToPath(new URL("../bin/ployzctl.js", import.meta.url));
 const FAKE_MACHINES = ["fake-1", "fake-2"];
-const PUBLISH_EVERY_MS = 250;
-const EVENTS_PER_BATCH = 12;
+/** How the fake machines publish. */
+const LOADS = {
+  idle: { publishEveryMs: 2_000, eventsPerBatch: 0, changing: false },
+  busy: { publishEveryMs: 250, eventsPerBatch: 12, changing: true },
+} as const;
+type LoadName = keyof typeof LOADS;
+
+interface WatchingUsage {
+  snapshotsPerSecond: number;
+  eventsPerSecond: number;
+  top: IdleUsage;
+  ployzd: IdleUsage;
+  terminalBytesPerSecond: number;
+}
 
 export interface TopBenchResult {
-  watching: {
-    seconds: number;
-    machines: number;
-    snapshotsPerSecond: number;
-    eventsPerSecond: number;
-    top: IdleUsage;
-    ployzd: IdleUsage;
-    terminalBytesPerSecond: number;
-  };
+  watching: { seconds: number; machines: number } & Record<LoadName, WatchingUsage>;
   inspector: { seconds: number; runs: number; with: IdleUsage[]; without: IdleUsage[]; medianCpuPercent: { with: number; without: number; difference: number } };
   perEvent: { events: number; withoutNs: number; xstateInspectionOnlyNs: number; withInspectorNs: number; overheadNs: number };
 }
@@ -70,7 +76,7 @@ export async function benchTop(options: TopBenchOptions, print: (line: string) =
   });
 }
 
-/** `ployz top` under tmux, watching one real and two fake machines at the inspector's maximum rate. */
+/** The same `ployz top` under tmux, watching one real and two fake machines: an idle lab, then a busy one. */
 export async function benchWatching(cleanup: Cleanup, options: TopBenchOptions, print: (line: string) => void): Promise<TopBenchResult["watching"]> {
   if (spawnSync("tmux", ["-V"]).status !== 0) throw new Error("tmux is not installed (scripts/setup.sh installs it)");
   const cluster = await startDevCluster(cleanup, "bench-top");
@@ -85,11 +91,16 @@ export async function benchWatching(cleanup: Cleanup, options: TopBenchOptions, 
   cleanup.add("remove the fake members", async () => {
     for (const id of FAKE_MACHINES) await store.kv.machines.delete(id).catch(() => undefined);
   });
+  let load: LoadName = "idle";
   let seq = 0;
+  let publishedAt = 0;
   const publisher = setInterval(() => {
+    const { publishEveryMs, eventsPerBatch, changing } = LOADS[load];
+    if (Date.now() - publishedAt < publishEveryMs - 5) return;
+    publishedAt = Date.now();
     seq++;
-    for (const machine of FAKE_MACHINES) publishFake(nc, template, machine, seq);
-  }, PUBLISH_EVERY_MS);
+    for (const machine of FAKE_MACHINES) publishFake(nc, template, machine, seq, changing, eventsPerBatch);
+  }, 250);
   cleanup.add("stop the fake publishers", () => clearInterval(publisher));
 
   const root = mkdtempSync(join(tmpdir(), "ployz-bench-top-"));
@@ -112,45 +123,49 @@ export async function benchWatching(cleanup: Cleanup, options: TopBenchOptions, 
   const topPid = Number(tmux("display-message", "-p", "-t", "top", "#{pane_pid}").trim());
   const ployzdPid = readPid(dataPaths(cluster.dataDir).daemonPid)!;
 
-  print(`ployz top watching ${1 + FAKE_MACHINES.length} machines (1 real ployzd + ${FAKE_MACHINES.length} fake at ${1_000 / PUBLISH_EVERY_MS} snapshots/s and ${(EVENTS_PER_BATCH * 1_000) / PUBLISH_EVERY_MS} events/s each), 120×40 tmux pane`);
-  print(`  ${options.settleSeconds} s settle, then ${options.seconds} s measured`);
-  await sleep(options.settleSeconds * 1_000);
-  const bytesBefore = statSync(output).size;
-  const started = performance.now();
-  const usage = await measureIdle({ top: topPid, ployzd: ployzdPid }, options.seconds);
-  const bytes = statSync(output).size - bytesBefore;
-  const seconds = (performance.now() - started) / 1_000;
-  line(print, "ployz top", usage.top);
-  line(print, "ployzd (serving it)", usage.ployzd);
-  print(`  terminal output: ${(bytes / seconds / 1024).toFixed(1)} KiB/s`);
-  tmux("send-keys", "-t", "top", "q");
-  return {
-    seconds: options.seconds,
-    machines: 1 + FAKE_MACHINES.length,
-    snapshotsPerSecond: 1_000 / PUBLISH_EVERY_MS,
-    eventsPerSecond: (EVENTS_PER_BATCH * 1_000) / PUBLISH_EVERY_MS,
-    top: roundUsage(usage.top),
-    ployzd: roundUsage(usage.ployzd),
-    terminalBytesPerSecond: Math.round(bytes / seconds),
+  const measure = async (name: LoadName): Promise<WatchingUsage> => {
+    load = name;
+    const { publishEveryMs, eventsPerBatch, changing } = LOADS[name];
+    const snapshotsPerSecond = 1_000 / publishEveryMs;
+    const eventsPerSecond = eventsPerBatch * snapshotsPerSecond;
+    print(`ployz top, ${name} lab: 1 real ployzd + ${FAKE_MACHINES.length} fake machines at ${snapshotsPerSecond} snapshots/s${changing ? " (changing every time)" : " (unchanged)"} and ${eventsPerSecond} events/s each; 120×40 tmux pane`);
+    print(`  ${options.settleSeconds} s settle, then ${options.seconds} s measured`);
+    await sleep(options.settleSeconds * 1_000);
+    const bytesBefore = statSync(output).size;
+    const started = performance.now();
+    const usage = await measureIdle({ top: topPid, ployzd: ployzdPid }, options.seconds);
+    const bytes = statSync(output).size - bytesBefore;
+    const seconds = (performance.now() - started) / 1_000;
+    line(print, "ployz top", usage.top);
+    line(print, "ployzd (serving it)", usage.ployzd);
+    print(`  terminal output: ${(bytes / seconds / 1024).toFixed(1)} KiB/s`);
+    return { snapshotsPerSecond, eventsPerSecond, top: roundUsage(usage.top), ployzd: roundUsage(usage.ployzd), terminalBytesPerSecond: Math.round(bytes / seconds) };
   };
+  const idle = await measure("idle");
+  const busy = await measure("busy");
+  tmux("send-keys", "-t", "top", "q");
+  return { seconds: options.seconds, machines: 1 + FAKE_MACHINES.length, idle, busy };
 }
 
 /** A fake machine's snapshot: the real one's actors, a little different every time (worst case for `top`). */
-function publishFake(nc: NatsConnection, template: ActorSnapshotMessage, machine: string, seq: number): void {
+function publishFake(nc: NatsConnection, template: ActorSnapshotMessage, machine: string, seq: number, changing: boolean, eventsPerBatch: number): void {
   const at = Date.now();
-  const actors = template.actors.map((a, i) => ({
-    ...a,
-    lastEvent: `TICK-${seq}`,
-    ...(i === 2 ? { state: seq % 8 < 4 ? "running" : "backoff", since: at - (seq % 4) * 250, context: { ...a.context, restarts: Math.floor(seq / 8) } } : {}),
-  }));
+  const actors = changing
+    ? template.actors.map((a, i) => ({
+        ...a,
+        lastEvent: `TICK-${seq}`,
+        ...(i === 2 ? { state: seq % 8 < 4 ? "running" : "backoff", since: at - (seq % 4) * 250, context: { ...a.context, restarts: Math.floor(seq / 8) } } : {}),
+      }))
+    : template.actors;
   const snapshot: ActorSnapshotMessage = { type: "actors", machine, at: new Date(at).toISOString(), seq, actors };
   nc.publish(subjects.actors(machine), JSON.stringify(snapshot));
+  if (eventsPerBatch === 0) return;
   const events: ActorEventsMessage = {
     type: "events",
     machine,
     at: snapshot.at,
     seq,
-    events: Array.from({ length: EVENTS_PER_BATCH }, (_, i) => ({ at, sessionId: actors[i % actors.length]!.sessionId, path: actors[i % actors.length]!.path, event: `TICK-${seq}`, state: "running" })),
+    events: Array.from({ length: eventsPerBatch }, (_, i) => ({ at, sessionId: actors[i % actors.length]!.sessionId, path: actors[i % actors.length]!.path, event: `TICK-${seq}`, state: "running" })),
     dropped: 0,
   };
   nc.publish(subjects.events(machine), JSON.stringify(events));
