@@ -16,6 +16,7 @@ import { regionCommand } from "./commands/region/index.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
 import { routesCommand } from "./commands/routes.ts";
 import { statusCommand } from "./commands/status.ts";
+import { topCommand } from "./commands/top.ts";
 import { versionCommand } from "./commands/version.ts";
 import { printError } from "./output.ts";
 
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(regionCommand)
     .command(imageCommand)
     .command(machineCommand)
+    .command(topCommand)
     .command(debugCommand)
     .command(versionCommand)
     .completion("completion", "print a bash/zsh completion script")

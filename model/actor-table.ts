@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { ActorEventQueue } from "./actor-events.ts";
 
 /** What the inspector needs of one XState inspection event, already stripped of live refs. */
 export type InspectionRecord =
-  | { kind: "actor"; at: number; sessionId: string; id: string; parentSessionId?: string; src: string }
+  | { kind: "actor"; at: number; sessionId: string; id: string; parentSessionId?: string; src: string; chart?: string }
   | {
       kind: "snapshot";
       at: number;
@@ -23,6 +24,8 @@ export const actorEntrySchema = z.object({
   path: z.string(),
   parent: z.string().optional(),
   src: z.string(),
+  /** The statechart's id (`createMachine({ id })`) when the actor runs one: what `top` draws. */
+  chart: z.string().optional(),
   status: z.string(),
   state: z.string().optional(),
   since: z.number(),
@@ -47,6 +50,7 @@ const REDACTED = "[redacted]";
 /** Flattens an XState state value: `{ a: "b" }` → `a.b`; parallel regions as full paths joined with `, `. */
 export function formatStateValue(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value;
   return leafPaths(value).join(", ");
 }
 
@@ -58,13 +62,34 @@ function leafPaths(value: unknown): string[] {
   });
 }
 
+/** Whether a key looks secret, remembered: contexts have few keys, seen again on every event. */
+const secretKeys = new Map<string, boolean>();
+function isSecretKey(key: string): boolean {
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (secretKeys.size < 10_000) secretKeys.set(key, secret);
+  }
+  return secret;
+}
+
+function sameScalars(a: NonNullable<ActorEntry["context"]>, b: ActorEntry["context"]): boolean {
+  if (!b) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}
+
 /** Scalars of a context, secrets redacted; objects and functions are left out. */
 export function summarizeContext(context: unknown): ActorEntry["context"] {
   if (!context || typeof context !== "object") return undefined;
   const out: NonNullable<ActorEntry["context"]> = {};
-  for (const [key, value] of Object.entries(context as Record<string, unknown>)) {
-    if (value === null || ["string", "number", "boolean"].includes(typeof value)) {
-      out[key] = SECRET_KEY.test(key) && value !== null ? REDACTED : (value as string | number | boolean | null);
+  for (const key in context as Record<string, unknown>) {
+    if (!Object.hasOwn(context, key)) continue;
+    const value = (context as Record<string, unknown>)[key];
+    const type = typeof value;
+    if (value === null || type === "string" || type === "number" || type === "boolean") {
+      out[key] = value !== null && isSecretKey(key) ? REDACTED : (value as string | number | boolean | null);
     } else if (Array.isArray(value)) {
       out[`${key}.length`] = value.length;
     }
@@ -80,6 +105,8 @@ export class ActorTable {
   private readonly entries = new Map<string, ActorEntry & { parentSession?: string }>();
   private readonly gone = new Map<string, number>();
   version = 0;
+  /** Every event an actor processed, rate-limited, for `ployz.events.<machine>`. */
+  readonly events = new ActorEventQueue();
 
   apply(record: InspectionRecord): boolean {
     switch (record.kind) {
@@ -91,6 +118,7 @@ export class ActorTable {
           path: parent ? `${parent.path}/${record.id}` : record.id,
           ...(parent ? { parent: parent.sessionId, parentSession: parent.sessionId } : {}),
           src: record.src,
+          ...(record.chart ? { chart: record.chart } : {}),
           status: "active",
           since: record.at,
         });
@@ -100,17 +128,29 @@ export class ActorTable {
       case "snapshot": {
         const entry = this.entries.get(record.sessionId);
         if (!entry) return false;
-        const before = JSON.stringify(entry);
+        // Field by field, not by serializing: this runs for every event every actor processes.
+        let changed = false;
+        const set = <K extends keyof ActorEntry>(key: K, value: ActorEntry[K]) => {
+          if (entry[key] === value) return;
+          entry[key] = value;
+          changed = true;
+        };
         const state = formatStateValue(record.stateValue);
-        if (state !== entry.state || record.status !== entry.status) entry.since = record.at;
-        entry.status = record.status;
-        if (state !== undefined) entry.state = state;
+        if (state !== entry.state || record.status !== entry.status) set("since", record.at);
+        set("status", record.status);
+        if (state !== undefined) set("state", state);
         const context = summarizeContext(record.context);
-        if (context) entry.context = context;
-        if (record.error !== undefined) entry.error = record.error instanceof Error ? record.error.message : String(record.error);
-        if (record.eventType) entry.lastEvent = record.eventType;
+        if (context && !sameScalars(context, entry.context)) {
+          entry.context = context;
+          changed = true;
+        }
+        if (record.error !== undefined) set("error", record.error instanceof Error ? record.error.message : String(record.error));
+        if (record.eventType) {
+          set("lastEvent", record.eventType);
+          this.events.push({ at: record.at, sessionId: entry.sessionId, path: entry.path, event: record.eventType, ...(entry.state !== undefined ? { state: entry.state } : {}) });
+        }
         if (record.status !== "active" && !this.gone.has(record.sessionId)) this.gone.set(record.sessionId, record.at);
-        if (JSON.stringify(entry) === before) return false;
+        if (!changed) return false;
         break;
       }
       case "event": {

@@ -35,6 +35,7 @@ export const API_VERBS = [
   "region.set",
   "region.ls",
   "routes",
+  "overview",
 ] as const;
 export type ApiVerb = (typeof API_VERBS)[number];
 
@@ -47,6 +48,9 @@ export const subjects = {
   apiAll: () => "ployz.api.>",
   actors: (machineId: string) => `ployz.actors.${machineId}`,
   actorsAll: () => "ployz.actors.*",
+  /** Rate-limited event records of a node's actors (`ployzctl debug events --follow`). */
+  events: (machineId: string) => `ployz.events.${machineId}`,
+  eventsAll: () => "ployz.events.*",
   /** Durable Status records about a node itself (not a namespace: `_` is not valid in one). */
   nodeStatus: (machineId: string) => `status._node.${machineId}`,
 } as const;

@@ -1,7 +1,10 @@
 import { createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import { requestJson } from "../actors/nats/request.ts";
+import { actorEventsMessageSchema, type ActorEventsMessage } from "../model/actor-events.ts";
+import { actorSnapshotMessageSchema, type ActorSnapshotMessage } from "../model/actor-table.ts";
 import { clusterStatusSchema, machineListSchema, pongSchema, type ClusterStatus, type MachineList, type Pong } from "../model/api.ts";
+import { overviewSchema, type Overview } from "../model/overview.ts";
 import { capacitySchema, containerListSchema, type Capacity, type ContainerList } from "../model/observation.ts";
 import { subjects, type ApiVerb, type MachineVerb } from "../model/subjects.ts";
 import {
@@ -50,6 +53,12 @@ export interface PloyzClient {
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
   regionLs(): Promise<RegionLsReply>;
   routes(): Promise<ClusterRoutes>;
+  /** Machines, regions, namespaces with head commits, leases and deploys in flight, from the store. */
+  overview(): Promise<Overview>;
+  /** Every machine's (or one machine's) actor snapshots as they are published; returns the way to stop. */
+  watchActors(onMessage: (message: ActorSnapshotMessage) => void, options?: WatchLiveOptions): () => void;
+  /** Every machine's (or one machine's) actor event batches as they are published; returns the way to stop. */
+  watchEvents(onMessage: (message: ActorEventsMessage) => void, options?: WatchLiveOptions): () => void;
   /** Saves `image` from the local dockerd into the cluster's image store. */
   pushImage(image: string): Promise<{ image: string; bytes: number; digest: string }>;
   close(): Promise<void>;
@@ -57,6 +66,13 @@ export interface PloyzClient {
 
 export interface WatchOptions {
   onProgress?: (event: DeployProgress) => void;
+}
+
+export interface WatchLiveOptions {
+  /** Only this machine. */
+  machine?: string;
+  /** Told about a message that does not parse (it is dropped). */
+  onInvalid?: (subject: string, error: string) => void;
 }
 
 export interface ClientOptions {
@@ -176,6 +192,34 @@ class NatsClient implements PloyzClient {
   }
   routes() {
     return this.api("routes", clusterRoutesSchema);
+  }
+  overview() {
+    return this.api("overview", overviewSchema);
+  }
+  watchActors(onMessage: (message: ActorSnapshotMessage) => void, options: WatchLiveOptions = {}) {
+    return this.watchLive(options.machine ? subjects.actors(options.machine) : subjects.actorsAll(), actorSnapshotMessageSchema, onMessage, options);
+  }
+  watchEvents(onMessage: (message: ActorEventsMessage) => void, options: WatchLiveOptions = {}) {
+    return this.watchLive(options.machine ? subjects.events(options.machine) : subjects.eventsAll(), actorEventsMessageSchema, onMessage, options);
+  }
+  /** A core subscription whose messages are validated where they enter. */
+  private watchLive<T>(subject: string, schema: z.ZodType<T>, onMessage: (message: T) => void, options: WatchLiveOptions): () => void {
+    const sub = this.nc.subscribe(subject, {
+      callback: (error, msg) => {
+        if (error) return;
+        let json: unknown;
+        try {
+          json = msg.json();
+        } catch {
+          options.onInvalid?.(msg.subject, "not JSON");
+          return;
+        }
+        const parsed = schema.safeParse(json);
+        if (parsed.success) onMessage(parsed.data);
+        else options.onInvalid?.(msg.subject, parsed.error.issues[0]?.message ?? "invalid");
+      },
+    });
+    return () => sub.unsubscribe();
   }
   async pushImage(image: string) {
     // Only this command needs Docker on the operator's side; the CLI does not load it otherwise.

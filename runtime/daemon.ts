@@ -38,6 +38,10 @@ export interface DaemonOptions {
   faultInjection: boolean;
   /** How long a replaced instance keeps serving after the gateways route to its successor (default 500 ms). */
   drainMs?: number;
+  /** `--inspect`: the Stately inspector bridge to forward inspection events to. */
+  inspectUrl?: string;
+  /** `--no-inspector`: no actor snapshots on `ployz.actors.<id>` (to measure what they cost). */
+  inspector?: boolean;
   env: NodeJS.ProcessEnv;
 }
 
@@ -166,6 +170,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       joinedAt: now,
       updatedAt: now,
     };
+    // Loaded only with --inspect: the WebSocket client stays out of every other start.
+    const stately = options.inspectUrl ? (await import("./stately-inspect.ts")).startStatelyInspect(options.inspectUrl) : undefined;
+    if (stately) {
+      log.info({ url: stately.url }, "forwarding XState inspection to the Stately inspector");
+      cleanup.push(() => stately.stop());
+    }
     const node: NodeSystem = startNodeSystem({
       nc,
       store,
@@ -182,6 +192,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log,
       faultInjection: options.faultInjection,
       drainMs: options.drainMs ?? 500,
+      ...(stately ? { inspect: stately.inspect } : {}),
+      ...(options.inspector === false ? { inspector: false } : {}),
     });
     cleanup.push(() => node.stop());
     await node.ready;

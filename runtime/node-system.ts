@@ -9,6 +9,7 @@ import { createGateway } from "../actors/gateway/gateway.ts";
 import type { GatewayListen } from "../model/caddy-config.ts";
 import { newRoutingConsumerStatus } from "../model/routing-status.ts";
 import { deployVerbs } from "../actors/api/deploy-verbs.ts";
+import { overviewVerbs } from "../actors/api/overview.ts";
 import type { DeployStore } from "../actors/deploy/deploy-store.ts";
 import { Participants } from "../actors/deploy/participants.ts";
 import { createDeployRunner } from "./deploy.ts";
@@ -44,6 +45,8 @@ export interface NodeSystemDeps {
   dns: { host: string; port: number; upstream: { host: string; port: number } | undefined };
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
   inspect?: (event: InspectionEvent) => void;
+  /** `false` (`ployzd run --no-inspector`): no actor table, nothing on `ployz.actors.<id>`; for measuring its cost. */
+  inspector?: boolean;
 }
 
 /** The running node: its root actor and the handles the daemon needs. */
@@ -63,6 +66,11 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
   const { nc, store, record, log } = deps;
   const machineId = record.id;
   const table = new ActorTable();
+  const inspecting = deps.inspector !== false;
+  const recordInspection = (event: InspectionEvent) => {
+    const rec = toInspectionRecord(event, Date.now());
+    if (rec) table.apply(rec);
+  };
   const startedAt = new Date().toISOString();
   let registrationError: unknown;
   let actor: AnyActorRef;
@@ -113,10 +121,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     machineId,
     log,
     drainMs: deps.drainMs,
-    inspect: (event) => {
-      const rec = toInspectionRecord(event, Date.now());
-      if (rec) table.apply(rec);
-    },
+    ...(inspecting ? { inspect: recordInspection } : {}),
   });
 
   const supervise = (child: AnyActorLogic) =>
@@ -164,10 +169,17 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           startedAt,
           log,
           observeTimeoutMs: 2_000,
-          verbs: deployVerbs({ nc, store: deployStore, participants: new Participants(nc, machineId), runDeploy }),
+          verbs: {
+            ...deployVerbs({ nc, store: deployStore, participants: new Participants(nc, machineId), runDeploy }),
+            ...overviewVerbs({ jsm: store.jsm, machines: store.kv.machines, regions: store.kv.regions, namespaces: store.kv.namespaces, leases: store.kv.leases, machineId }),
+          },
         }),
       ),
-      inspector: supervise(createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })),
+      inspector: supervise(
+        inspecting
+          ? createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })
+          : fromPromise<void, { name: string }>(() => new Promise<void>(() => {})), // idles until stopped
+      ),
       meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(store.kv.machines) } })),
       gateway: supervise(
         createGateway({
@@ -191,11 +203,14 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
 
   actor = createActor(node, {
     input: { machineId, now: Date.now },
-    inspect: (event) => {
-      const rec = toInspectionRecord(event, Date.now());
-      if (rec) table.apply(rec);
-      deps.inspect?.(event);
-    },
+    ...(inspecting || deps.inspect
+      ? {
+          inspect: (event: InspectionEvent) => {
+            if (inspecting) recordInspection(event);
+            deps.inspect?.(event);
+          },
+        }
+      : {}),
   });
 
   // Supervision facts go to the log; a child that becomes failed is also durable Status.

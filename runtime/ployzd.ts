@@ -5,6 +5,9 @@ import { startDaemon } from "./daemon.ts";
 import { defaultDevDataDir } from "./paths.ts";
 import { VERSION } from "./version.ts";
 
+/** Where `--inspect` finds the Stately inspector's WebSocket bridge (`@statelyai/inspect/server`) by default. */
+const DEFAULT_INSPECT_URL = "ws://127.0.0.1:8080";
+
 /** `ployzd` — the node daemon's command line. */
 export async function ployzdMain(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
@@ -28,7 +31,10 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           .option("acme-email", { type: "string", describe: "contact address for the ACME account" })
           .implies({ "acme-ca": "acme-directory", "acme-email": "acme-directory" })
           .option("dns-port", { type: "number", describe: "cluster DNS port on first start (default 53; 0: a free one)" })
-          .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" }),
+          .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" })
+          .option("inspect", { type: "boolean", default: false, describe: "forward XState inspection to the Stately inspector (browser)" })
+          .option("inspect-url", { type: "string", default: DEFAULT_INSPECT_URL, describe: "the Stately inspector's WebSocket bridge, with --inspect" })
+          .option("inspector", { type: "boolean", default: true, describe: "publish actor snapshots for `ployz top` (--no-inspector to measure their cost)" }),
       async (args) => {
         // Signals are handled from the first moment: a stop asked for during start-up runs as
         // soon as the daemon is up (a failed start cleans up by itself).
@@ -54,6 +60,8 @@ export async function ployzdMain(argv: string[]): Promise<void> {
               ? { acme: { directory: args["acme-directory"], ...(args["acme-ca"] ? { caFile: args["acme-ca"] } : {}), ...(args["acme-email"] ? { email: args["acme-email"] } : {}) } }
               : {}),
             faultInjection: args["fault-injection"],
+            ...(args.inspect ? { inspectUrl: args["inspect-url"] } : {}),
+            ...(args.inspector ? {} : { inspector: false }),
             env: process.env,
           });
         } catch (error) {

@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { fromPromise } from "xstate";
+import type { ActorEventsMessage } from "../../model/actor-events.ts";
 import type { ActorSnapshotMessage, ActorTable } from "../../model/actor-table.ts";
 import { subjects } from "../../model/subjects.ts";
 
@@ -13,10 +14,15 @@ export interface InspectorDeps {
   heartbeatMs: number;
 }
 
-/** Publishes this node's actor table on `ployz.actors.<machine>`, rate-limited. */
+/**
+ * Publishes this node's actor table on `ployz.actors.<machine>`, rate-limited, and the events its
+ * actors processed (already rate-limited by the table's queue) on `ployz.events.<machine>`.
+ */
 export function createInspector(deps: InspectorDeps) {
+  // Sequence numbers survive a restart of this actor, so a lower one means a new ployzd.
+  let seq = 0;
+  let eventSeq = 0;
   return fromPromise<void, { name: string }>(async ({ signal }) => {
-    let seq = 0;
     let publishedVersion = -1;
     let publishedAt = 0;
     while (!signal.aborted) {
@@ -34,6 +40,11 @@ export function createInspector(deps: InspectorDeps) {
         deps.nc.publish(subjects.actors(deps.machineId), JSON.stringify(message));
         publishedVersion = deps.table.version;
         publishedAt = now;
+      }
+      if (deps.table.events.pending > 0) {
+        const { events, dropped } = deps.table.events.take();
+        const batch: ActorEventsMessage = { type: "events", machine: deps.machineId, at: new Date(now).toISOString(), seq: ++eventSeq, events, dropped };
+        deps.nc.publish(subjects.events(deps.machineId), JSON.stringify(batch));
       }
       await sleep(deps.minIntervalMs, signal);
     }

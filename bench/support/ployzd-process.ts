@@ -48,12 +48,12 @@ export interface StopOutcome {
  * Spawns `ployzd run` the way a user does (foreground, `--data-dir`), timing spawn → ready line.
  * Not `devUp`: that polls client.json every 50 ms and pings afterwards, too coarse to time with.
  */
-export async function startPloyzd(options: { dataDir: string; machineId: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<PloyzdProcess> {
+export async function startPloyzd(options: { dataDir: string; machineId: string; env: NodeJS.ProcessEnv; timeoutMs?: number; extraArgs?: string[] }): Promise<PloyzdProcess> {
   const paths = dataPaths(options.dataDir);
   const logOffset = existsSync(paths.daemonLog) ? statSync(paths.daemonLog).size : 0;
   const spawnedAt = Date.now();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [PLOYZD, "run", "--data-dir", options.dataDir, "--machine-id", options.machineId], {
+  const child = spawn(process.execPath, [PLOYZD, "run", "--data-dir", options.dataDir, "--machine-id", options.machineId, ...(options.extraArgs ?? [])], {
     stdio: ["ignore", "pipe", "pipe"],
     env: options.env,
   });

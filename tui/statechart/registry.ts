@@ -1,0 +1,23 @@
+import type { AnyStateMachine } from "xstate";
+import { deployMachine } from "../../machines/deploy.ts";
+import { meshPeerMachine } from "../../machines/mesh-peer.ts";
+import { nodeMachine } from "../../machines/node.ts";
+import { supervisedChildMachine } from "../../machines/supervised-child.ts";
+
+/**
+ * Every statechart in machines/, by its id (`createMachine({ id })`) — the name
+ * `ployzctl debug statechart NAME` takes and the `chart` an actor snapshot carries.
+ */
+export const STATECHARTS: Readonly<Record<string, AnyStateMachine>> = {
+  [nodeMachine.id]: nodeMachine,
+  [supervisedChildMachine.id]: supervisedChildMachine,
+  [meshPeerMachine.id]: meshPeerMachine,
+  [deployMachine.id]: deployMachine,
+};
+
+export const STATECHART_NAMES = Object.keys(STATECHARTS);
+
+/** The statechart called `name`, or undefined. */
+export function statechartNamed(name: string): AnyStateMachine | undefined {
+  return Object.hasOwn(STATECHARTS, name) ? STATECHARTS[name] : undefined;
+}
