@@ -5,8 +5,9 @@ import * as packet from "dns-packet";
 import type { Logger } from "pino";
 import { fromPromise } from "xstate";
 import { answerQuestion, inClusterZone } from "../../model/dns-zone.ts";
-import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
+import { CLUSTER_ZONE, emptyProjection, type RoutingProjection } from "../../model/routing.ts";
 import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
+import { reportRouting } from "../routing/consumer-status.ts";
 import { followRouting } from "../routing/follow-routing.ts";
 
 export interface DnsDeps {
@@ -37,6 +38,7 @@ export function createDnsServer(deps: DnsDeps) {
         resolve();
       });
     });
+    const report = reportRouting(deps.status, deps.log, (r) => [`${r.service}.${r.namespace}.${CLUSTER_ZONE}`]);
     let crashed: ((error: Error) => void) | undefined;
     const crash = new Promise<never>((_, reject) => (crashed = reject));
     socket.on("error", (error) => crashed?.(error));
@@ -51,24 +53,11 @@ export function createDnsServer(deps: DnsDeps) {
           js: deps.js,
           jsm: deps.jsm,
           signal,
-          onReload: (reason) => {
-            deps.status.reloads++;
-            deps.status.lastReload = { at: new Date().toISOString(), reason };
-          },
-          onFreshness: (freshness) => {
-            deps.status.freshness = freshness;
-          },
+          onReload: report.onReload,
+          onFreshness: report.onFreshness,
           onProjection: (next) => {
             projection = next;
-            deps.status.seq = next.seq;
-            deps.status.appliedAt = new Date().toISOString();
-            deps.status.services = [...next.records.values()].map((r) => ({
-              namespace: r.namespace,
-              service: r.service,
-              commitSeq: r.commitSeq,
-              hostnames: [`${r.service}.${r.namespace}.ployz.internal`],
-              backends: r.backends.map((b) => b.address),
-            }));
+            report.applied(next);
           },
         }),
       ]);

@@ -4,6 +4,7 @@ import { PloyzError } from "../../model/errors.ts";
 import type { ReadinessProbe } from "../../model/manifest.ts";
 import { translateDockerError } from "./containers.ts";
 import { lastLogLines } from "./logs.ts";
+import { sleep } from "../sleep.ts";
 
 /** A candidate never became ready; the message says which probe and its last failure. */
 export class NotReadyError extends PloyzError {
@@ -113,12 +114,3 @@ async function execProbe(docker: Docker, containerId: string, command: string[],
   if (info.ExitCode !== 0) throw new Error(`${command.join(" ")} exited with ${info.ExitCode}`);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}

@@ -16,6 +16,7 @@ import {
   type OrderLock,
 } from "../../model/certificates.ts";
 import { describeCertificate, directoryHash, registerAccount, type AcmeSettings } from "./acme.ts";
+import { sleep } from "../sleep.ts";
 
 /**
  * Certificates, the ACME account and order locks in KV `secrets`. Every value is one whole JSON
@@ -188,12 +189,3 @@ export async function watchCertificates(options: {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}

@@ -7,6 +7,7 @@ import { renderCaddyConfig, type GatewayListen, type GatewayTls } from "../../mo
 import { acmeHostnames, summarize, unsupportedReason, type CertificatePlan, type CertificateRecord } from "../../model/certificates.ts";
 import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
 import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
+import { reportRouting } from "../routing/consumer-status.ts";
 import { followRouting } from "../routing/follow-routing.ts";
 import type { AcmeSettings } from "./acme.ts";
 import { watchCertificates } from "./certificate-store.ts";
@@ -122,35 +123,18 @@ export function createGateway(deps: GatewayDeps) {
       });
     }
 
+    const report = reportRouting(deps.status, deps.log, (r) => r.routes.flatMap((route) => route.hostnames.map((h) => `${h}${route.pathPrefix}`)));
     const routing = followRouting({
       nc: deps.nc,
       js: deps.js,
       jsm: deps.jsm,
       signal,
-      onReload: (reason) => {
-        deps.status.reloads++;
-        deps.status.lastReload = { at: new Date().toISOString(), reason };
-        if (reason !== "start") deps.log.info({ reason }, "gateway reloads its projection");
-      },
-      onFreshness: (freshness) => {
-        if (freshness.state !== deps.status.freshness.state) {
-          if (freshness.state === "stale") deps.log.warn({ since: freshness.since, reason: freshness.reason }, "routing projection stale; serving the last good one");
-          else if (freshness.state === "fresh") deps.log.info("routing projection fresh");
-        }
-        deps.status.freshness = freshness;
-      },
+      onReload: report.onReload,
+      onFreshness: report.onFreshness,
       onProjection: async (latest) => {
         projection = latest;
         await apply();
-        deps.status.seq = latest.seq;
-        deps.status.services = [...latest.records.values()].map((r) => ({
-          namespace: r.namespace,
-          service: r.service,
-          commitSeq: r.commitSeq,
-          hostnames: r.routes.flatMap((route) => route.hostnames.map((h) => `${h}${route.pathPrefix}`)),
-          backends: r.backends.map((b) => b.address),
-        }));
-        deps.status.appliedAt = new Date().toISOString();
+        report.applied(latest);
         reportTls();
         orders?.wake();
       },

@@ -3,6 +3,7 @@ import { fromPromise } from "xstate";
 import type { ActorEventsMessage } from "../../model/actor-events.ts";
 import type { ActorSnapshotMessage, ActorTable } from "../../model/actor-table.ts";
 import { subjects } from "../../model/subjects.ts";
+import { sleep } from "../sleep.ts";
 
 export interface InspectorDeps {
   nc: NatsConnection;
@@ -51,14 +52,3 @@ export function createInspector(deps: InspectorDeps) {
   });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}

@@ -1,6 +1,7 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { applyRoutingRecord, emptyProjection, routingRecordSchema, type Freshness, type RoutingProjection } from "../../model/routing.ts";
+import { sleep } from "../sleep.ts";
 
 export interface FollowRoutingOptions {
   nc: NatsConnection;
@@ -113,12 +114,3 @@ async function tail(options: FollowRoutingOptions, start: RoutingProjection, set
   return stopReason ?? "consumer ended";
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}
