@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { composeConfigFiles, composeToSpec, isComposeDocument, parseComposeBytes, splitShellWords, type ComposeOptions } from "../../model/compose.ts";
 import { ManifestError } from "../../model/errors.ts";
 import { parseManifestText } from "../../runtime/manifest-file.ts";
+import { thrownBy } from "../fixtures/errors.ts";
 
 const BASE = "/srv/app";
 const files: Record<string, string> = { "/srv/app/index.html": "<p>hi</p>\n", "/srv/app/conf/nginx.conf": "events {}\n" };
@@ -30,15 +31,7 @@ function web(fields: Doc = {}, top: Doc = {}) {
   return convert(compose(fields, top)).services.web!;
 }
 
-function errorOf(fn: () => unknown): ManifestError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ManifestError);
-    return error as ManifestError;
-  }
-  throw new Error("expected a ManifestError, but nothing was thrown");
-}
+const errorOf = (run: () => unknown) => thrownBy(ManifestError, run);
 
 /** The message lines of converting `doc`, without the file name. */
 function problems(doc: unknown, extra: Partial<ComposeOptions> = {}): string[] {

@@ -3,6 +3,7 @@ import { ManifestError } from "../../model/errors.ts";
 import { MAX_MANIFEST_BYTES } from "../../model/manifest.ts";
 import { formatPath, manifestError, MAX_REPORTED_ISSUES } from "../../model/manifest-errors.ts";
 import { parseManifestText } from "../../runtime/manifest-file.ts";
+import { thrownBy } from "../fixtures/errors.ts";
 
 const options = { fileName: "app.yaml", baseDir: "/srv/app" };
 
@@ -19,15 +20,7 @@ function parse(text: string, fileName = "app.yaml") {
   return parseManifestText(text, { ...options, fileName });
 }
 
-function errorOf(fn: () => unknown): ManifestError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ManifestError);
-    return error as ManifestError;
-  }
-  throw new Error("expected a ManifestError, but nothing was thrown");
-}
+const errorOf = (run: () => unknown) => thrownBy(ManifestError, run);
 
 function lines(error: ManifestError): string[] {
   return error.message.split("\n");

@@ -15,21 +15,13 @@ import { planDeploy } from "../../model/plan-deploy.ts";
 import type { MachineView, Plan } from "../../model/plan.ts";
 import { aPlanInput, aService, aSpec, aView, anInstance, briefly, GiB, MiB } from "../fixtures/deploy.ts";
 import { aMachine } from "../fixtures/machines.ts";
+import { thrownBy } from "../fixtures/errors.ts";
 
 const creates = (plan: Plan) => plan.operations.filter((op) => op.type === "create");
 const candidate = (plan: Plan, service: string, machine: string) =>
   plan.explanations.find((e) => e.service === service)!.candidates.find((c) => c.machine === machine)!;
 
-/** The DeployFailedError planning throws (fails the test if it does not throw one). */
-function failure(run: () => unknown): DeployFailedError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DeployFailedError);
-    return error as DeployFailedError;
-  }
-  throw new Error("expected planning to fail");
-}
+const failure = (run: () => unknown) => thrownBy(DeployFailedError, run);
 
 function contextFor(machines: MachineView[], regions: PlacementContext["regions"] = {}): PlacementContext {
   return { regions, reservedElsewhere: {}, machines, ledger: emptyLedger() };

@@ -10,6 +10,7 @@ import { REGION_ROLES, type RegionRole } from "../../model/region.ts";
 import { serviceRevision } from "../../model/revision.ts";
 import { aPlanInput, aService, aSpec, aView, anInstance, briefly, committed, GiB, MiB } from "../fixtures/deploy.ts";
 import { aMachine } from "../fixtures/machines.ts";
+import { thrownBy } from "../fixtures/errors.ts";
 
 const threeMachines = [
   aView(aMachine({ id: "m1", zone: "z1" })),
@@ -22,15 +23,7 @@ function deployed(spec: NamespaceSpec, service: string, count: number, revision?
   return Array.from({ length: count }, (_, slot) => anInstance({ service, slot, machine: `m${(slot % 3) + 1}`, of: spec, ...(revision ? { revision } : {}) }));
 }
 
-function failure(run: () => unknown): DeployFailedError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DeployFailedError);
-    return error as DeployFailedError;
-  }
-  throw new Error("expected planning to fail");
-}
+const failure = (run: () => unknown) => thrownBy(DeployFailedError, run);
 
 describe("planDeploy: what changes", () => {
   it("keeps every instance of an unchanged service, and gives the same hash every time", () => {
