@@ -25,8 +25,11 @@ export interface FollowRoutingOptions {
 export async function followRouting(options: FollowRoutingOptions): Promise<void> {
   let disconnectedSince: string | undefined;
   let doubt: ((reason: string) => void) | undefined;
+  const statuses = options.nc.status();
+  // Stop listening when this consumer stops, or every restart would leave a listener behind.
+  options.signal.addEventListener("abort", () => (statuses as { stop?: () => void }).stop?.(), { once: true });
   void (async () => {
-    for await (const status of options.nc.status()) {
+    for await (const status of statuses) {
       if (status.type === "disconnect") {
         disconnectedSince ??= new Date().toISOString();
         options.onFreshness({ state: "stale", since: disconnectedSince, reason: "disconnected from NATS" });
