@@ -31,7 +31,6 @@ const POLL_PAUSE_MS = 1;
 /** A poll loop that has not seen the new commit after this long fails the benchmark. */
 const CONVERGENCE_TIMEOUT_MS = 15_000;
 const SERVICE = "web";
-const COMMIT_HEADER = "x-ployz-commit";
 
 export interface ConvergenceResult {
   deploys: number;
@@ -94,7 +93,7 @@ export async function benchRoutingConvergence(options: ConvergenceOptions, print
 
     print(`routing convergence: ${options.deploys} deploys of ${namespace}/${SERVICE} (1 replica, readiness http every 50 ms), each changing an env var; machine ${cluster.machineId}, ${availableParallelism()} CPUs, load average ${loadAtStart.toFixed(1)}`);
     print(`  t0: the routing event (routing.${namespace}.${SERVICE}) arrives at a core NATS subscription in this process: the commit's routing record is durable in stream ROUTING`);
-    print(`  t1: the first response through the gateway ${cluster.gateway} (Host: ${host}) carrying the new commit's X-Ployz-Commit; polled from t0, a fresh connection each, ${POLL_PAUSE_MS} ms apart`);
+    print(`  t1: the first response through the gateway ${cluster.gateway} (Host: ${host}) answered by the new round's instance; polled from t0, a fresh connection each, ${POLL_PAUSE_MS} ms apart`);
     print(`  baseline: one GET through the gateway on a fresh connection (what the same loop needs to see a change that needs no propagation), ${options.baselineRequests} after each deploy`);
 
     const deploy = (n: number) => timedDeploy(cluster, events, namespace, host, n);
@@ -159,7 +158,7 @@ export async function benchRoutingConvergence(options: ConvergenceOptions, print
       loadAverage: { start: round(loadAtStart, 2), end: round(loadAtEnd, 2) },
       method: {
         t0: `routing.<ns>.${SERVICE} message arrives at a core NATS subscription in the benchmark`,
-        t1: `first gateway response (fresh connection, polled ${POLL_PAUSE_MS} ms apart) carrying the new X-Ployz-Commit`,
+        t1: `first gateway response (fresh connection, polled ${POLL_PAUSE_MS} ms apart) answered by the new round's instance`,
         baseline: "one gateway GET on a fresh connection, measured between deploys",
       },
       convergenceMs: roundSummary(conv),
@@ -188,7 +187,7 @@ export async function benchRoutingConvergence(options: ConvergenceOptions, print
  */
 async function timedDeploy(cluster: TestCluster, events: NamespaceEvents, namespace: string, host: string, n: number): Promise<Round> {
   const spec = aNamespaceSpec(namespace, {
-    [SERVICE]: httpService("hello from the convergence bench", {
+    [SERVICE]: httpService(`round ${n}`, {
       env: { ROUND: String(n) },
       routes: [{ hostnames: [host], port: 8080 }],
       readiness: { type: "http", port: 8080, path: "/", interval: "50ms", timeout: "1s", retries: 100 },
@@ -203,7 +202,7 @@ async function timedDeploy(cluster: TestCluster, events: NamespaceEvents, namesp
   const deploying = cluster.client.deploy({ spec }).then((reply) => ({ reply, ms: performance.now() - started, resolvedAt: Date.now() }));
   deploying.catch(() => undefined); // a failure surfaces through the race below or the await after it
   const event = await Promise.race([events.nextRouting(), deploying.then(() => events.nextRouting())]);
-  const seen = await pollUntilCommit(cluster.gateway, host, event.commitSeq);
+  const seen = await pollUntilRound(cluster.gateway, host, n);
   const deployed = await deploying;
   if (deployed.reply.type !== "deployed" || deployed.reply.commitSeq !== event.commitSeq) {
     throw new Error(`deploy ${n} of ${namespace} answered ${deployed.reply.type} (commit ${deployed.reply.commitSeq}), but the routing event was for commit ${event.commitSeq}`);
@@ -275,46 +274,46 @@ function watchNamespace(nc: NatsConnection, namespace: string): NamespaceEvents 
   };
 }
 
-/** Polls the gateway until a response carries `commitSeq` (or a later one); `at` is when it arrived. */
-async function pollUntilCommit(gateway: string, host: string, commitSeq: number): Promise<{ at: number; polls: number; errorMessages: string[] }> {
+/** Polls the gateway until a response comes from round `round`'s instance (or a later one); `at` is when it arrived. */
+async function pollUntilRound(gateway: string, host: string, round: number): Promise<{ at: number; polls: number; errorMessages: string[] }> {
   const deadline = performance.now() + CONVERGENCE_TIMEOUT_MS;
   const errorMessages: string[] = [];
   let last = "";
   for (let polls = 1; ; polls++) {
     try {
       const response = await gatewayGet(gateway, host);
-      if (response.status === 200 && response.commit !== undefined && response.commit >= commitSeq) return { at: response.at, polls, errorMessages };
-      last = `HTTP ${response.status}, commit ${response.commit ?? "none"}`;
+      if (response.status === 200 && response.round !== undefined && response.round >= round) return { at: response.at, polls, errorMessages };
+      last = `HTTP ${response.status}, round ${response.round ?? "none"}`;
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
       errorMessages.push(last);
     }
-    if (performance.now() > deadline) throw new Error(`the gateway did not serve commit ${commitSeq} of ${host} within ${CONVERGENCE_TIMEOUT_MS} ms (last: ${last})`);
+    if (performance.now() > deadline) throw new Error(`the gateway did not serve round ${round} of ${host} within ${CONVERGENCE_TIMEOUT_MS} ms (last: ${last})`);
     await new Promise((resolve) => setTimeout(resolve, POLL_PAUSE_MS));
   }
 }
 
 /**
- * GET / through the gateway with a Host header on a new connection (as the test harness's
- * viaGateway, which does not return headers): status, X-Ployz-Commit, when the response ended
+ * GET / through the gateway with a Host header on a new connection: status, the round the
+ * answering instance was deployed in (its body says `round N`), when the response ended
  * (performance.now()) and how long it took.
  */
-async function gatewayGet(gateway: string, host: string): Promise<{ status: number; commit: number | undefined; at: number; ms: number }> {
+async function gatewayGet(gateway: string, host: string): Promise<{ status: number; round: number | undefined; at: number; ms: number }> {
   const response = await requestOnce(new URL("/", gateway), { Host: host });
-  const header = response.headers[COMMIT_HEADER];
-  const commit = typeof header === "string" && /^\d+$/.test(header) ? Number(header) : undefined;
-  return { status: response.status, commit, at: response.at, ms: response.ms };
+  const match = /^round (\d+)/.exec(response.body);
+  return { status: response.status, round: match ? Number(match[1]) : undefined, at: response.at, ms: response.ms };
 }
 
 /** One GET on a connection of its own (Caddy closes idle keep-alive connections when it loads a config). */
-function requestOnce(url: URL, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; at: number; ms: number }> {
+function requestOnce(url: URL, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string; at: number; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers, timeout: 5_000, agent: false }, (res) => {
-      res.resume();
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
       res.on("end", () => {
         const at = performance.now();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, at, ms: at - started });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.trim(), at, ms: at - started });
       });
       res.on("error", reject);
     });

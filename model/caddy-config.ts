@@ -1,4 +1,4 @@
-import { normalizePrefix, type RoutingProjection, type RoutingRecord } from "./routing.ts";
+import { CLUSTER_ZONE, normalizePrefix, type RoutingProjection, type RoutingRecord } from "./routing.ts";
 
 export interface GatewayListen {
   /** Caddy's admin API: loopback only. */
@@ -7,6 +7,13 @@ export interface GatewayListen {
   http: string;
   /** The HTTPS listener for `tls: acme` routes, e.g. `127.0.0.1:8443`; none when absent. */
   https?: string;
+  /**
+   * The cluster DNS (`host:port`). When given, backends are resolved from it (A records of
+   * `<service>.<ns>.ployz.internal`, refreshed every 100 ms) instead of being written into the
+   * config, so a deploy that only replaces instances changes nothing in Caddy's config: no
+   * reload, and none of the connections a reload resets.
+   */
+  dns?: string;
 }
 
 /** What the gateway serves over TLS, and the ACME http-01 challenges it answers right now. */
@@ -43,7 +50,7 @@ export function renderCaddyConfig(projection: RoutingProjection, listen: Gateway
     gateway: {
       listen: [listen.http],
       automatic_https: { disable: true },
-      routes: [...challengeRoutes(tls.challenges), ...renderRoutes(projection, () => true)],
+      routes: [...challengeRoutes(tls.challenges), ...renderRoutes(projection, () => true, listen.dns)],
     },
   };
   if (listen.https) {
@@ -52,7 +59,7 @@ export function renderCaddyConfig(projection: RoutingProjection, listen: Gateway
       // Certificates come from Ployz (KV `secrets`), never from Caddy's own automation.
       automatic_https: { disable: true },
       tls_connection_policies: [{}],
-      routes: renderRoutes(projection, (tlsMode, hostname) => tlsMode === "acme" && certified.has(hostname)),
+      routes: renderRoutes(projection, (tlsMode, hostname) => tlsMode === "acme" && certified.has(hostname), listen.dns),
     };
   }
   const certificates = [...tls.certificates].sort((a, b) => a.hostname.localeCompare(b.hostname));
@@ -77,7 +84,7 @@ function challengeRoutes(challenges: GatewayTls["challenges"]): unknown[] {
 }
 
 /** The routes of one server, for the route hostnames `serves` accepts, ending with the 404 catch-all. */
-function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acme", hostname: string) => boolean): unknown[] {
+function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acme", hostname: string) => boolean, dns: string | undefined): unknown[] {
   const flat: FlatRoute[] = [];
   for (const record of [...projection.records.values()].sort((a, b) => `${a.namespace}/${a.service}`.localeCompare(`${b.namespace}/${b.service}`))) {
     for (const route of record.routes) {
@@ -108,10 +115,20 @@ function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acm
         : [
             {
               handler: "reverse_proxy",
-              upstreams: r.record.backends.map((b) => ({ dial: `${b.address}:${r.port}` })),
+              ...(dns
+                ? {
+                    dynamic_upstreams: {
+                      source: "a",
+                      name: `${r.record.service}.${r.record.namespace}.${CLUSTER_ZONE}`,
+                      port: String(r.port),
+                      refresh: "100ms",
+                      resolver: { addresses: [`udp/${dns}`] },
+                    },
+                  }
+                : { upstreams: r.record.backends.map((b) => ({ dial: `${b.address}:${r.port}` })) }),
               // A backend that just went away is retried on another for a moment, not failed.
               load_balancing: { selection_policy: { policy: "round_robin" }, try_duration: "2s", try_interval: "50ms" },
-              headers: { response: { set: { "X-Ployz-Service": [`${r.record.namespace}/${r.record.service}`], "X-Ployz-Commit": [String(r.record.commitSeq)] } } },
+              headers: { response: { set: { "X-Ployz-Service": [`${r.record.namespace}/${r.record.service}`] } } },
             },
           ],
     terminal: true,

@@ -182,7 +182,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       docker,
       gateway: {
         adminUrl: caddy.adminUrl,
-        listen: { admin: `127.0.0.1:${config.gateway.adminPort}`, http: caddy.httpAddress, https: httpsAddress },
+        listen: { admin: `127.0.0.1:${config.gateway.adminPort}`, http: caddy.httpAddress, https: httpsAddress, dns: `${config.dns.host}:${config.dns.port}` },
         ...(config.acme ? { acme: config.acme } : {}),
       },
       dns: { host: config.dns.host, port: config.dns.port, upstream: hostResolver() },

@@ -103,9 +103,9 @@ export async function probeCandidates(
 }
 
 /**
- * Waits until the gateway of every given machine serves routing up to `routingSeq` (so the new
- * backends are routed before the old ones go), for at most `timeoutMs`; returns the machines whose
- * gateway did not get there, as warnings.
+ * Waits until the gateway and the DNS of every given machine serve routing up to `routingSeq`
+ * (the gateway resolves backends through the DNS), so the new backends are routed before the old
+ * ones go, for at most `timeoutMs`; returns the machines that did not get there, as warnings.
  */
 export async function waitForGateways(participants: Participants, machines: string[], routingSeq: number, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
@@ -114,13 +114,13 @@ export async function waitForGateways(participants: Participants, machines: stri
     await Promise.all(
       [...pending].map(async (machine) => {
         const reply = await participants.routes(machine).catch(() => undefined);
-        const gateway = reply?.consumers.find((c) => c.kind === "gateway");
-        if (gateway && gateway.seq >= routingSeq) pending.delete(machine);
+        const consumers = reply?.consumers.filter((c) => c.kind === "gateway" || c.kind === "dns") ?? [];
+        if (consumers.length === 2 && consumers.every((c) => c.seq >= routingSeq)) pending.delete(machine);
       }),
     );
     if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  return [...pending].map((m) => `the gateway on ${m} had not applied routing sequence ${routingSeq} within ${timeoutMs} ms when old instances were drained`);
+  return [...pending].map((m) => `the gateway or DNS on ${m} had not applied routing sequence ${routingSeq} within ${timeoutMs} ms when old instances were drained`);
 }
 
 /** Removes the instances the committed plan replaced or dropped; failures become warnings. */

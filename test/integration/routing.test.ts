@@ -40,27 +40,32 @@ function loadLoop(host: string) {
 }
 
 describe("the gateway", () => {
-  it("serves a deployed route, 404 for unknown hosts, and switches to v2 with zero failed requests", async () => {
+  it("serves a deployed route, 404 for unknown hosts, and switches v1 → v2 → v3 with zero failed requests", async () => {
     const ns = cluster.namespace("zd");
     const host = `${ns}.example.test`;
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("v1", host) }) });
     await eventually(async () => ((await viaGateway(cluster.gateway, host)).body === "v1" ? true : undefined), "v1 to be served");
     expect(await viaGateway(cluster.gateway, "unknown.example.test")).toEqual({ status: 404, body: "no route for this host" });
 
-    const loop = loadLoop(host);
-    await eventually(async () => (loop.responses.length > 20 ? true : undefined), "the load loop to run");
+    // two clients looping on fresh connections while two deploys replace every instance
+    const loops = [loadLoop(host), loadLoop(host)];
+    await eventually(async () => (loops.every((l) => l.responses.length > 10) ? true : undefined), "the load loops to run");
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("v2", host) }) });
-    const seen = loop.responses.length;
-    await eventually(async () => (loop.responses.length > seen + 20 ? true : undefined), "more requests after the deploy");
-    await loop.stop();
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("v3", host) }) });
+    const seen = loops.map((l) => l.responses.length);
+    await eventually(async () => (loops.every((l, i) => l.responses.length > seen[i]! + 10) ? true : undefined), "more requests after the deploys");
+    await Promise.all(loops.map((l) => l.stop()));
 
-    const failed = loop.responses.filter((r) => "error" in r || r.status !== 200);
-    expect(failed).toEqual([]);
-    const bodies = loop.responses.map((r) => ("body" in r ? r.body : "?"));
-    expect(bodies[0]).toBe("v1");
-    expect(bodies.at(-1)).toBe("v2");
-    // once switched, it never goes back
-    expect(bodies.slice(bodies.indexOf("v2")).every((b) => b === "v2")).toBe(true);
+    for (const loop of loops) {
+      const failed = loop.responses.filter((r) => "error" in r || r.status !== 200);
+      expect(failed).toEqual([]);
+      const bodies = loop.responses.map((r) => ("body" in r ? r.body : "?"));
+      expect(bodies[0]).toBe("v1");
+      expect(bodies.at(-1)).toBe("v3");
+      // versions only ever move forward
+      const order = bodies.map((b) => Number(b.slice(1)));
+      expect(order.every((v, i) => i === 0 || v >= order[i - 1]!)).toBe(true);
+    }
   });
 
   it("never routes to a failed deploy's candidates", async () => {
