@@ -9,7 +9,7 @@ export interface GatewayListen {
   https?: string;
   /**
    * The cluster DNS (`host:port`). When given, backends are resolved from it (A records of
-   * `<service>.<ns>.ployz.internal`, refreshed every 100 ms) instead of being written into the
+   * `<service>.<ns>.ployz.internal`, refreshed every 50 ms) instead of being written into the
    * config, so a deploy that only replaces instances changes nothing in Caddy's config: no
    * reload, and none of the connections a reload resets.
    */
@@ -121,7 +121,7 @@ function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acm
                       source: "a",
                       name: `${r.record.service}.${r.record.namespace}.${CLUSTER_ZONE}`,
                       port: String(r.port),
-                      refresh: "100ms",
+                      refresh: "50ms",
                       resolver: { addresses: [`udp/${dns}`] },
                     },
                   }

@@ -14,7 +14,7 @@ describe("renderCaddyConfig with the cluster DNS", () => {
     const [route] = routesOf(aProjection(web));
     expect(route!.handle[0]).toMatchObject({
       handler: "reverse_proxy",
-      dynamic_upstreams: { source: "a", name: "web.shop.ployz.internal", port: "8080", refresh: "100ms", resolver: { addresses: ["udp/172.17.0.1:53"] } },
+      dynamic_upstreams: { source: "a", name: "web.shop.ployz.internal", port: "8080", refresh: "50ms", resolver: { addresses: ["udp/172.17.0.1:53"] } },
     });
     expect(route!.handle[0]).not.toHaveProperty("upstreams");
   });
