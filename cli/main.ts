@@ -11,6 +11,7 @@ import { historyCommand } from "./commands/history.ts";
 import { imageCommand } from "./commands/image/index.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { machineCommand } from "./commands/machine/index.ts";
+import { namespaceCommand } from "./commands/namespace/index.ts";
 import { psCommand } from "./commands/ps.ts";
 import { regionCommand } from "./commands/region/index.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(psCommand)
     .command(historyCommand)
     .command(rollbackCommand)
+    .command(namespaceCommand)
     .command(explainCommand)
     .command(logsCommand)
     .command(routesCommand)

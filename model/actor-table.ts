@@ -1,3 +1,4 @@
+import { compareText } from "./compare.ts";
 import { z } from "zod";
 import { ActorEventQueue } from "./actor-events.ts";
 
@@ -178,6 +179,6 @@ export class ActorTable {
   list(): ActorEntry[] {
     return [...this.entries.values()]
       .map(({ parentSession: _p, ...entry }) => entry)
-      .sort((a, b) => a.path.localeCompare(b.path));
+      .sort((a, b) => compareText(a.path, b.path));
   }
 }

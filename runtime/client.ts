@@ -48,6 +48,8 @@ export interface PloyzClient {
   ps(namespace?: string): Promise<PsReply>;
   history(namespace: string): Promise<HistoryReply>;
   rollback(namespace: string, to?: number, options?: WatchOptions): Promise<DeployReply>;
+  /** `namespace rm`: removes every instance, route and claim of the namespace; its history stays. */
+  namespaceRm(namespace: string, options?: WatchOptions): Promise<DeployReply>;
   explain(namespace: string, service: string): Promise<ExplainReply>;
   logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
@@ -60,7 +62,7 @@ export interface PloyzClient {
   /** Every machine's (or one machine's) actor event batches as they are published; returns the way to stop. */
   watchEvents(onMessage: (message: ActorEventsMessage) => void, options?: WatchLiveOptions): () => void;
   /** Saves `image` from the local dockerd into the cluster's image store. */
-  pushImage(image: string): Promise<{ image: string; bytes: number; digest: string }>;
+  pushImage(image: string): Promise<{ image: string; bytes: number; digest: string; imageId: string }>;
   close(): Promise<void>;
 }
 
@@ -177,6 +179,9 @@ class NatsClient implements PloyzClient {
   }
   rollback(namespace: string, to?: number, options: WatchOptions = {}) {
     return this.watched("rollback", deployReplySchema, { namespace, ...(to ? { to } : {}) }, options);
+  }
+  namespaceRm(namespace: string, options: WatchOptions = {}) {
+    return this.watched("namespace.rm", deployReplySchema, { namespace }, options);
   }
   explain(namespace: string, service: string) {
     return this.api("explain", explainReplySchema, { namespace, service });

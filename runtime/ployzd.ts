@@ -31,7 +31,8 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           .option("acme-email", { type: "string", describe: "contact address for the ACME account" })
           .implies({ "acme-ca": "acme-directory", "acme-email": "acme-directory" })
           .option("dns-port", { type: "number", describe: "cluster DNS port on first start (default 53; 0: a free one)" })
-          .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" })
+          .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" })
+          .option("reconcile-interval-ms", { type: "number", default: 30_000, describe: "how often each namespace is reconciled without a commit or container event" })
           .option("inspect", { type: "boolean", default: false, describe: "forward XState inspection to the Stately inspector (browser)" })
           .option("inspect-url", { type: "string", default: DEFAULT_INSPECT_URL, describe: "the Stately inspector's WebSocket bridge, with --inspect" })
           .option("inspector", { type: "boolean", default: true, describe: "publish actor snapshots for `ployz top` (--no-inspector to measure their cost)" }),
@@ -60,6 +61,7 @@ export async function ployzdMain(argv: string[]): Promise<void> {
               ? { acme: { directory: args["acme-directory"], ...(args["acme-ca"] ? { caFile: args["acme-ca"] } : {}), ...(args["acme-email"] ? { email: args["acme-email"] } : {}) } }
               : {}),
             faultInjection: args["fault-injection"],
+            reconcileIntervalMs: args["reconcile-interval-ms"],
             ...(args.inspect ? { inspectUrl: args["inspect-url"] } : {}),
             ...(args.inspector ? {} : { inspector: false }),
             env: process.env,

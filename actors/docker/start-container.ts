@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { LABELS } from "../../model/instance.ts";
+import { LABELS, volumeName } from "../../model/instance.ts";
 import type { ServiceSpec } from "../../model/manifest.ts";
 import { shortHash } from "../../model/revision.ts";
 import { CLUSTER_ZONE } from "../../model/routing.ts";
@@ -13,6 +13,10 @@ export interface ContainerIdentity {
   slot: number;
   revision: string;
   deployId: string;
+  /** The cluster that manages it (two clusters may share one dockerd). */
+  clusterId: string;
+  /** The exact image to run (the spec's reference resolved when the deploy was planned). */
+  imageId: string;
 }
 
 /** The container name of one instance: unique per deploy, so a replacement can run beside the old. */
@@ -22,19 +26,23 @@ export function containerName(id: ContainerIdentity): string {
 
 /**
  * Creates and starts one instance's container, labelled so it can always be traced back to its
- * namespace, service, slot, revision and deploy. Configs become read-only files under `configDir`.
+ * cluster, namespace, service, slot, revision and deploy. Configs become read-only files under
+ * `configDir`. `beforeCreate` runs right before Docker is asked to create it (the fencing check:
+ * nothing slow may come between it and the Docker call).
  */
 export async function startContainer(
   docker: Docker,
   id: ContainerIdentity,
   spec: ServiceSpec,
   configDir: string,
-  dns?: { server: string },
+  dns: { server: string } | undefined,
+  beforeCreate: () => Promise<void>,
 ): Promise<{ containerId: string; containerName: string; address?: string }> {
   const name = containerName(id);
   const binds: string[] = [];
   for (const volume of spec.volumes) {
-    const source = volume.type === "volume" ? `ployz-${id.namespace}-${volume.source}` : volume.source;
+    if (volume.type === "volume") await ensureVolume(docker, id, volume.source);
+    const source = volume.type === "volume" ? volumeName(id.namespace, volume.source) : volume.source;
     binds.push(`${source}:${volume.target}${volume.readOnly ? ":ro" : ""}`);
   }
   if (spec.configs.length > 0) {
@@ -56,16 +64,19 @@ export async function startContainer(
   const labels: Record<string, string> = {
     ...spec.labels,
     [LABELS.managed]: "true",
+    [LABELS.cluster]: id.clusterId,
     [LABELS.namespace]: id.namespace,
     [LABELS.service]: id.service,
     [LABELS.slot]: String(id.slot),
     [LABELS.revision]: id.revision,
     [LABELS.deploy]: id.deployId,
+    [LABELS.image]: spec.image,
   };
+  await beforeCreate();
   try {
     const container = await docker.createContainer({
       name,
-      Image: spec.image,
+      Image: id.imageId,
       ...(spec.command ? { Cmd: spec.command } : {}),
       ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
@@ -94,5 +105,17 @@ export async function startContainer(
       .remove({ force: true })
       .catch(() => undefined);
     throw translateDockerError(error, `starting ${name} from ${spec.image}`);
+  }
+}
+
+/** Creates the namespace's named volume if it is not there yet, labelled like the containers. */
+async function ensureVolume(docker: Docker, id: ContainerIdentity, volume: string): Promise<void> {
+  try {
+    await docker.createVolume({
+      Name: volumeName(id.namespace, volume),
+      Labels: { [LABELS.managed]: "true", [LABELS.cluster]: id.clusterId, [LABELS.namespace]: id.namespace, "ployz.volume": volume },
+    });
+  } catch (error) {
+    throw translateDockerError(error, `volume ${volumeName(id.namespace, volume)}`);
   }
 }

@@ -27,7 +27,9 @@ export const deployCommand: CommandModule<GlobalArgs, DeployArgs> = {
     if (reply.type === "previewed") {
       return printLines(...reply.lines, "", `nothing was changed. Apply exactly this plan with: ployzctl deploy -f ${args.file} --plan ${reply.plan.hash}`);
     }
-    if (reply.type === "unchanged") return printLines(`namespace ${reply.namespace} is already running this spec: nothing to do`);
-    printLines(`deployed namespace ${reply.namespace}: commit ${reply.commitSeq} (deploy ${reply.deployId})`, ...reply.lines, ...(reply.warnings ?? []).map((w) => `warning: ${w}`));
+    const notes = (reply.notes ?? []).map((n) => `settled first: ${n}`);
+    const warnings = (reply.warnings ?? []).map((w) => `warning: ${w}`);
+    if (reply.type === "unchanged") return printLines(`namespace ${reply.namespace} is already running this spec: nothing to do`, ...notes, ...warnings);
+    printLines(`deployed namespace ${reply.namespace}: commit ${reply.commitSeq} (deploy ${reply.deployId})`, ...notes, ...reply.lines, ...warnings);
   },
 };

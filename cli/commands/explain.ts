@@ -31,7 +31,7 @@ export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
       );
     }
     lines.push("", "instances:");
-    for (const i of reply.instances) lines.push(`  ${i.service}#${i.slot} on ${i.machine} rev ${i.revision} ${i.address ?? ""}`);
+    for (const i of reply.instances) lines.push(`  ${i.service}#${i.slot} on ${i.machine} rev ${i.revision} ${i.containerName}`);
     printLines(...lines);
   },
 };

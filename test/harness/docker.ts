@@ -15,3 +15,20 @@ export async function removeTestContainers(docker: Docker, run: string): Promise
   const list = await docker.listContainers({ all: true, filters: { label: [`ployz.test=${run}`] } });
   await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
 }
+
+/**
+ * Makes an image of its own under `ref`: busybox plus a file `/marker` holding `marker`, so it
+ * has an id no other image has (unlike a second tag of busybox). Returns that id.
+ */
+export async function buildMarkedImage(docker: Docker, ref: string, marker: string): Promise<string> {
+  const [repo, tag] = ref.split(":") as [string, string];
+  const container = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ["/bin/sh", "-c", `echo '${marker}' > /marker`], Labels: { "ployz.test": "marked-image" } });
+  try {
+    await container.start();
+    await container.wait();
+    await container.commit({ repo, tag });
+  } finally {
+    await container.remove({ force: true });
+  }
+  return (await docker.getImage(ref).inspect()).Id;
+}
