@@ -147,6 +147,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           docker: deps.docker,
           locks: store.kv.locks,
           images: store.images,
+          secrets: store.kv.secrets,
           machineId,
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),

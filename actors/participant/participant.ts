@@ -23,6 +23,7 @@ import { containerLogs } from "../docker/logs.ts";
 import { probeReadiness } from "../docker/probe-readiness.ts";
 import { removeContainer } from "../docker/remove-container.ts";
 import { startContainer } from "../docker/start-container.ts";
+import { serviceSecretReader } from "../store/service-secrets.ts";
 import { parseRequest } from "../nats/parse-request.ts";
 import { serveRequests } from "../nats/serve.ts";
 import { observeCapacity } from "./capacity.ts";
@@ -33,6 +34,8 @@ export interface ParticipantDeps {
   docker: Docker;
   locks: KV;
   images: ObjectStore;
+  /** KV `secrets`: the values of the services' secrets, read when a container starts. */
+  secrets?: KV;
   machineId: string;
   dataDir: string;
   /** Where config files for containers are written. */
@@ -89,7 +92,7 @@ export function createParticipant(deps: ParticipantDeps) {
         await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
         const image = await ensureImage(deps.docker, deps.images, request.spec.image, machine);
         if (image === "loaded") deps.log.info({ image: request.spec.image }, "image loaded from the cluster image store");
-        const started = await startContainer(deps.docker, request, request.spec, deps.configDir, deps.dns);
+        const started = await startContainer(deps.docker, request, request.spec, deps.configDir, deps.dns, { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}) });
         deps.log.info({ namespace: request.namespace, service: request.service, slot: request.slot, deploy: request.deployId, container: started.containerName }, "container started");
         return { type: "started", machine, ...started };
       }
