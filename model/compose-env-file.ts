@@ -22,15 +22,16 @@ export function envFromFiles(
   for (const { item, where } of entries) {
     let file: unknown = item;
     let required = true;
-    if (typeof item === "object" && item !== null && !Array.isArray(item)) {
-      const long = item as Record<string, unknown>;
-      log.checkKeys(long, where, ["path", "required", "format"]);
-      file = long.path;
-      if (long.required !== undefined && typeof long.required !== "boolean") log.fail([...where, "required"], `expected true or false, got ${show(long.required)}`);
-      required = long.required !== false;
-      if (long.format !== undefined) log.fail([...where, "format"], `Ployz reads env files only in Compose's own format; remove format: ${show(long.format)}`);
+    const long = typeof item === "object" && item !== null && !Array.isArray(item);
+    if (long) {
+      const entry = item as Record<string, unknown>;
+      log.checkKeys(entry, where, ["path", "required", "format"]);
+      file = entry.path;
+      if (entry.required !== undefined && typeof entry.required !== "boolean") log.fail([...where, "required"], `expected true or false, got ${show(entry.required)}`);
+      required = entry.required !== false;
+      if (entry.format !== undefined) log.fail([...where, "format"], `Ployz reads env files only in Compose's own format; remove format: ${show(entry.format)}`);
     }
-    const fileAt = typeof item === "string" ? where : [...where, "path"];
+    const fileAt = long ? [...where, "path"] : where;
     if (typeof file !== "string") {
       log.fail(fileAt, `expected a path, got ${show(file)}`);
       continue;

@@ -191,7 +191,6 @@ class Conversion {
   private topLevelVolumes(raw: unknown): { volumes: Record<string, { external?: boolean; name?: string }>; declared: Map<string, DeclaredVolume> } {
     const volumes: Record<string, { external?: boolean; name?: string }> = {};
     const declared = new Map<string, DeclaredVolume>();
-    const claimedBy = new Map<string, { key: string; external: boolean }>();
     for (const [key, def] of Object.entries(this.log.mapping(raw, ["volumes"], "a mapping of volumes") ?? {})) {
       const at = ["volumes", key];
       const volume = def === null ? {} : this.log.mapping(def, at, "a mapping");
@@ -225,9 +224,6 @@ class Conversion {
         this.log.fail([...at, "name"], `${show(name)}: a Ployz volume name is 1–63 lowercase letters, digits or inner dashes; write one like "${suggestion}", or add external: true to mount the existing Docker volume ${show(name)}`);
         continue;
       }
-      const claimed = claimedBy.get(ployzName);
-      if (claimed && claimed.key !== key) this.log.fail(at, `names the same volume "${ployzName}" as volumes.${claimed.key}`);
-      claimedBy.set(ployzName, { key, external: false });
       declared.set(key, { name: ployzName });
       volumes[ployzName] = {};
       this.log.from(["volumes", ployzName], name === undefined ? at : [...at, "name"]);
@@ -319,7 +315,14 @@ class Conversion {
     const mounts = this.volumes(service.volumes, at, context.declared);
     out.volumes = mounts.volumes;
     const tmpfs = [...this.tmpfs(service.tmpfs, at), ...mounts.tmpfs];
-    if (tmpfs.length > 0) out.tmpfs = tmpfs.map((t, i) => (log.from([...at, "tmpfs", i], t.at, t.opaque), t.mount));
+    if (tmpfs.length > 0) {
+      out.tmpfs = tmpfs.map((t, i) => {
+        log.from([...at, "tmpfs", i], t.at, t.opaque);
+        // A long-syntax tmpfs volume keeps size and mode under tmpfs:.
+        if (!t.opaque) for (const key of ["size", "mode"]) log.from([...at, "tmpfs", i, key], [...t.at, "tmpfs", key]);
+        return t.mount;
+      });
+    }
     out.configs = this.serviceConfigs(service.configs, at, context.configs);
     if (service.secrets !== undefined) out.secrets = serviceSecrets(service.secrets, at, log, this.secrets!);
     Object.assign(out, containerFields(service, at, log));

@@ -55,7 +55,9 @@ export function containerOptions(spec: ServiceSpec): { config: ContainerConfigFi
       spec.tmpfs.map((t) => [t.target, [t.size === undefined ? "" : `size=${t.size}`, t.mode === undefined ? "" : `mode=${t.mode.toString(8).padStart(4, "0")}`].filter(Boolean).join(",")]),
     );
   }
-  if (spec.ulimits !== undefined) hostConfig.Ulimits = Object.entries(spec.ulimits).map(([Name, { soft, hard }]) => ({ Name, Soft: soft, Hard: hard }));
+  if (spec.ulimits !== undefined) {
+    hostConfig.Ulimits = Object.entries(spec.ulimits).flatMap(([Name, limit]) => (limit ? [{ Name, Soft: limit.soft, Hard: limit.hard }] : []));
+  }
   const external = externalVolumeMounts(spec);
   if (external.length > 0) hostConfig.Mounts = external.map((v) => ({ Type: "volume", Source: v.name, Target: v.target, ReadOnly: v.readOnly }));
   return { config, hostConfig };

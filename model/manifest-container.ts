@@ -41,7 +41,7 @@ export type TmpfsMount = z.infer<typeof tmpfsMountSchema>;
 export const ULIMIT_NAMES = ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"] as const;
 const limitValue = z.number().int().min(-1, "must be -1 (unlimited) or more");
 export const ulimitsSchema = z
-  .record(z.enum(ULIMIT_NAMES), z.object({ soft: limitValue, hard: limitValue }).strict().refine((l) => l.hard === -1 || (l.soft !== -1 && l.soft <= l.hard), "soft must not be above hard"))
+  .partialRecord(z.enum(ULIMIT_NAMES), z.object({ soft: limitValue, hard: limitValue }).strict().refine((l) => l.hard === -1 || (l.soft !== -1 && l.soft <= l.hard), "soft must not be above hard"))
   .refine((u) => Object.keys(u).length > 0, "must name at least one limit");
 export type Ulimits = z.infer<typeof ulimitsSchema>;
 
