@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
@@ -82,11 +83,16 @@ export async function loadManifestFile(path: string, options: LoadOptions = {}):
   if (!isComposeDocument(doc, path)) return { ...specFromDocument(doc, { fileName: path, baseDir, ...namespace }), file, secrets: [] };
   const environment = composeEnvironment(baseDir, path, options.environment ?? process.env);
   const profiles = options.profiles?.length ? options.profiles : profilesFromEnvironment(environment.COMPOSE_PROFILES);
-  const declaresSecrets = typeof doc.secrets === "object" && doc.secrets !== null && Object.keys(doc.secrets).length > 0;
-  const secretKey = declaresSecrets && options.secretKey ? { secretKey: await options.secretKey() } : {};
   const readFile = (sidePath: string) => readSideFile(sidePath, baseDir);
-  const result = composeToSpec(doc, { fileName: path, baseDir, readFile, environment, profiles, ...namespace, ...secretKey });
-  return { spec: result.spec, secrets: result.secrets, format: "compose", file };
+  const convert = (secretKey: Uint8Array | undefined) =>
+    composeToSpec(doc, { fileName: path, baseDir, readFile, environment, profiles, ...namespace, ...(secretKey ? { secretKey } : {}) });
+  const declaresSecrets = typeof doc.secrets === "object" && doc.secrets !== null && Object.keys(doc.secrets).length > 0;
+  if (!declaresSecrets || !options.secretKey) return { ...convert(undefined), format: "compose", file };
+  // Every problem is found with a throwaway key first, so a bad file is reported without asking the cluster;
+  // then the versions are made with the cluster's key.
+  const { secrets } = convert(randomBytes(32));
+  if (secrets.length === 0) return { ...convert(undefined), format: "compose", file };
+  return { ...convert(await options.secretKey()), format: "compose", file };
 }
 
 /** Parses and validates manifest text without touching the disk (files come from the callback). */
