@@ -695,7 +695,8 @@ class Conversion {
         return interpolate(value, this.lookup);
       } catch (error) {
         if (!(error instanceof InterpolationError)) throw error;
-        return this.log.fail(at, error.message);
+        this.log.fail(at, error.message);
+        return value; // reported; kept as written so nothing else reports the same spot again
       }
     }
     if (Array.isArray(value)) return value.map((item, i) => this.interpolateAll(item, [...at, i]));

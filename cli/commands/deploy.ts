@@ -35,7 +35,8 @@ export const deployCommand: CommandModule<GlobalArgs, DeployArgs> = {
     });
     if (args.json) return printJson(reply);
     if (reply.type === "previewed") {
-      return printLines(...reply.lines, "", `nothing was changed. Apply exactly this plan with: ployzctl deploy -f ${args.file} --plan ${reply.plan.hash}`);
+      const same = [args.namespace ? ` -n ${args.namespace}` : "", ...(args.profile ?? []).map((p) => ` --profile ${p}`)].join("");
+      return printLines(...reply.lines, "", `nothing was changed. Apply exactly this plan with: ployzctl deploy -f ${args.file}${same} --plan ${reply.plan.hash}`);
     }
     if (reply.type === "unchanged") return printLines(`namespace ${reply.namespace} is already running this spec: nothing to do`);
     printLines(`deployed namespace ${reply.namespace}: commit ${reply.commitSeq} (deploy ${reply.deployId})`, ...reply.lines, ...(reply.warnings ?? []).map((w) => `warning: ${w}`));

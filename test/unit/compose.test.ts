@@ -598,4 +598,8 @@ describe("variables", () => {
   ])("refuses %j, naming the path", (image, message) => {
     expect(problems(compose({ image }))[0]).toBe(message);
   });
+
+  it("reports a variable that is not set once, not again as a missing value", () => {
+    expect(problems(compose({ environment: { GREETING: "${HELLO:?say hello}" } }))).toEqual(["services.web.environment.GREETING: required variable HELLO is not set: say hello"]);
+  });
 });
