@@ -1,3 +1,4 @@
+import { ConversionLog, type Doc, type Path } from "./compose-conversion.ts";
 import { show } from "./manifest-errors.ts";
 
 /** A Ployz port as Compose's short syntax gives it. */
@@ -39,4 +40,42 @@ export function parsePortNumber(text: string): number | string {
   if (!/^\d+$/.test(text)) return `${show(text)} is not a port number`;
   const port = Number(text);
   return port >= 1 && port <= 65535 ? port : `${port} is not a port 1–65535`;
+}
+
+/** `ports:` (short and long syntax) and `expose:`; published ports are always on 127.0.0.1. */
+export function servicePorts(rawPorts: unknown, rawExpose: unknown, service: Path, log: ConversionLog): Doc[] {
+  const out: Doc[] = [];
+  log.list(rawPorts, [...service, "ports"]).forEach((item, i) => {
+    const at = [...service, "ports", i];
+    const ployzAt = [...service, "ports", out.length];
+    if (typeof item === "number" || typeof item === "string") {
+      const port = parseShortPort(String(item));
+      if (typeof port === "string") return log.fail(at, `${show(item)}: ${port}`);
+      log.from(ployzAt, at, true);
+      return out.push(port as unknown as Doc);
+    }
+    const long = log.mapping(item, at, "a port");
+    if (!long) return;
+    log.checkKeys(long, at, ["target", "published", "protocol", "host_ip"]);
+    if (long.host_ip !== undefined && long.host_ip !== "127.0.0.1") log.fail([...at, "host_ip"], `${show(long.host_ip)}: Ployz publishes ports on 127.0.0.1 only`);
+    let published: unknown = long.published;
+    if (typeof published === "string") {
+      const port = parsePortNumber(published);
+      if (typeof port === "string") return log.fail([...at, "published"], `${show(published)}: ${port}`);
+      published = port;
+    }
+    log.from(ployzAt, at);
+    log.from([...ployzAt, "container"], [...at, "target"]);
+    out.push({ container: long.target, ...(published === undefined ? {} : { published }), ...(long.protocol === undefined ? {} : { protocol: long.protocol }) });
+  });
+  log.list(rawExpose, [...service, "expose"]).forEach((item, i) => {
+    const at = [...service, "expose", i];
+    const port = typeof item === "number" || typeof item === "string" ? parseShortPort(String(item)) : `expected a port, got ${show(item)}`;
+    if (typeof port === "string") return log.fail(at, port);
+    if (port.published !== undefined) return log.fail(at, `${show(item)}: expose takes a container port only`);
+    if (out.some((p) => p.container === port.container && (p.protocol ?? "tcp") === (port.protocol ?? "tcp"))) return;
+    log.from([...service, "ports", out.length], at, true);
+    out.push(port as unknown as Doc);
+  });
+  return out;
 }
