@@ -155,6 +155,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           locks: store.kv.locks,
           leases: store.kv.leases,
           images: store.images,
+          secrets: store.kv.secrets,
           machineId,
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),

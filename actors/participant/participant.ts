@@ -28,6 +28,7 @@ import { containerLogs } from "../docker/logs.ts";
 import { probeReadiness } from "../docker/probe-readiness.ts";
 import { removeContainer } from "../docker/remove-container.ts";
 import { startContainer } from "../docker/start-container.ts";
+import { serviceSecretReader } from "../store/service-secrets.ts";
 import { parseRequest } from "../nats/parse-request.ts";
 import { serveRequests } from "../nats/serve.ts";
 import { observeCapacity } from "./capacity.ts";
@@ -44,6 +45,8 @@ export interface ParticipantDeps {
   /** Namespace leases: only a lease holder may take this machine's lock. */
   leases: KV;
   images: ObjectStore;
+  /** KV `secrets`: the values of the services' secrets, read when a container starts. */
+  secrets?: KV;
   machineId: string;
   dataDir: string;
   /** Where config files for containers are written. */
@@ -110,12 +113,20 @@ export function createParticipant(deps: ParticipantDeps) {
         const image = await ensureImage(deps.docker, deps.images, request.spec.image, request.imageId, machine);
         if (image === "loaded") deps.log.info({ image: request.spec.image, id: request.imageId }, "image loaded from the cluster image store");
         const what = `starting ${request.service}#${request.slot} of ${request.namespace} for deploy ${request.deployId}`;
-        const started = await startContainer(deps.docker, { ...request, clusterId: deps.clusterId }, request.spec, deps.configDir, deps.dns, async () => {
-          // Checked now, not before the image load: a coordinator that stopped waiting, lost its lock or was fenced out starts nothing.
-          if (Date.now() > deadline) throw new DeployFailedError(`${what} abandoned: it could not happen within the coordinator's ${request.budgetMs} ms`);
-          await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
-          await assertFence(deps.jsm, request.namespace, request.fenceSeq, what);
-        });
+        const started = await startContainer(
+          deps.docker,
+          { ...request, clusterId: deps.clusterId },
+          request.spec,
+          deps.configDir,
+          deps.dns,
+          async () => {
+            // Checked now, not before the image load: a coordinator that stopped waiting, lost its lock or was fenced out starts nothing.
+            if (Date.now() > deadline) throw new DeployFailedError(`${what} abandoned: it could not happen within the coordinator's ${request.budgetMs} ms`);
+            await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
+            await assertFence(deps.jsm, request.namespace, request.fenceSeq, what);
+          },
+          { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}) },
+        );
         deps.log.info({ namespace: request.namespace, service: request.service, slot: request.slot, deploy: request.deployId, container: started.containerName }, "container started");
         return { type: "started", machine, ...started };
       }

@@ -32,3 +32,18 @@ export async function buildMarkedImage(docker: Docker, ref: string, marker: stri
   }
   return (await docker.getImage(ref).inspect()).Id;
 }
+
+/** Runs `command` in a running container as its own user; returns the exit code and what it printed. */
+export async function execIn(docker: Docker, containerId: string, command: string[]): Promise<{ code: number; output: string }> {
+  const { demux } = await import("../../actors/docker/logs.ts");
+  const exec = await docker.getContainer(containerId).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("end", () => resolve());
+    stream.on("error", reject);
+  });
+  const info = await exec.inspect();
+  return { code: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)).trim() };
+}
