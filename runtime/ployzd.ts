@@ -32,6 +32,7 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           .implies({ "acme-ca": "acme-directory", "acme-email": "acme-directory" })
           .option("dns-port", { type: "number", describe: "cluster DNS port on first start (default 53; 0: a free one)" })
           .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" })
+          .option("drain-ms", { type: "number", default: 500, describe: "how long a replaced instance keeps serving once routing moved past it" })
           .option("reconcile-interval-ms", { type: "number", default: 30_000, describe: "how often each namespace is reconciled without a commit or container event" })
           .option("inspect", { type: "boolean", default: false, describe: "forward XState inspection to the Stately inspector (browser)" })
           .option("inspect-url", { type: "string", default: DEFAULT_INSPECT_URL, describe: "the Stately inspector's WebSocket bridge, with --inspect" })
@@ -62,6 +63,7 @@ export async function ployzdMain(argv: string[]): Promise<void> {
               : {}),
             faultInjection: args["fault-injection"],
             reconcileIntervalMs: args["reconcile-interval-ms"],
+            drainMs: args["drain-ms"],
             ...(args.inspect ? { inspectUrl: args["inspect-url"] } : {}),
             ...(args.inspector ? {} : { inspector: false }),
             env: process.env,
