@@ -42,6 +42,8 @@ export interface DeployContext extends DeployInput {
   notes: string[];
   /** The daemon is stopping: after the commit, what is left goes to the reconciler. */
   stopping: boolean;
+  /** It settled the namespace once (a second observation plans whatever it sees). */
+  settled: boolean;
 }
 
 export type DeployEvent =
@@ -73,7 +75,7 @@ export const deployMachine = setup({
   actors: {
     lease: deployLeaseMachine,
     rollForward: rollForwardMachine,
-    observe: fromPromise<World, { namespace: string; operation: DeployOperation }>(async () => {
+    observe: fromPromise<World, { namespace: string; deployId: string; operation: DeployOperation }>(async () => {
       throw new Error("observe not provided");
     }),
     plan: fromPromise<Plan, { namespace: string; operation: DeployOperation; world: World }>(async () => {
@@ -113,6 +115,8 @@ export const deployMachine = setup({
     },
     failed: ({ context }) => context.failure !== undefined,
     stopping: ({ context }) => context.stopping,
+    // Settled once already: plan on what is there (the commit's own roll-forward finishes the rest).
+    needsSettling: ({ context }, params: { world: World }) => params.world.unsettled.length > 0 && !context.settled,
     fenced: (_, params: { error: unknown }) => (params.error as { code?: string } | undefined)?.code === "fenced",
     rollForwardFailed: (_, params: { output: RollForwardOutput }) => params.output.failure !== undefined,
   },
@@ -130,6 +134,7 @@ export const deployMachine = setup({
     warnings: [],
     notes: [],
     stopping: false,
+    settled: false,
   }),
   initial: "routing",
   states: {
@@ -142,7 +147,7 @@ export const deployMachine = setup({
         observing: {
           invoke: {
             src: "observe",
-            input: ({ context }) => ({ namespace: context.namespace, operation: context.operation }),
+            input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, operation: context.operation }),
             onDone: { target: "planning", actions: assign({ world: ({ event }) => event.output }) },
             onError: { target: "#deploy.previewFailed", actions: { type: "fail", params: ({ event }) => ({ phase: "observe", error: event.error }) } },
           },
@@ -204,11 +209,12 @@ export const deployMachine = setup({
                   target: "#deploy.leased.compensating",
                   actions: assign({ failure: ({ context }) => ({ phase: "shutdown", code: "daemon-stopping", reason: `ployzd on ${context.machineId} is stopping` }) }),
                 },
-                { target: "settling" },
+                { target: "observing" },
               ],
             },
-            // Whatever an earlier coordinator left half-done is finished first: same roll-forward as after a commit.
+            // Whatever an earlier coordinator left half-done is finished first (same roll-forward as after a commit), then observed again.
             settling: {
+              entry: assign({ settled: true }),
               invoke: {
                 src: "rollForward",
                 input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, token: context.token, drainMs: context.timing.drainMs }),
@@ -226,8 +232,11 @@ export const deployMachine = setup({
               entry: { type: "recordPhase", params: { phase: "observe", state: "started" } },
               invoke: {
                 src: "observe",
-                input: ({ context }) => ({ namespace: context.namespace, operation: context.operation }),
-                onDone: { target: "planning", actions: assign({ world: ({ event }) => event.output }) },
+                input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, operation: context.operation }),
+                onDone: [
+                  { guard: { type: "needsSettling", params: ({ event }) => ({ world: event.output }) }, target: "settling", actions: assign({ world: ({ event }) => event.output }) },
+                  { target: "planning", actions: assign({ world: ({ event }) => event.output }) },
+                ],
                 onError: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "observe", error: event.error }) } },
               },
             },

@@ -44,6 +44,11 @@ export type DeployProgress = z.infer<typeof deployProgressSchema>;
 /** What a deploy observed before planning: the head it plans from, the plan input (without the spec). */
 export interface World {
   head: StoredHead | null;
+  /**
+   * What is not as the head says (derived records behind it, containers it does not name, the
+   * dead routed): settled by a roll-forward before planning. Empty almost always.
+   */
+  unsettled: string[];
   planInput: Omit<PlanInput, "spec">;
   /** The routing projection of the whole cluster: who serves which hostname and path. */
   routes: RoutingRecord[];

@@ -90,7 +90,7 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
         },
       }),
       rollForward: provideRollForward(deps),
-      observe: fromPromise(async ({ input }) => await observeWorld(store, deps.images, participants, deps.machineId, input.namespace, input.operation)),
+      observe: fromPromise(async ({ input }) => await observeWorld(store, deps.images, participants, { machineId: deps.machineId, deployId: input.deployId }, input.namespace, input.operation)),
       plan: fromPromise(async ({ input }) => planFor(input.namespace, input.operation, input.world)),
       lockParticipants: fromPromise(async ({ input }) => await lockParticipants(participants, input.namespace, input.deployId, machinesTouched(input.plan))),
       startCandidates: fromCallback<DeployEvent, { namespace: string; deployId: string; token: number; operation: DeployOperation; plan: Plan; images: Record<string, string> }>(

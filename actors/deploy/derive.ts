@@ -33,7 +33,15 @@ export interface DeriveResult extends Derived {
  */
 export async function deriveNamespace(deps: DeriveDeps, namespace: string, self: string): Promise<DeriveResult> {
   const { store, participants } = deps;
-  const [head, lease, { machines }] = await Promise.all([readHead(store.jsm, namespace), readLease(store.leases, namespace), readMachines(store.machines)]);
+  // Every read at once: the head, what was derived from it, the lease, the members (then their containers).
+  const [head, lease, { machines }, instances, routing, record] = await Promise.all([
+    readHead(store.jsm, namespace),
+    readLease(store.leases, namespace),
+    readMachines(store.machines),
+    readInstancesDoc(store.instances, namespace),
+    readNamespaceRouting(store.jsm, namespace),
+    readNamespaceRecord(store.namespaces, namespace),
+  ]);
   const leaseHolder = lease?.deployId;
   const inFlightDeploy = leaseHolder !== undefined && leaseHolder !== self ? leaseHolder : undefined;
   const active = machines.filter((m) => m.state === "active").map((m) => m.id);
@@ -53,11 +61,6 @@ export async function deriveNamespace(deps: DeriveDeps, namespace: string, self:
     );
     return { head, plan: null, leaseHolder, notes: [], leftovers, dead: [], routingSeq: 0, gateways: [] };
   }
-  const [instances, routing, record] = await Promise.all([
-    readInstancesDoc(store.instances, namespace),
-    readNamespaceRouting(store.jsm, namespace),
-    readNamespaceRecord(store.namespaces, namespace),
-  ]);
   const plan = planRollForward({
     head,
     derived: { instances: instances.value, routing: routing.flatMap((r) => (r.record ? [r.record] : [])), invalidRouting: routing.filter((r) => !r.record).map((r) => r.service), namespace: record },

@@ -11,6 +11,7 @@ import { controllable, flush } from "../fixtures/effects.ts";
 const spec = aSpec({ web: aService({ replicas: 2 }) });
 const world: World = {
   head: null,
+  unsettled: [],
   planInput: { baseCommitSeq: null, current: [], dead: {}, images: {}, reservedElsewhere: {}, machines: [], regions: {} },
   routes: [],
 };
@@ -93,14 +94,17 @@ type Deploy = ReturnType<typeof startDeploy>;
 
 /** Drives a deploy to `stage`, each step succeeding. */
 async function driveTo(stage: "settling" | "observing" | "planning" | "locking" | "starting" | "probing" | "committing" | "rollingForward", d: Deploy = startDeploy()) {
-  const order = ["settling", "observing", "planning", "locking", "starting", "probing", "committing", "rollingForward"];
-  const upTo = order.indexOf(stage);
   d.send({ type: "LEASE_ACQUIRED", token: 41, warnings: [] });
+  if (stage === "settling") {
+    // an earlier coordinator left something: observing finds it unsettled
+    d.observe.latest().resolve({ ...world, unsettled: ["leftover ployz-shop-web-0-x on m1 (deploy d-dead)"] });
+    await flush();
+    return d;
+  }
+  const order = ["observing", "planning", "locking", "starting", "probing", "committing", "rollingForward"];
+  const upTo = order.indexOf(stage);
   for (let i = 0; i < upTo; i++) {
     switch (order[i]) {
-      case "settling":
-        d.rollForward.latest().resolve(settled);
-        break;
       case "observing":
         d.observe.latest().resolve(world);
         break;
@@ -161,7 +165,7 @@ describe("deployMachine", () => {
   });
 
   describe("LEASE_LOST before the commit compensates: it removes every candidate and fails, naming the lease", () => {
-    it.each(["settling", "observing", "planning", "locking", "starting", "probing"] as const)("in %s", async (stage) => {
+    it.each(["observing", "settling", "planning", "locking", "starting", "probing"] as const)("in %s", async (stage) => {
       const d = await driveTo(stage);
       d.send({ type: "LEASE_LOST", reason: "the deploy lease of namespace shop is now held by m2" });
       await flush();
@@ -243,11 +247,30 @@ describe("deployMachine", () => {
     expect(d.outcome()).toMatchObject({ type: "failed", phase: "start", reason: "image not found" });
   });
 
+  it("settles what an earlier coordinator left before planning, observes again, and plans on what is there then", async () => {
+    const d = await driveTo("settling");
+    expect(d.state()).toEqual({ leased: { preparing: "settling" } });
+    expect(d.rollForward.latest().input).toMatchObject({ token: 41 });
+    d.rollForward.latest().resolve({ ...settled, notes: ["removed ployz-shop-web-0-x on m1 (never committed, deploy d-dead)"] });
+    await flush();
+    expect(d.observe.calls).toHaveLength(2);
+    // still unsettled the second time (say, a container that came back): it plans anyway, it does not loop
+    d.observe.latest().resolve({ ...world, unsettled: ["leftover y"] });
+    await flush();
+    expect(d.state()).toEqual({ leased: { preparing: "planning" } });
+    expect(d.rollForward.calls).toHaveLength(1);
+    d.planning.latest().resolve(plan);
+    await flush();
+    d.lock.latest().resolve([]);
+    await flush();
+    expect(d.actor.getSnapshot().context.notes).toEqual(["removed ployz-shop-web-0-x on m1 (never committed, deploy d-dead)"]);
+  });
+
   it("a failed settle (what an earlier coordinator left could not be finished) fails before planning", async () => {
     const d = await driveTo("settling");
     d.rollForward.latest().resolve({ failure: { phase: "drain", code: "fenced", reason: "refused" }, notes: [], dead: [] });
     await flush();
-    expect(d.observe.calls).toHaveLength(0);
+    expect(d.observe.calls).toHaveLength(1);
     await finish(d);
     expect(d.outcome()).toMatchObject({ type: "failed", phase: "settle", code: "fenced" });
   });
@@ -279,7 +302,7 @@ describe("deployMachine", () => {
     expect(d.state()).toEqual({ leased: "committing" });
     d.commit.latest().resolve({ seq: 42, warnings: [] });
     await flush();
-    expect(d.rollForward.calls).toHaveLength(1); // the settle only: no roll-forward after the commit
+    expect(d.rollForward.calls).toHaveLength(0); // nothing to settle, and no roll-forward after the commit
     await finish(d);
     expect(d.outcome()).toMatchObject({ type: "deployed", commitSeq: 42 });
   });
@@ -296,7 +319,6 @@ describe("deployMachine", () => {
   it("nothing to do (the same spec again): releases without locking, starting or committing", async () => {
     const d = startDeploy();
     d.send({ type: "LEASE_ACQUIRED", token: 41, warnings: [] });
-    d.rollForward.latest().resolve(settled);
     await flush();
     const head: World["head"] = { type: "commit", seq: 40, namespace: "shop", deployId: "d-0", authority: "m1", parentSeq: null, spec, revisions: {}, placement: [], planHash: "x", createdAt: "2026-01-01T00:00:00.000Z" };
     d.observe.latest().resolve({ ...world, head });
