@@ -51,6 +51,8 @@ export type DeployEvent =
   | { type: "STARTED"; candidate: StartedCandidate }
   | { type: "START_FAILED"; error: unknown }
   | { type: "ALL_STARTED" }
+  /** A participant lock could not be refreshed: not a lost lease (the fence still guards), but the start there may be refused. */
+  | { type: "LOCK_REFRESH_FAILED"; machine: string; reason: string }
   /** ployzd is stopping: compensate before the commit, hand over to the reconciler after it. */
   | { type: "SHUTDOWN" };
 
@@ -86,6 +88,8 @@ export const deployMachine = setup({
     startCandidates: fromCallback<DeployEvent, { namespace: string; deployId: string; token: number; operation: DeployOperation; plan: Plan; images: Record<string, string> }>(({ sendBack }) => {
       sendBack({ type: "ALL_STARTED" });
     }),
+    /** Refreshes the participant locks (their max age is the lease's) while starts are being sent. */
+    keepLocks: fromCallback<DeployEvent, { namespace: string; deployId: string; locked: string[]; everyMs: number }>(() => {}),
     probeCandidates: fromPromise<void, { namespace: string; deployId: string; operation: DeployOperation; started: StartedCandidate[] }>(async () => {}),
     commit: fromPromise<{ seq: number; warnings: string[] }, { context: DeployContext }>(async () => {
       throw new Error("commit not provided");
@@ -275,7 +279,12 @@ export const deployMachine = setup({
             },
             starting: {
               entry: { type: "recordPhase", params: { phase: "start", state: "started" } },
-              invoke: {
+              invoke: [
+                {
+                  src: "keepLocks",
+                  input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, locked: context.locked, everyMs: context.timing.renewEveryMs }),
+                },
+                {
                 src: "startCandidates",
                 input: ({ context }) => ({
                   namespace: context.namespace,
@@ -285,8 +294,10 @@ export const deployMachine = setup({
                   plan: context.plan!,
                   images: context.world!.planInput.images,
                 }),
-              },
+                },
+              ],
               on: {
+                LOCK_REFRESH_FAILED: { actions: { type: "warn", params: ({ event }) => ({ text: `could not refresh the lock on ${event.machine}: ${event.reason}` }) } },
                 STARTED: { actions: assign({ started: ({ context, event }) => [...context.started, event.candidate] }) },
                 ALL_STARTED: "probing",
                 START_FAILED: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "start", error: event.error }) } },

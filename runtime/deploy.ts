@@ -105,6 +105,16 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
           });
         },
       ),
+      keepLocks: fromCallback<DeployEvent, { namespace: string; deployId: string; locked: string[]; everyMs: number }>(({ input, sendBack }) => {
+        const timer = setInterval(() => {
+          for (const machine of input.locked) {
+            participants.lock(machine, input.namespace, input.deployId).catch((error: unknown) => {
+              sendBack({ type: "LOCK_REFRESH_FAILED", machine, reason: error instanceof Error ? error.message : String(error) });
+            });
+          }
+        }, input.everyMs);
+        return () => clearInterval(timer);
+      }),
       probeCandidates: fromPromise(async ({ input }) => {
         if (input.operation.kind === "deploy") await probeCandidates(participants, { ...input, spec: input.operation.spec });
       }),

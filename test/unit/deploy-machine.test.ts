@@ -53,6 +53,7 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
   const rollForward = controllable<RollForwardOutput, { token: number | undefined }>();
   const starts: Array<{ sendBack: (event: DeployEvent) => void; stopped: boolean; input: { token: number } }> = [];
   const phases: string[] = [];
+  const lockKeepers: Array<{ input: { locked: string[]; everyMs: number }; stopped: boolean }> = [];
   const machine = deployMachine.provide({
     actors: {
       lease: fakeLease as never,
@@ -65,6 +66,13 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
         starts.push(start);
         return () => {
           start.stopped = true;
+        };
+      }) as never,
+      keepLocks: fromCallback(({ input }) => {
+        const keeper = { input: input as { locked: string[]; everyMs: number }, stopped: false };
+        lockKeepers.push(keeper);
+        return () => {
+          keeper.stopped = true;
         };
       }) as never,
       probeCandidates: probe.logic as never,
@@ -87,7 +95,7 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
   actor.start();
   const state = () => actor.getSnapshot().value as unknown;
   const outcome = () => actor.getSnapshot().output as DeployOutcome | undefined;
-  return { actor, state, outcome, phases, observe, planning, lock, probe, commit, removeCandidates, releaseLocks, rollForward, starts, send: (e: DeployEvent) => actor.send(e) };
+  return { actor, state, outcome, phases, lockKeepers, observe, planning, lock, probe, commit, removeCandidates, releaseLocks, rollForward, starts, send: (e: DeployEvent) => actor.send(e) };
 }
 
 type Deploy = ReturnType<typeof startDeploy>;
@@ -178,6 +186,25 @@ describe("deployMachine", () => {
       expect(d.outcome()).toMatchObject({ type: "failed", phase: "lease", code: "lease-lost", reason: "lost the lease: the deploy lease of namespace shop is now held by m2" });
       expect(d.commit.calls).toHaveLength(0);
     });
+  });
+
+  it("refreshes the participant locks while it starts; a refresh that fails is a warning, not a lost lease", async () => {
+    const d = await driveTo("starting");
+    expect(d.lockKeepers.map((k) => k.input)).toEqual([expect.objectContaining({ locked: ["m1", "m2"], everyMs: 5_000 })]);
+    d.send({ type: "LOCK_REFRESH_FAILED", machine: "m2", reason: "machine m2 did not answer within 5000 ms" });
+    await flush();
+    expect(d.state()).toEqual({ leased: { preparing: "starting" } });
+    d.starts[0]!.sendBack({ type: "ALL_STARTED" });
+    await flush();
+    expect(d.lockKeepers[0]!.stopped).toBe(true); // only starts need the locks
+    d.probe.latest().resolve();
+    await flush();
+    d.commit.latest().resolve({ seq: 42, warnings: [] });
+    await flush();
+    d.rollForward.latest().resolve(settled);
+    await flush();
+    await finish(d);
+    expect(d.outcome()).toMatchObject({ type: "deployed", warnings: ["could not refresh the lock on m2: machine m2 did not answer within 5000 ms"] });
   });
 
   it("a second LEASE_LOST (or any later failure) does not restart compensation or replace the first reason", async () => {
