@@ -68,12 +68,22 @@ describe("the reconciler", () => {
     const ns = cluster.namespace("moved");
     await cluster.client.deploy({ spec: routed(ns, "moved", { restart: "no" }) });
     const before = await cluster.client.ps(ns);
-    const [a, b] = before.instances;
-    // stop both, start them in the other order: Docker hands each the other's address
+    const [a] = before.instances;
+    // a stops; something else takes its address while it is down; it comes back elsewhere
     await cluster.docker.getContainer(a!.containerId).stop({ t: 0 });
-    await cluster.docker.getContainer(b!.containerId).stop({ t: 0 });
-    await cluster.docker.getContainer(b!.containerId).start();
-    await cluster.docker.getContainer(a!.containerId).start();
+    const fillers: string[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const filler = await cluster.docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ["sleep", "60"], Labels: { "ployz.test": "address-filler" }, HostConfig: { AutoRemove: false } });
+        fillers.push(filler.id);
+        await filler.start();
+        const info = await filler.inspect();
+        if (Object.values(info.NetworkSettings.Networks ?? {}).some((n) => n.IPAddress === a!.address)) break;
+      }
+      await cluster.docker.getContainer(a!.containerId).start();
+    } finally {
+      for (const id of fillers) await cluster.docker.getContainer(id).remove({ force: true });
+    }
     const now = await cluster.client.ps(ns);
     const addresses = now.instances.map((i) => i.address!).sort();
     expect(now.instances.find((i) => i.containerId === a!.containerId)!.address).not.toBe(a!.address);
