@@ -1,69 +1,45 @@
 import { createSocket, type Socket } from "node:dgram";
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
 import * as packet from "dns-packet";
 import type { Logger } from "pino";
-import { fromPromise } from "xstate";
+import { fromCallback } from "xstate";
+import type { ApplierEvent } from "../../machines/routing-consumer.ts";
 import { answerQuestion, inClusterZone } from "../../model/dns-zone.ts";
-import { CLUSTER_ZONE, emptyProjection, type RoutingProjection } from "../../model/routing.ts";
-import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
-import { reportRouting } from "../routing/consumer-status.ts";
-import { followRouting } from "../routing/follow-routing.ts";
+import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
 
 export interface DnsDeps {
-  nc: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
   host: string;
   port: number;
   /** The host's resolver, for every name outside the cluster zone. */
   upstream: { host: string; port: number } | undefined;
-  status: RoutingConsumerStatus;
   log: Logger;
 }
 
 /**
- * The cluster DNS: answers `*.ployz.internal` from the routing projection (ready, committed
- * instances only) and forwards everything else to the host's resolver. Same consumer pattern as
- * the gateway: reload on doubt, keep answering from the last projection while stale.
+ * The cluster DNS, the DNS's applier (of machines/routing-consumer.ts): answers
+ * `*.ployz.internal` from the last projection it was sent (ready, committed instances only) and
+ * forwards everything else to the host's resolver. A socket that cannot be bound, or fails, ends
+ * the consumer (APPLIER_CRASHED): its supervisor restarts it.
  */
-export function createDnsServer(deps: DnsDeps) {
-  return fromPromise<void, { name: string }>(async ({ signal }) => {
+export function createDnsApplier(deps: DnsDeps) {
+  return fromCallback<ApplierEvent, { kind: "gateway" | "dns" }>(({ sendBack, receive }) => {
     let projection: RoutingProjection = emptyProjection();
+    let closed = false;
     const socket = createSocket({ type: deps.host.includes(":") ? "udp6" : "udp4", reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(deps.port, deps.host, () => {
-        socket.off("error", reject);
-        resolve();
-      });
+    socket.on("error", (error) => {
+      if (!closed) sendBack({ type: "APPLIER_CRASHED", error: `the DNS socket ${deps.host}:${deps.port}: ${error.message}` });
     });
-    const report = reportRouting(deps.status, deps.log, (r) => [`${r.service}.${r.namespace}.${CLUSTER_ZONE}`]);
-    let crashed: ((error: Error) => void) | undefined;
-    const crash = new Promise<never>((_, reject) => (crashed = reject));
-    socket.on("error", (error) => crashed?.(error));
+    socket.bind(deps.port, deps.host);
     socket.on("message", (message, remote) => {
       void answer(socket, message, remote, projection, deps).catch((error: unknown) => deps.log.warn({ err: error }, "dns query failed"));
     });
-    try {
-      await Promise.race([
-        crash,
-        followRouting({
-          nc: deps.nc,
-          js: deps.js,
-          jsm: deps.jsm,
-          signal,
-          onReload: report.onReload,
-          onFreshness: report.onFreshness,
-          onProjection: (next) => {
-            projection = next;
-            report.applied(next);
-          },
-        }),
-      ]);
-    } finally {
+    receive((event) => {
+      projection = event.projection;
+      sendBack({ type: "APPLIED", seq: projection.seq, excluded: [] });
+    });
+    return () => {
+      closed = true;
       socket.close();
-    }
+    };
   });
 }
 
