@@ -219,7 +219,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           ? createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })
           : fromPromise<void, { name: string }>(() => new Promise<void>(() => {})), // idles until stopped
       ),
-      meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(store.kv.machines) } })),
+      meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(nc, store.kv.machines) } })),
       gateway: supervise(
         routingConsumerMachine.provide({
           actors: {
