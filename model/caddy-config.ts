@@ -17,6 +17,9 @@ export interface GatewayListen {
   dns?: string;
 }
 
+/** The Host the gateway's requests to Caddy's admin socket carry. */
+export const CADDY_ADMIN_HOST = "caddy-admin";
+
 /** What the gateway serves over TLS, and the ACME http-01 challenges it answers right now. */
 export interface GatewayTls {
   /** Certificates from KV `secrets`, obtained by any machine: PEM chain and key, per hostname. */
@@ -100,7 +103,8 @@ export function renderCaddyConfig(projection: RoutingProjection, listen: Gateway
   const certificates = [...tls.certificates].sort((a, b) => compareText(a.hostname, b.hostname));
   return {
     // No autosave: the config holds certificate keys, and the gateway reloads it from the store anyway.
-    admin: { listen: listen.admin, config: { persist: false } },
+    // On a unix socket Caddy accepts only the Host names it is told (an empty Host is hard to send).
+    admin: { listen: listen.admin, config: { persist: false }, ...(listen.admin.startsWith("unix/") ? { origins: [CADDY_ADMIN_HOST] } : {}) },
     apps: {
       http: { servers },
       ...(certificates.length ? { tls: { certificates: { load_pem: certificates.map((c) => ({ certificate: c.certPem, key: c.keyPem })) } } } : {}),

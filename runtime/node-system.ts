@@ -6,6 +6,7 @@ import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorR
 import { createApiServer } from "../actors/api/api.ts";
 import { createDnsApplier } from "../actors/dns/dns-server.ts";
 import type { AcmeSettings } from "../actors/gateway/acme.ts";
+import type { CaddyAdmin } from "../actors/gateway/caddy-admin.ts";
 import { createGatewayApplier } from "../actors/gateway/gateway.ts";
 import { createRoutingFollower } from "../actors/routing/follow-routing.ts";
 import { routingConsumerMachine } from "../machines/routing-consumer.ts";
@@ -26,7 +27,7 @@ import { createParticipant } from "../actors/participant/participant.ts";
 import { registerMachine } from "../actors/store/machines.ts";
 import { recordNodeStatus } from "../actors/store/node-status.ts";
 import { meshPeerMachine } from "../machines/mesh-peer.ts";
-import { NODE_CHILDREN, nodeMachine } from "../machines/node.ts";
+import { NODE_CHILDREN, nodeMachine, type NodeChildName } from "../machines/node.ts";
 import { supervisedChildMachine } from "../machines/supervised-child.ts";
 import { ActorTable } from "../model/actor-table.ts";
 import { InvalidArgumentError, NotFoundError } from "../model/errors.ts";
@@ -52,7 +53,7 @@ export interface NodeSystemDeps {
   /** Fault points armed with `--fault-injection` and PLOYZ_FAULTS (tests). */
   faults: Faults;
   /** The gateway's Caddy, and this machine's ACME directory when `tls: acme` routes may be ordered here. */
-  gateway: { adminUrl: string; listen: GatewayListen; acme?: AcmeSettings };
+  gateway: { admin: CaddyAdmin; listen: GatewayListen; acme?: AcmeSettings };
   dns: { host: string; port: number; upstream: { host: string; port: number } | undefined };
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
   inspect?: (event: InspectionEvent) => void;
@@ -68,6 +69,8 @@ export interface NodeSystem {
   ready: Promise<void>;
   children(): ChildStatus[];
   injectCrash(name: string): void;
+  /** Starts a supervised child afresh (what it drives was replaced), without counting a crash. */
+  refresh(name: NodeChildName, reason: string): void;
   /** Stops every child, records the stop as Status, and resolves when the node is done. */
   stop(): Promise<void>;
 }
@@ -226,7 +229,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
             follow: follower,
             apply: createGatewayApplier({
               nc,
-              adminUrl: deps.gateway.adminUrl,
+              admin: deps.gateway.admin,
               listen: deps.gateway.listen,
               secrets: store.kv.secrets,
               machineId,
@@ -318,6 +321,11 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     ready,
     children,
     injectCrash,
+    refresh(name, reason) {
+      const ref = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[name];
+      log.warn({ actor: name, reason }, "actor started afresh");
+      ref?.send({ type: "REFRESH", reason });
+    },
     async stop() {
       if (actor.getSnapshot().status === "active") actor.send({ type: "STOP" });
       await toPromise(actor).catch(() => undefined);

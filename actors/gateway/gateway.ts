@@ -8,11 +8,13 @@ import { compareText } from "../../model/compare.ts";
 import { acmeHostnames, summarize, unsupportedReason, type CertificatePlan, type CertificateRecord } from "../../model/certificates.ts";
 import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
 import type { AcmeSettings } from "./acme.ts";
+import type { CaddyAdmin } from "./caddy-admin.ts";
 import { watchCertificates } from "./certificate-store.ts";
 import { orderCertificates, type CertificateOrders } from "./certificates.ts";
 
 export interface GatewayDeps {
-  adminUrl: string;
+  /** Caddy's admin API (a unix socket). */
+  admin: CaddyAdmin;
   listen: GatewayListen;
   /** KV `secrets`: certificates every gateway serves, the ACME account, order locks. */
   secrets: KV;
@@ -41,7 +43,7 @@ export function createGatewayApplier(deps: GatewayDeps) {
     const challenges = new Map<string, string>();
     let plan: { plan: CertificatePlan; ordering: string | undefined } | undefined;
     let orders: CertificateOrders | undefined;
-    const caddy = caddyLoader(deps.adminUrl);
+    const caddy = caddyLoader(deps.admin);
 
     /** The certificates served: those `tls: acme` routes ask for (others stay in the store, unused). */
     const served = () => {
@@ -155,7 +157,7 @@ export function createGatewayApplier(deps: GatewayDeps) {
  * Loads whole configs into Caddy one at a time, in the order asked, skipping a config identical
  * to the one last accepted. A refusal rejects that load; the next load tries again.
  */
-function caddyLoader(adminUrl: string) {
+function caddyLoader(admin: CaddyAdmin) {
   let loaded = "";
   let queue: Promise<void> = Promise.resolve();
   return {
@@ -163,22 +165,13 @@ function caddyLoader(adminUrl: string) {
       const body = JSON.stringify(config);
       const run = queue.then(async () => {
         if (body === loaded) return;
-        const response = await fetch(`${adminUrl}/load`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body,
-          signal: AbortSignal.timeout(10_000),
-        });
-        if (!response.ok) throw new Error(`caddy refused the config: HTTP ${response.status} ${withoutPem(await response.text()).slice(0, 300)}`);
+        await admin.load(config);
         loaded = body;
       });
-      queue = run.catch(() => undefined);
+      queue = run.catch(() => undefined); // the caller hears this one's failure; the queue goes on
       return run;
     },
   };
 }
-
-/** Caddy's errors quote what they refused: never let a key through to a log or a status. */
-const withoutPem = (text: string) => text.replace(/-----BEGIN [^-]+-----[\s\S]*?(-----END [^-]+-----|$)/g, "[PEM removed]");
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
