@@ -4,6 +4,7 @@ import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApiServer } from "../actors/api/api.ts";
+import { containerDns } from "../actors/dns/container-resolver.ts";
 import { createDnsServer } from "../actors/dns/dns-server.ts";
 import type { AcmeSettings } from "../actors/gateway/acme.ts";
 import { createGateway } from "../actors/gateway/gateway.ts";
@@ -160,8 +161,8 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
           routing: () => [gatewayStatus, dnsStatus],
-          // Containers use the cluster DNS when it listens where resolv.conf can point: port 53.
-          ...(deps.dns.port === 53 ? { dns: { server: deps.dns.host } } : {}),
+          // Asked at each start: the bridge may appear after ployzd started; on port 53 only (resolv.conf has no port).
+          get dns() { return containerDns(deps.dns); },
           log,
           children,
           ...(deps.faultInjection ? { injectCrash } : {}),
@@ -211,7 +212,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
         }),
       ),
       dns: supervise(
-        createDnsServer({ nc, js: store.js, jsm: store.jsm, host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, status: dnsStatus, log: log.child({ actor: "dns" }) }),
+        createDnsServer({ nc, js: store.js, jsm: store.jsm, host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, drainMs: deps.drainMs, docker: deps.docker, clusterId: store.clusterId, status: dnsStatus, log: log.child({ actor: "dns" }) }),
       ),
     },
   });
