@@ -10,8 +10,8 @@ export interface ClusterDnsOptions {
   upstream: Upstream | undefined;
   /** The TTL of every answer, in seconds (never longer than the drain). */
   ttl: number;
-  /** May this source use the DNS? (`own`: the addresses it listens on.) */
-  trusts: (address: string, own: readonly string[]) => boolean | Promise<boolean>;
+  /** May this source use the DNS (answers and forwarding)? A promise when that needs asking. */
+  trusts: (address: string) => boolean | Promise<boolean>;
   log: Logger;
 }
 
@@ -65,7 +65,7 @@ export class ClusterDns {
   }
 
   private readonly handle = (message: Uint8Array, from: DnsPeer): Uint8Array | undefined | Promise<Uint8Array | undefined> => {
-    const trusted = this.options.trusts(from.address, this.hosts());
+    const trusted = this.options.trusts(from.address);
     return trusted instanceof Promise ? trusted.then((t) => this.answer(message, from, t)) : this.answer(message, from, trusted);
   };
 

@@ -1,3 +1,4 @@
+import { networkInterfaces } from "node:os";
 import type Docker from "dockerode";
 import type { Logger } from "pino";
 import { afterListing, afterRefusal, emptySourceTable, judgeSource, type SourceTable } from "../../model/dns-sources.ts";
@@ -35,11 +36,11 @@ export class ClusterSources {
   }
 
   /** May `address` use the DNS? Synchronous when the table knows; a promise when dockerd must be asked. */
-  trusts(address: string, own: readonly string[]): boolean | Promise<boolean> {
-    const verdict = judgeSource(this.table, address, own, this.now());
+  trusts(address: string): boolean | Promise<boolean> {
+    const verdict = judgeSource(this.table, address, this.now());
     if (verdict !== "ask-docker") return verdict === "allow";
     return this.refresh().then(() => {
-      if (judgeSource(this.table, address, own, this.now()) === "allow") return true;
+      if (judgeSource(this.table, address, this.now()) === "allow") return true;
       this.table = afterRefusal(this.table, address, this.now());
       return false;
     });
@@ -90,12 +91,22 @@ export class ClusterSources {
   private async list(): Promise<void> {
     try {
       const containers = await listManagedContainers(this.deps.docker, this.deps.clusterId);
-      this.table = afterListing(containers.flatMap((c) => (c.state === "running" && c.address ? [c.address] : [])));
+      this.table = afterListing(
+        containers.flatMap((c) => (c.state === "running" && c.address ? [c.address] : [])),
+        hostAddresses(),
+      );
       if (this.listingFails) this.deps.log.info({ containers: this.table.containers.size }, "dockerd lists this cluster's containers again");
       this.listingFails = false;
     } catch (error) {
+      // The host's own addresses need no dockerd.
+      this.table = afterListing(this.table.containers, hostAddresses());
       if (!this.listingFails) this.deps.log.warn({ err: error }, "cannot list this cluster's containers; the DNS refuses addresses it does not know until dockerd answers");
       this.listingFails = true;
     }
   }
+}
+
+/** Every address of this host's interfaces, now. */
+function hostAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((addresses) => (addresses ?? []).map((a) => a.address));
 }

@@ -41,7 +41,7 @@ export interface DnsDeps {
 export function createDnsServer(deps: DnsDeps) {
   return fromPromise<void, { name: string }>(async ({ signal }) => {
     const sources = new ClusterSources({ docker: deps.docker, clusterId: deps.clusterId, log: deps.log });
-    const dns = new ClusterDns({ port: deps.port, upstream: deps.upstream, ttl: dnsTtlSeconds(deps.drainMs), trusts: (address, own) => sources.trusts(address, own), log: deps.log });
+    const dns = new ClusterDns({ port: deps.port, upstream: deps.upstream, ttl: dnsTtlSeconds(deps.drainMs), trusts: (address) => sources.trusts(address), log: deps.log });
     await dns.listenOn([deps.host]);
     const report = reportRouting(deps.status, deps.log, (r) => [`${r.service}.${r.namespace}.${CLUSTER_ZONE}`]);
     let toldNoBridge = false;
