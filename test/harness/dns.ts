@@ -99,9 +99,10 @@ export interface DigResult {
 
 const run = promisify(execFile);
 
-/** `dig @server -p port name type [flags…]`, one try, 2 s. Fails if dig gets no reply. */
-export async function dig(server: string, port: number, name: string, type = "A", flags: string[] = []): Promise<DigResult> {
-  const { stdout } = await run("dig", [`@${server}`, "-p", String(port), name, type, "+tries=1", "+time=2", ...flags]).catch((error: { stdout?: string; message: string }) => {
+/** `dig @server -p port name type [flags…]`, one try, 2 s (inside network namespace `netns` if given). Fails if dig gets no reply. */
+export async function dig(server: string, port: number, name: string, type = "A", flags: string[] = [], options: { netns?: string } = {}): Promise<DigResult> {
+  const args = [`@${server}`, "-p", String(port), name, type, "+tries=1", "+time=2", ...flags];
+  const { stdout } = await (options.netns ? run("ip", ["netns", "exec", options.netns, "dig", ...args]) : run("dig", args)).catch((error: { stdout?: string; message: string }) => {
     throw new Error(`dig ${name} at ${server}:${port} failed: ${error.stdout ?? ""}${error.message}`);
   });
   const status = /status: (\w+)/.exec(stdout)?.[1];
