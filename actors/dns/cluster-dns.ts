@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { respondToQuery, serverFailure } from "../../model/dns-respond.ts";
-import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
+import { DnsUpstreamError } from "../../model/dns-errors.ts";
+import { CLUSTER_ZONE, emptyProjection, type RoutingProjection } from "../../model/routing.ts";
 import { forwardQuery, UpstreamHealth, type Upstream } from "./forward.ts";
 import { listenDns, type DnsListener, type DnsPeer } from "./listen.ts";
 
@@ -78,6 +79,11 @@ export class ClusterDns {
       return decision.bytes;
     }
     const upstream = this.options.upstream!;
+    if (upstream.port === this.options.port && this.listeners.has(upstream.host)) {
+      // resolv.conf names this very server: forwarding would loop through ourselves.
+      this.health.failed(new DnsUpstreamError(`the host's resolver ${upstream.host}:${upstream.port} is the cluster DNS itself; names outside ${CLUSTER_ZONE} cannot be resolved`));
+      return serverFailure(decision.query, from.transport);
+    }
     return forwardQuery(message, upstream, from.transport).then(
       (reply) => {
         this.health.answered();

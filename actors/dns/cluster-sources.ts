@@ -13,6 +13,8 @@ export interface ClusterSourcesDeps {
   now?: () => number;
 }
 
+/** At most one listing per this long: addresses that nobody knows cannot keep dockerd busy. */
+const MIN_LISTING_GAP_MS = 100;
 /** Waits between attempts to follow dockerd's events while it is away. */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 2_000;
@@ -28,6 +30,7 @@ export class ClusterSources {
   private listing: Promise<void> | undefined;
   private next: Promise<void> | undefined;
   private listingFails = false;
+  private lastListingEnded = Number.NEGATIVE_INFINITY;
   private eventsFail = false;
   private readonly now: () => number;
 
@@ -89,6 +92,8 @@ export class ClusterSources {
   }
 
   private async list(): Promise<void> {
+    const wait = this.lastListingEnded + MIN_LISTING_GAP_MS - this.now();
+    if (wait > 0) await sleep(wait);
     try {
       const containers = await listManagedContainers(this.deps.docker, this.deps.clusterId);
       this.table = afterListing(
@@ -102,6 +107,8 @@ export class ClusterSources {
       this.table = afterListing(this.table.containers, hostAddresses());
       if (!this.listingFails) this.deps.log.warn({ err: error }, "cannot list this cluster's containers; the DNS refuses addresses it does not know until dockerd answers");
       this.listingFails = true;
+    } finally {
+      this.lastListingEnded = this.now();
     }
   }
 }

@@ -221,3 +221,16 @@ describe("listening", () => {
     await again.close();
   });
 });
+
+describe("an upstream that is the cluster DNS itself", () => {
+  it("is never forwarded to (it would loop): SERVFAIL, and a warning", async () => {
+    const port = await freeDnsPort(HOST);
+    const { log, warnings } = capturedLog();
+    const dns = new ClusterDns({ port, upstream: { host: HOST, port }, ttl: 0, trusts: () => true, log });
+    running.push(dns);
+    await dns.listenOn([HOST]);
+    expect((await dig(HOST, port, "www.example")).status).toBe("SERVFAIL");
+    expect((await dig(HOST, port, "www.example", "A", ["+tcp"])).status).toBe("SERVFAIL");
+    expect(warnings()).toEqual(["the host's resolver fails; forwarded queries get SERVFAIL until it answers again"]);
+  });
+});
