@@ -91,6 +91,8 @@ export const deployMachine = setup({
     /** Refreshes the participant locks (their max age is the lease's) while starts are being sent. */
     keepLocks: fromCallback<DeployEvent, { namespace: string; deployId: string; locked: string[]; everyMs: number }>(() => {}),
     probeCandidates: fromPromise<void, { namespace: string; deployId: string; operation: DeployOperation; started: StartedCandidate[] }>(async () => {}),
+    /** Claims the spec's routes cluster-wide under the fence, before the commit (a conflict fails the deploy). */
+    claimRoutes: fromPromise<void, { namespace: string; operation: DeployOperation; token: number }>(async () => {}),
     commit: fromPromise<{ seq: number; warnings: string[] }, { context: DeployContext }>(async () => {
       throw new Error("commit not provided");
     }),
@@ -307,8 +309,17 @@ export const deployMachine = setup({
               invoke: {
                 src: "probeCandidates",
                 input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, operation: context.operation, started: context.started }),
-                onDone: "#deploy.leased.committing",
+                onDone: "claiming",
                 onError: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "readiness", error: event.error }) } },
+              },
+            },
+            // Route ownership, cluster-wide and atomic per zone: of two namespaces claiming one route at once, one wins.
+            claiming: {
+              invoke: {
+                src: "claimRoutes",
+                input: ({ context }) => ({ namespace: context.namespace, operation: context.operation, token: context.token! }),
+                onDone: "#deploy.leased.committing",
+                onError: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "claim", error: event.error }) } },
               },
             },
           },

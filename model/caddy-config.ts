@@ -36,6 +36,40 @@ interface FlatRoute {
   record: RoutingRecord;
 }
 
+/** A record the gateway leaves out, and why. */
+export interface ExcludedRoute {
+  namespace: string;
+  service: string;
+  reason: string;
+}
+
+/**
+ * The records the gateway can serve, each checked on its own, and the ones it leaves out, so one
+ * bad record never makes Caddy refuse the whole config. Records reach here parsed by the schema
+ * (hostnames, literal prefixes). Two records that serve one hostname + path prefix can only come
+ * from a store written around the claims (model/route-claims.ts): which one is legitimate cannot
+ * be told here, so both are left out, each naming the other.
+ */
+export function servableProjection(projection: RoutingProjection): { projection: RoutingProjection; excluded: ExcludedRoute[] } {
+  const servers = new Map<string, string[]>();
+  const servedBy = (record: RoutingRecord) => [...new Set(record.routes.flatMap((route) => route.hostnames.map((h) => `${h}${normalizePrefix(route.pathPrefix)}`)))];
+  for (const record of projection.records.values()) {
+    for (const served of servedBy(record)) servers.set(served, [...(servers.get(served) ?? []), `${record.namespace}/${record.service}`]);
+  }
+  const records = new Map<string, RoutingRecord>();
+  const excluded: ExcludedRoute[] = [];
+  for (const [key, record] of [...projection.records].sort(([a], [b]) => compareText(a, b))) {
+    const self = `${record.namespace}/${record.service}`;
+    const clash = servedBy(record).find((served) => servers.get(served)!.length > 1);
+    if (clash) {
+      excluded.push({ namespace: record.namespace, service: record.service, reason: `${clash} is also served by ${servers.get(clash)!.filter((s) => s !== self).join(", ")}` });
+      continue;
+    }
+    records.set(key, record);
+  }
+  return { projection: { records, seq: projection.seq }, excluded };
+}
+
 /**
  * The whole Caddy configuration for a routing projection. Pure, and always whole: the gateway
  * POSTs it to `/load`. Only ready, committed backends are upstreams; a route whose backends are
@@ -98,9 +132,10 @@ function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acm
       }
     }
   }
-  // Caddy takes the first match: longer path prefixes first, then exact hostnames before wildcards.
+  // Caddy takes the first match: exact hostnames before wildcards (a wildcard never takes an exact
+  // hostname's traffic, whatever its prefix), then longer path prefixes first.
   const isWildcard = (r: FlatRoute) => (r.hostnames[0]!.startsWith("*.") ? 1 : 0);
-  flat.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length || isWildcard(a) - isWildcard(b));
+  flat.sort((a, b) => isWildcard(a) - isWildcard(b) || b.pathPrefix.length - a.pathPrefix.length);
   const routes = flat.map((r) => ({
     match: [{ host: r.hostnames, ...(r.pathPrefix === "/" ? {} : { path: [r.pathPrefix, `${r.pathPrefix}/*`] }) }],
     handle:

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { StoredHead } from "./commit.ts";
 import type { NamespaceSpec } from "./manifest.ts";
 import type { Plan, PlanInput } from "./plan.ts";
+import type { ClaimConflict } from "./route-claims.ts";
 import type { RoutingRecord } from "./routing.ts";
 
 /**
@@ -52,6 +53,8 @@ export interface World {
   planInput: Omit<PlanInput, "spec">;
   /** The routing projection of the whole cluster: who serves which hostname and path. */
   routes: RoutingRecord[];
+  /** The spec's routes other namespaces have claimed (model/route-claims.ts), as of observing. */
+  claimConflicts: ClaimConflict[];
 }
 
 /** A candidate that was started by this deploy. */

@@ -5,11 +5,14 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApiServer } from "../actors/api/api.ts";
 import { containerDns } from "../actors/dns/container-resolver.ts";
-import { createDnsServer } from "../actors/dns/dns-server.ts";
+import { createDnsApplier } from "../actors/dns/dns-server.ts";
 import type { AcmeSettings } from "../actors/gateway/acme.ts";
-import { createGateway } from "../actors/gateway/gateway.ts";
+import { createGatewayApplier } from "../actors/gateway/gateway.ts";
+import { createRoutingFollower } from "../actors/routing/follow-routing.ts";
+import { routingConsumerMachine } from "../machines/routing-consumer.ts";
 import type { GatewayListen } from "../model/caddy-config.ts";
-import { newRoutingConsumerStatus } from "../model/routing-status.ts";
+import { newRoutingConsumerStatus, routingConsumerStatus, type RoutingConsumerSnapshot } from "../model/routing-status.ts";
+import { DEFAULT_SUPERVISION_POLICY } from "../model/supervision.ts";
 import { deployVerbs } from "../actors/api/deploy-verbs.ts";
 import { overviewVerbs } from "../actors/api/overview.ts";
 import type { DeployStore } from "../actors/deploy/deploy-store.ts";
@@ -112,8 +115,28 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     ref.send({ type: "INJECT_CRASH", reason: "crash injected by ployzctl debug crash" });
   };
 
-  const gatewayStatus = newRoutingConsumerStatus("gateway", deps.gateway.listen.http);
-  const dnsStatus = newRoutingConsumerStatus("dns", `${deps.dns.host}:${deps.dns.port}`);
+  const consumers = {
+    gateway: { kind: "gateway" as const, listen: deps.gateway.listen.http },
+    dns: { kind: "dns" as const, listen: `${deps.dns.host}:${deps.dns.port}` },
+  };
+  /** What each routing consumer serves, read from its statechart's snapshot (asked, not shared). */
+  const routingStatus = () =>
+    (["gateway", "dns"] as const).map((name) => {
+      const wrapper = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[name];
+      const wrapped = wrapper?.getSnapshot() as { value: string; children?: Record<string, AnyActorRef | undefined> } | undefined;
+      const consumer = wrapped?.children?.child;
+      if (!consumer || consumer.getSnapshot().status !== "active") {
+        return { ...newRoutingConsumerStatus(consumers[name].kind, consumers[name].listen), freshness: { state: "stale" as const, since: new Date().toISOString(), reason: `the ${name} actor is ${wrapped?.value ?? "not running"}` } };
+      }
+      return routingConsumerStatus(consumer.getSnapshot() as RoutingConsumerSnapshot);
+    });
+  const follower = createRoutingFollower({ nc, js: store.js, jsm: store.jsm });
+  const consumerActions = {
+    freshnessChanged: (_: unknown, params: { kind: "gateway" | "dns"; freshness: "fresh" | "stale"; reason?: string }) => {
+      if (params.freshness === "stale") log.warn({ actor: params.kind, reason: params.reason }, "routing projection stale; serving the last good one");
+      else log.info({ actor: params.kind }, "routing projection fresh");
+    },
+  };
 
   const deployStore: DeployStore = {
     js: store.js,
@@ -123,6 +146,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     namespaces: store.kv.namespaces,
     instances: store.kv.instances,
     leases: store.kv.leases,
+    claims: store.kv.claims,
   };
   const participants = new Participants(nc, machineId);
   const timing = deployTiming(deps.drainMs);
@@ -160,7 +184,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           machineId,
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
-          routing: () => [gatewayStatus, dnsStatus],
+          routing: routingStatus,
           // Asked at each start: the bridge may appear after ployzd started; on port 53 only (resolv.conf has no port).
           get dns() { return containerDns(deps.dns); },
           log,
@@ -198,27 +222,45 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       ),
       meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(store.kv.machines) } })),
       gateway: supervise(
-        createGateway({
-          nc,
-          js: store.js,
-          jsm: store.jsm,
-          adminUrl: deps.gateway.adminUrl,
-          listen: deps.gateway.listen,
-          secrets: store.kv.secrets,
-          machineId,
-          ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
-          status: gatewayStatus,
-          log: log.child({ actor: "gateway" }),
+        routingConsumerMachine.provide({
+          actors: {
+            follow: follower,
+            apply: createGatewayApplier({
+              nc,
+              adminUrl: deps.gateway.adminUrl,
+              listen: deps.gateway.listen,
+              secrets: store.kv.secrets,
+              machineId,
+              ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
+              log: log.child({ actor: "gateway" }),
+            }),
+          },
+          actions: consumerActions,
         }),
       ),
       dns: supervise(
-        createDnsServer({ nc, js: store.js, jsm: store.jsm, host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, drainMs: deps.drainMs, docker: deps.docker, clusterId: store.clusterId, status: dnsStatus, log: log.child({ actor: "dns" }) }),
+        routingConsumerMachine.provide({
+          actors: {
+            follow: follower,
+            apply: createDnsApplier({ host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, drainMs: deps.drainMs, docker: deps.docker, clusterId: store.clusterId, log: log.child({ actor: "dns" }) }),
+          },
+          actions: consumerActions,
+        }),
       ),
     },
   });
 
   actor = createActor(node, {
-    input: { machineId, now: Date.now, childInputs: { api: { machineId }, reconciler: reconcilerInput({ ...effects, timing, intervalMs: deps.reconcileIntervalMs }) } },
+    input: {
+      machineId,
+      now: Date.now,
+      childInputs: {
+        api: { machineId },
+        reconciler: reconcilerInput({ ...effects, timing, intervalMs: deps.reconcileIntervalMs }),
+        gateway: { ...consumers.gateway, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },
+        dns: { ...consumers.dns, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },
+      },
+    },
     ...(inspecting || deps.inspect
       ? {
           inspect: (event: InspectionEvent) => {
@@ -283,6 +325,9 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     },
   };
 }
+
+/** Between reloads of a routing consumer that keep failing (the store unreachable): 500 ms doubling to 5 s. */
+const ROUTING_RELOAD_BACKOFF = { ...DEFAULT_SUPERVISION_POLICY, initialBackoffMs: 500, maxBackoffMs: 5_000 };
 
 /** How long ployzd waits on SIGTERM for its deploys to compensate or hand over. */
 const HANDOVER_TIMEOUT_MS = 15_000;

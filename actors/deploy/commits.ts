@@ -30,10 +30,15 @@ export async function readLastCommitsRecord(jsm: JetStreamManager, namespace: st
 
 /** The namespace's head: its last commit or removal (a fence names the head it saw), or null before its first commit. */
 export async function readHead(jsm: JetStreamManager, namespace: string): Promise<StoredHead | null> {
+  return (await readTip(jsm, namespace)).head;
+}
+
+/** The last record of `commits.<ns>` and the head it stands on. */
+export async function readTip(jsm: JetStreamManager, namespace: string): Promise<{ last: StoredCommitsRecord | null; head: StoredHead | null }> {
   const last = await readLastCommitsRecord(jsm, namespace);
-  if (!last) return null;
-  if (last.type !== "fence") return last;
-  return last.headSeq === null ? null : await readHeadAt(jsm, namespace, last.headSeq);
+  if (!last) return { last, head: null };
+  if (last.type !== "fence") return { last, head: last };
+  return { last, head: last.headSeq === null ? null : await readHeadAt(jsm, namespace, last.headSeq) };
 }
 
 /** One commit or removal of the namespace, by sequence. */

@@ -11,6 +11,7 @@ import { readLease } from "./lease.ts";
 import { readRegions, regionRoles } from "./namespace-store.ts";
 import type { Participants } from "./participants.ts";
 import { resolveImages } from "./resolve-images.ts";
+import { checkClaims } from "./route-claims.ts";
 
 /**
  * Everything a deploy decides from, gathered now: Intent from the store (membership, regions,
@@ -57,6 +58,7 @@ export async function observeWorld(
     }),
   );
   const spec = operation.kind === "deploy" ? operation.spec : undefined;
+  const claimConflicts = spec ? await checkClaims(store.claims, namespace, spec) : [];
   const resolved = spec ? await resolveImages(images, participants, self.machineId, Object.values(spec.services).map((s) => s.image), operation.kind === "deploy" ? operation.images : undefined) : {};
   const containers = observed.map((o) => o.containers);
   const inFlightDeploy = lease && lease.deployId !== self.deployId ? lease.deployId : undefined;
@@ -85,5 +87,6 @@ export async function observeWorld(
       regions: regionRoles(regions),
     },
     routes: [...routing.records.values()],
+    claimConflicts,
   };
 }

@@ -1,23 +1,15 @@
 import type Docker from "dockerode";
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { fromPromise } from "xstate";
+import { fromCallback } from "xstate";
+import type { ApplierEvent } from "../../machines/routing-consumer.ts";
 import { dnsListenHosts } from "../../model/dns-address.ts";
 import { dnsTtlSeconds } from "../../model/dns-zone.ts";
-import { CLUSTER_ZONE } from "../../model/routing.ts";
-import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
-import { reportRouting } from "../routing/consumer-status.ts";
-import { followRouting } from "../routing/follow-routing.ts";
 import { observeBridge } from "./bridge-address.ts";
 import { ClusterDns } from "./cluster-dns.ts";
 import { ClusterSources } from "./cluster-sources.ts";
 import type { Upstream } from "./forward.ts";
 
 export interface DnsDeps {
-  nc: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
   /** The address chosen at start (`planDnsAddress`); the Docker bridge is added once it appears. */
   host: string;
   port: number;
@@ -28,22 +20,27 @@ export interface DnsDeps {
   /** This machine's dockerd: which sources are this cluster's containers, and where its bridge is. */
   docker: Docker;
   clusterId: string;
-  status: RoutingConsumerStatus;
   log: Logger;
 }
 
 /**
- * The cluster DNS: answers `*.ployz.internal` from the routing projection (ready, committed
- * instances only) and forwards everything else to the host's resolver, for this host and this
- * cluster's containers only. Same consumer pattern as the gateway: reload on doubt, keep
- * answering from the last projection while stale.
+ * The cluster DNS, the DNS's applier (of machines/routing-consumer.ts): answers
+ * `*.ployz.internal` from the last projection it was sent (ready, committed instances only) and
+ * forwards everything else to the host's resolver — for this host and this cluster's containers
+ * only (`ClusterDns`, `ClusterSources`). A projection counts as applied once the DNS listens. A
+ * socket that cannot be bound, or fails, ends the consumer (APPLIER_CRASHED): its supervisor
+ * restarts it.
  */
-export function createDnsServer(deps: DnsDeps) {
-  return fromPromise<void, { name: string }>(async ({ signal }) => {
+export function createDnsApplier(deps: DnsDeps) {
+  return fromCallback<ApplierEvent, { kind: "gateway" | "dns" }>(({ sendBack, receive }) => {
+    const stop = new AbortController();
+    const crash = (error: unknown) => {
+      if (!stop.signal.aborted) sendBack({ type: "APPLIER_CRASHED", error: error instanceof Error ? error.message : String(error) });
+    };
     const sources = new ClusterSources({ docker: deps.docker, clusterId: deps.clusterId, log: deps.log });
     const dns = new ClusterDns({ port: deps.port, upstream: deps.upstream, ttl: dnsTtlSeconds(deps.drainMs), trusts: (address) => sources.trusts(address), log: deps.log });
-    await dns.listenOn([deps.host]);
-    const report = reportRouting(deps.status, deps.log, (r) => [`${r.service}.${r.namespace}.${CLUSTER_ZONE}`]);
+    dns.failed.catch(crash);
+
     let toldNoBridge = false;
     // dockerd (re)appearing is when its bridge may have appeared or moved: listen there too.
     const followBridge = async () => {
@@ -53,25 +50,20 @@ export function createDnsServer(deps: DnsDeps) {
       if (!bridge.address && !toldNoBridge) deps.log.warn({ why: bridge.why }, "no Docker bridge yet: containers cannot reach the cluster DNS until it appears");
       toldNoBridge ||= !bridge.address;
     };
-    try {
-      await Promise.race([
-        dns.failed,
-        sources.follow(signal, followBridge),
-        followRouting({
-          nc: deps.nc,
-          js: deps.js,
-          jsm: deps.jsm,
-          signal,
-          onReload: report.onReload,
-          onFreshness: report.onFreshness,
-          onProjection: (next) => {
-            dns.apply(next);
-            report.applied(next);
-          },
-        }),
-      ]);
-    } finally {
-      await dns.close();
-    }
+    const listening = dns.listenOn([deps.host]).then(() => {
+      sources.follow(stop.signal, followBridge).catch(crash);
+    });
+    listening.catch(crash);
+
+    receive((event) => {
+      dns.apply(event.projection);
+      // A DNS that could not listen has applied nothing (its failure is reported once, by `crash`).
+      void listening.then(() => sendBack({ type: "APPLIED", seq: event.projection.seq, excluded: [] }), () => undefined);
+    });
+    return () => {
+      stop.abort();
+      const close = () => void dns.close();
+      void listening.then(close, close);
+    };
   });
 }

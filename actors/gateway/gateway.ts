@@ -1,44 +1,42 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { fromPromise } from "xstate";
-import { renderCaddyConfig, type GatewayListen, type GatewayTls } from "../../model/caddy-config.ts";
+import { fromCallback } from "xstate";
+import type { ApplierEvent } from "../../machines/routing-consumer.ts";
+import { renderCaddyConfig, servableProjection, type ExcludedRoute, type GatewayListen, type GatewayTls } from "../../model/caddy-config.ts";
+import { compareText } from "../../model/compare.ts";
 import { acmeHostnames, summarize, unsupportedReason, type CertificatePlan, type CertificateRecord } from "../../model/certificates.ts";
 import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
-import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
-import { reportRouting } from "../routing/consumer-status.ts";
-import { followRouting } from "../routing/follow-routing.ts";
 import type { AcmeSettings } from "./acme.ts";
 import { watchCertificates } from "./certificate-store.ts";
 import { orderCertificates, type CertificateOrders } from "./certificates.ts";
 
 export interface GatewayDeps {
-  nc: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
   adminUrl: string;
   listen: GatewayListen;
   /** KV `secrets`: certificates every gateway serves, the ACME account, order locks. */
   secrets: KV;
+  nc: NatsConnection;
   machineId: string;
   /** This machine's ACME directory; without it, it orders nothing (it still serves stored certificates). */
   acme?: AcmeSettings;
-  /** Shared with the participant, which reports it on `observe.routes`. */
-  status: RoutingConsumerStatus;
   log: Logger;
 }
 
 /**
- * The gateway: a routing consumer that turns the projection — plus the certificates in KV
- * `secrets` and the ACME challenges being validated — into a whole Caddy config, and loads it
- * through Caddy's admin API on loopback. Certificates are ordered here too (`orderCertificates`),
- * so any machine's gateway can obtain one and every gateway serves it. Caddy keeps serving the
- * last config it accepted while this actor restarts or NATS is away.
+ * The gateway's applier (of machines/routing-consumer.ts): turns each projection it is sent — plus
+ * the certificates in KV `secrets` and the ACME challenges being validated — into a whole Caddy
+ * config, and loads it through Caddy's admin API. Records it cannot serve are left out and
+ * reported (APPLIED names them), never sent to Caddy. Certificates are ordered here too
+ * (`orderCertificates`), so any machine's gateway can obtain one and every gateway serves it.
+ * Caddy keeps serving the last config it accepted while this actor restarts or NATS is away.
  */
-export function createGateway(deps: GatewayDeps) {
-  return fromPromise<void, { name: string }>(async ({ signal }) => {
+export function createGatewayApplier(deps: GatewayDeps) {
+  return fromCallback<ApplierEvent, { kind: "gateway" | "dns" }>(({ sendBack, receive }) => {
+    const abort = new AbortController();
+    const signal = abort.signal;
     let projection: RoutingProjection | undefined;
+    let excluded: ExcludedRoute[] = [];
     let certificates: ReadonlyMap<string, CertificateRecord> = new Map();
     const challenges = new Map<string, string>();
     let plan: { plan: CertificatePlan; ordering: string | undefined } | undefined;
@@ -59,10 +57,18 @@ export function createGateway(deps: GatewayDeps) {
      * good), and never after this actor stopped: an order still finishing must not load an old view.
      */
     const apply = async () => {
-      if (projection && !signal.aborted) await caddy.load(renderCaddyConfig(projection, deps.listen, tls()));
+      if (!projection || signal.aborted) return;
+      const seq = projection.seq;
+      try {
+        await caddy.load(renderCaddyConfig(projection, deps.listen, tls()));
+        if (!signal.aborted) sendBack({ type: "APPLIED", seq, excluded });
+      } catch (error) {
+        deps.log.error({ error: message(error) }, "caddy refused the config; it keeps serving the last one it accepted");
+        if (!signal.aborted) sendBack({ type: "APPLY_FAILED", error: message(error) });
+      }
     };
     const reportTls = () => {
-      if (signal.aborted) return; // the status belongs to the gateway that runs now
+      if (signal.aborted) return;
       const waiting = acmeHostnames(projection ?? emptyProjection())
         .filter((h) => !certificates.has(h))
         .map((hostname) => {
@@ -70,16 +76,34 @@ export function createGateway(deps: GatewayDeps) {
           if (plan?.ordering === hostname) return { hostname, reason: "ordering" };
           return plan?.plan.waiting.find((w) => w.hostname === hostname) ?? { hostname, reason: unsupportedReason(hostname) ?? "waiting to be ordered" };
         });
-      deps.status.tls = {
-        ...(deps.listen.https ? { https: deps.listen.https } : {}),
-        acme: deps.acme ? { configured: true, directory: deps.acme.directory } : { configured: false },
-        certificates: served().map(summarize).sort((a, b) => a.hostname.localeCompare(b.hostname)),
-        waiting,
-      };
+      sendBack({
+        type: "TLS",
+        tls: {
+          ...(deps.listen.https ? { https: deps.listen.https } : {}),
+          acme: deps.acme ? { configured: true, directory: deps.acme.directory } : { configured: false },
+          certificates: served().map(summarize).sort((a, b) => compareText(a.hostname, b.hostname)),
+          waiting,
+        },
+      });
     };
     reportTls();
 
-    const watching = watchCertificates({
+    receive((event) => {
+      const servable = servableProjection(event.projection);
+      for (const e of servable.excluded) if (!excluded.some((x) => x.namespace === e.namespace && x.service === e.service)) deps.log.warn(e, "routing record left out");
+      projection = servable.projection;
+      excluded = servable.excluded;
+      void apply();
+      reportTls();
+      orders?.wake();
+    });
+
+    const failed = (what: string) => (error: unknown) => {
+      if (signal.aborted) return;
+      deps.log.error({ error: message(error) }, `${what} failed`);
+      sendBack({ type: "APPLY_FAILED", error: `${what}: ${message(error)}` });
+    };
+    watchCertificates({
       nc: deps.nc,
       secrets: deps.secrets,
       signal,
@@ -88,9 +112,9 @@ export function createGateway(deps: GatewayDeps) {
         certificates = latest;
         reportTls();
         orders?.wake();
-        apply().catch((error: unknown) => deps.log.error({ error: message(error) }, "caddy refused the config with the new certificates"));
+        void apply();
       },
-    });
+    }).catch(failed("watching certificates"));
 
     if (deps.acme) {
       orders = orderCertificates({
@@ -106,7 +130,7 @@ export function createGateway(deps: GatewayDeps) {
           if (current?.certPem === record.certPem) return;
           certificates = new Map(certificates).set(record.hostname, record);
           reportTls();
-          apply().catch((error: unknown) => deps.log.error({ error: message(error) }, "caddy refused the config with the new certificate"));
+          void apply();
         },
         publish: async (challenge) => {
           challenges.set(challenge.token, challenge.keyAuthorization);
@@ -121,25 +145,9 @@ export function createGateway(deps: GatewayDeps) {
           reportTls();
         },
       });
+      orders.done.catch(failed("ordering certificates"));
     }
-
-    const report = reportRouting(deps.status, deps.log, (r) => r.routes.flatMap((route) => route.hostnames.map((h) => `${h}${route.pathPrefix}`)));
-    const routing = followRouting({
-      nc: deps.nc,
-      js: deps.js,
-      jsm: deps.jsm,
-      signal,
-      onReload: report.onReload,
-      onFreshness: report.onFreshness,
-      onProjection: async (latest) => {
-        projection = latest;
-        await apply();
-        report.applied(latest);
-        reportTls();
-        orders?.wake();
-      },
-    });
-    await Promise.all([routing, watching, orders?.done]);
+    return () => abort.abort();
   });
 }
 

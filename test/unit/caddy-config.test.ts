@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { renderCaddyConfig, type GatewayListen } from "../../model/caddy-config.ts";
+import { renderCaddyConfig, servableProjection, type GatewayListen } from "../../model/caddy-config.ts";
 import { emptyProjection, routingKey, type RoutingProjection, type RoutingRecord } from "../../model/routing.ts";
 import { aBackend, aProjection, aRoute, aRoutingRecord } from "../fixtures/routing.ts";
 
@@ -147,15 +147,32 @@ describe("renderCaddyConfig: routes", () => {
     );
   });
 
-  // BUG (model/caddy-config.ts, renderCaddyConfig): routes with the same prefix length are ordered
-  // by "<namespace>/<service>" only, and Caddy takes the first match. A wildcard host "*.example.com"
-  // owned by blog/site comes before the exact "shop.example.com" of shop/web, so every request for
-  // shop.example.com goes to blog's wildcard, and findRouteConflicts does not see it either (the
-  // hostnames differ). An exact hostname should be tried before a wildcard that covers it.
+  // Caddy takes the first match: an exact hostname must be tried before any wildcard that covers it.
   it("tries an exact hostname before a wildcard that covers it", () => {
     const wildcard = aRoutingRecord({ namespace: "blog", service: "site", routes: [aRoute("*.example.com")], backends: [aBackend(0, { address: "10.0.1.1" })] });
     const exact = aRoutingRecord({ namespace: "shop", service: "web", routes: [aRoute("shop.example.com")], backends: [aBackend(0, { address: "10.0.2.1" })] });
 
     expect(briefly(aProjection(wildcard, exact))).toEqual(["shop.example.com → proxy 10.0.2.1:80", "*.example.com → proxy 10.0.1.1:80", "anything else → 404"]);
+  });
+
+  it("a wildcard with a longer path prefix still comes after every exact hostname (it cannot take shop.example.com/api)", () => {
+    const wildcard = aRoutingRecord({ namespace: "evil", service: "x", routes: [aRoute("*.example.com", { pathPrefix: "/api" })], backends: [aBackend(0, { address: "10.0.1.1" })] });
+    const exact = aRoutingRecord({ namespace: "shop", service: "web", routes: [aRoute("shop.example.com")], backends: [aBackend(0, { address: "10.0.2.1" })] });
+
+    expect(briefly(aProjection(wildcard, exact))).toEqual(["shop.example.com → proxy 10.0.2.1:80", "*.example.com /api,/api/* → proxy 10.0.1.1:80", "anything else → 404"]);
+  });
+});
+
+describe("servableProjection", () => {
+  it("serves every record that stands on its own, and leaves out both records that serve one hostname + prefix, each naming the other", () => {
+    const shop = aRoutingRecord({ namespace: "shop", service: "web", routes: [aRoute("shop.example.com")], backends: [aBackend(0)] });
+    const forged = aRoutingRecord({ namespace: "evil", service: "x", routes: [aRoute(["evil.example.com", "shop.example.com"], { pathPrefix: "/" })], backends: [aBackend(1)] });
+    const blog = aRoutingRecord({ namespace: "blog", service: "site", routes: [aRoute("blog.example.com")], backends: [aBackend(2)] });
+    const { projection, excluded } = servableProjection(aProjection(shop, forged, blog));
+    expect([...projection.records.keys()]).toEqual(["blog/site"]);
+    expect(excluded).toEqual([
+      { namespace: "evil", service: "x", reason: "shop.example.com/ is also served by shop/web" },
+      { namespace: "shop", service: "web", reason: "shop.example.com/ is also served by evil/x" },
+    ]);
   });
 });

@@ -12,6 +12,7 @@ const spec = aSpec({ web: aService({ replicas: 2 }) });
 const world: World = {
   head: null,
   unsettled: [],
+  claimConflicts: [],
   planInput: { baseCommitSeq: null, current: [], dead: {}, images: {}, reservedElsewhere: {}, machines: [], regions: {} },
   routes: [],
 };
@@ -47,6 +48,7 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
   const planning = controllable<Plan>();
   const lock = controllable<string[]>();
   const probe = controllable<void>();
+  const claim = controllable<void, { token: number }>();
   const commit = controllable<{ seq: number; warnings: string[] }>();
   const removeCandidates = controllable<string[], { started: StartedCandidate[]; machines: string[]; token: number | undefined }>();
   const releaseLocks = controllable<string[], { locked: string[] }>();
@@ -76,6 +78,7 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
         };
       }) as never,
       probeCandidates: probe.logic as never,
+      claimRoutes: claim.logic as never,
       commit: commit.logic as never,
       removeCandidates: removeCandidates.logic as never,
       releaseLocks: releaseLocks.logic as never,
@@ -95,13 +98,13 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
   actor.start();
   const state = () => actor.getSnapshot().value as unknown;
   const outcome = () => actor.getSnapshot().output as DeployOutcome | undefined;
-  return { actor, state, outcome, phases, lockKeepers, observe, planning, lock, probe, commit, removeCandidates, releaseLocks, rollForward, starts, send: (e: DeployEvent) => actor.send(e) };
+  return { actor, state, outcome, phases, lockKeepers, observe, planning, lock, probe, claim, commit, removeCandidates, releaseLocks, rollForward, starts, send: (e: DeployEvent) => actor.send(e) };
 }
 
 type Deploy = ReturnType<typeof startDeploy>;
 
 /** Drives a deploy to `stage`, each step succeeding. */
-async function driveTo(stage: "settling" | "observing" | "planning" | "locking" | "starting" | "probing" | "committing" | "rollingForward", d: Deploy = startDeploy()) {
+async function driveTo(stage: "settling" | "observing" | "planning" | "locking" | "starting" | "probing" | "claiming" | "committing" | "rollingForward", d: Deploy = startDeploy()) {
   d.send({ type: "LEASE_ACQUIRED", token: 41, warnings: [] });
   if (stage === "settling") {
     // an earlier coordinator left something: observing finds it unsettled
@@ -109,7 +112,7 @@ async function driveTo(stage: "settling" | "observing" | "planning" | "locking" 
     await flush();
     return d;
   }
-  const order = ["observing", "planning", "locking", "starting", "probing", "committing", "rollingForward"];
+  const order = ["observing", "planning", "locking", "starting", "probing", "claiming", "committing", "rollingForward"];
   const upTo = order.indexOf(stage);
   for (let i = 0; i < upTo; i++) {
     switch (order[i]) {
@@ -129,6 +132,9 @@ async function driveTo(stage: "settling" | "observing" | "planning" | "locking" 
         break;
       case "probing":
         d.probe.latest().resolve();
+        break;
+      case "claiming":
+        d.claim.latest().resolve();
         break;
       case "committing":
         d.commit.latest().resolve({ seq: 42, warnings: [] });
@@ -163,6 +169,7 @@ describe("deployMachine", () => {
     expect(d.outcome()).toMatchObject({ type: "deployed", commitSeq: 42, warnings: [], notes: [] });
     expect(d.removeCandidates.calls).toHaveLength(0);
     expect(d.phases).toEqual(["lease:started", "observe:started", "start:started", "commit:started", "commit:ok", "done:ok"]);
+    expect(d.claim.calls).toHaveLength(1);
   });
 
   it("starts candidates with its fence token and stops the start loop once it leaves `starting`", async () => {
@@ -173,15 +180,15 @@ describe("deployMachine", () => {
   });
 
   describe("LEASE_LOST before the commit compensates: it removes every candidate and fails, naming the lease", () => {
-    it.each(["observing", "settling", "planning", "locking", "starting", "probing"] as const)("in %s", async (stage) => {
+    it.each(["observing", "settling", "planning", "locking", "starting", "probing", "claiming"] as const)("in %s", async (stage) => {
       const d = await driveTo(stage);
       d.send({ type: "LEASE_LOST", reason: "the deploy lease of namespace shop is now held by m2" });
       await flush();
       expect(d.state()).toEqual({ leased: "compensating" });
       const removal = d.removeCandidates.latest().input;
-      if (stage === "probing") expect(removal.started.map((c) => c.containerId)).toEqual(["c0", "c1"]);
+      if (stage === "probing" || stage === "claiming") expect(removal.started.map((c) => c.containerId)).toEqual(["c0", "c1"]);
       // machines the plan touched are swept for candidates whose start it never heard of
-      if (["locking", "starting", "probing"].includes(stage)) expect(removal.machines).toEqual(["m1", "m2"]);
+      if (["locking", "starting", "probing", "claiming"].includes(stage)) expect(removal.machines).toEqual(["m1", "m2"]);
       await finish(d);
       expect(d.outcome()).toMatchObject({ type: "failed", phase: "lease", code: "lease-lost", reason: "lost the lease: the deploy lease of namespace shop is now held by m2" });
       expect(d.commit.calls).toHaveLength(0);
@@ -198,6 +205,8 @@ describe("deployMachine", () => {
     await flush();
     expect(d.lockKeepers[0]!.stopped).toBe(true); // only starts need the locks
     d.probe.latest().resolve();
+    await flush();
+    d.claim.latest().resolve();
     await flush();
     d.commit.latest().resolve({ seq: 42, warnings: [] });
     await flush();
@@ -242,6 +251,17 @@ describe("deployMachine", () => {
     await flush();
     await finish(d);
     expect(d.outcome()).toMatchObject({ type: "deployed", warnings: ["lease lost after the commit: gone"] });
+  });
+
+  it("a route another namespace claimed first fails the deploy before its commit, naming the owner", async () => {
+    const d = await driveTo("claiming");
+    expect(d.claim.latest().input).toMatchObject({ token: 41 });
+    d.claim.latest().reject(Object.assign(new Error("route shop.example.com/ of shop/web conflicts with shop.example.com/, claimed by evil/x"), { code: "route-conflict" }));
+    await flush();
+    expect(d.state()).toEqual({ leased: "compensating" });
+    await finish(d);
+    expect(d.outcome()).toMatchObject({ type: "failed", phase: "claim", code: "route-conflict" });
+    expect(d.commit.calls).toHaveLength(0);
   });
 
   it("a commit fenced out by a later holder compensates and fails with code `fenced`", async () => {
