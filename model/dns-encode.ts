@@ -111,9 +111,9 @@ function answerUpperBound(answer: DnsAnswer): number {
   return nameBytes(answer.name) + 10 + (answer.type === "A" ? 4 : 6 + nameBytes(answer.data.target));
 }
 
+/** A dotted name's length on the wire, at most: one length byte per label, and the root. */
 function nameBytes(name: string): number {
-  const labels = splitName(name);
-  return labels.reduce((sum, label) => sum + 1 + label.length, 1);
+  return name.length + 2;
 }
 
 /** Our own names (answers): lower case, dot-separated, ASCII; the root is `""` or `"."`. */
@@ -129,6 +129,13 @@ function splitName(name: string): string[] {
 
 /** Writes `name`, ending in a pointer to the longest suffix already written; remembers the new suffixes. */
 function writeName(buf: Uint8Array, start: number, name: string, names: Map<string, number>): number {
+  // The common case, an owner name that is the question's: a pointer, without splitting it.
+  const whole = names.get(name.endsWith(".") ? name.slice(0, -1) : name);
+  if (whole !== undefined && name === name.toLowerCase()) {
+    buf[start] = 0xc0 | (whole >> 8);
+    buf[start + 1] = whole & 0xff;
+    return start + 2;
+  }
   const labels = splitName(name);
   let offset = start;
   for (let i = 0; i < labels.length; i++) {
@@ -178,10 +185,25 @@ function suffixKey(labels: string[], from: number): string {
 }
 
 function writeAddress(buf: Uint8Array, offset: number, address: string): number {
-  const parts = address.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new RangeError(`not an IPv4 address: ${JSON.stringify(address)}`);
-  buf.set(parts, offset);
-  return offset + 4;
+  let part = 0;
+  let digits = 0;
+  let at = offset;
+  for (let i = 0; i <= address.length; i++) {
+    const c = i < address.length ? address.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part > 255 || at === offset + 4) throw new RangeError(`not an IPv4 address: ${JSON.stringify(address)}`);
+      buf[at++] = part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      part = part * 10 + (c - 0x30);
+      digits++;
+    } else {
+      throw new RangeError(`not an IPv4 address: ${JSON.stringify(address)}`);
+    }
+  }
+  if (at !== offset + 4) throw new RangeError(`not an IPv4 address: ${JSON.stringify(address)}`);
+  return at;
 }
 
 function writeSrv(buf: Uint8Array, view: DataView, offset: number, data: Extract<DnsAnswer, { type: "SRV" }>["data"]): number {

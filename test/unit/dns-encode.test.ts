@@ -130,8 +130,11 @@ describe("encodeReply: headers", () => {
     expect(decoded).toMatchObject({ rcode: "FORMERR", questions: [], answers: [] });
   });
 
-  it("refuses to write an address that is not IPv4, or a name with an empty label", () => {
-    expect(() => encodeReply(aReply([{ type: "A", name: NAME, ttl: 0, data: "fd00::1" }]), 512)).toThrow(RangeError);
+  it("refuses to write an address that is not dotted-quad IPv4, or a name with an empty label", () => {
+    for (const address of ["fd00::1", "10.0.0", "10.0.0.256", "1.2.3.4.5", "1..2.3", "a.b.c.d", "1.2.3.4 ", "", "1234.1.1.1"]) {
+      expect(() => encodeReply(aReply([{ type: "A", name: NAME, ttl: 0, data: address }]), 512), address).toThrow(RangeError);
+    }
+    expect(addressesOf(decodeReply(encodeReply(aReply([{ type: "A", name: NAME, ttl: 0, data: "255.0.10.1" }]), 512).bytes))).toEqual(["255.0.10.1"]);
     expect(() => encodeReply(aReply([{ type: "A", name: "web..internal", ttl: 0, data: "10.0.0.1" }]), 512)).toThrow(RangeError);
   });
 });
