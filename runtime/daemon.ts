@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, DaemonStartError, toErrorPayload } from "../model/errors.ts";
 import type { MachineRecord } from "../model/machine.ts";
