@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bridgeInterfaceAddress } from "../../actors/dns/bridge-address.ts";
+import { containerDns } from "../../actors/dns/container-resolver.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { createTestHome, eventually, stopEverything, type TestHome } from "../harness/daemon.ts";
 import { dig } from "../harness/dns.ts";
@@ -88,4 +90,14 @@ describe("the cluster DNS when dockerd is down at the first start", () => {
     expect(daemonLog()).toContain(`the cluster DNS moves: the Docker bridge is at ${BRIDGE} now (was 127.0.0.1)`);
     expect((await dig(BRIDGE, port, "nosuch.ployz.internal", "A", [], { netns: NETNS })).status).toBe("NXDOMAIN");
   }, 120_000);
+});
+
+describe("the resolver a container is given, on this host", () => {
+  it("is docker0's address now when the DNS is on port 53, even if ployzd started on loopback; none on another port", () => {
+    const docker0 = bridgeInterfaceAddress();
+    expect(docker0, "this host runs dockerd, so it has docker0").toBeDefined();
+    expect(containerDns({ host: "127.0.0.1", port: 53 })).toEqual({ server: docker0 });
+    expect(containerDns({ host: docker0!, port: 53 })).toEqual({ server: docker0 });
+    expect(containerDns({ host: docker0!, port: 5353 })).toBeUndefined();
+  });
 });
