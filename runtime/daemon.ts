@@ -1,6 +1,4 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { networkInterfaces } from "node:os";
-import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, DaemonStartError, toErrorPayload } from "../model/errors.ts";
 import type { MachineRecord } from "../model/machine.ts";
@@ -8,6 +6,7 @@ import { replicasFor } from "../model/store-layout.ts";
 import type { ClientInfo } from "./client-info.ts";
 import { createDocker } from "./docker.ts";
 import { faultsFrom, NO_FAULTS } from "../actors/faults.ts";
+import { dnsAddressAtStart } from "../actors/dns/dns-address.ts";
 import { ensureWritableDir, writeFileAtomic } from "./files.ts";
 import { loadOrCreateIdentity } from "./keys.ts";
 import { createFileLogger, type Logger } from "./logger.ts";
@@ -80,10 +79,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     log = log.child({ machine: config.machineId });
     log.info({ version: VERSION, dataDir: paths.dataDir }, "ployzd starting");
     const docker = createDocker(options.env);
-    if (!config.gateway || !config.dns) {
-      const dnsHost = await bridgeAddress(docker);
+    const dns = await dnsAddressAtStart(docker, config.dns, options.dnsPort, log); // the bridge may have appeared or moved since
+    if (!config.gateway || config.dns?.host !== dns.host || config.dns.port !== dns.port) {
       config.gateway ??= { host: "127.0.0.1", httpPort: options.gatewayPort || (await freePort("127.0.0.1")), adminPort: await freePort("127.0.0.1") };
-      config.dns ??= { host: dnsHost, port: options.dnsPort === 0 ? await freePort(dnsHost, "udp") : (options.dnsPort ?? 53) };
+      config.dns = dns;
       saveNodeConfig(paths, config);
     }
     if (config.gateway.httpsPort === undefined) {
@@ -313,23 +312,6 @@ function isPloyzd(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** The address of this machine's Docker bridge: where containers reach the cluster DNS. */
-async function bridgeAddress(docker: Docker): Promise<string> {
-  const docker0 = networkInterfaces().docker0?.find((a) => a.family === "IPv4");
-  if (docker0) return docker0.address;
-  try {
-    const network = (await docker.getNetwork("bridge").inspect()) as { IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> } };
-    const config = network.IPAM?.Config?.[0];
-    if (config?.Gateway) return config.Gateway;
-    // Docker 20.10 leaves Gateway out: the bridge takes the subnet's first address.
-    const base = config?.Subnet?.match(/^(\d+\.\d+\.\d+)\.0\//)?.[1];
-    if (base) return `${base}.1`;
-  } catch {
-    // no dockerd yet
-  }
-  return "127.0.0.1"; // DNS on loopback until the next first start
 }
 
 /** The first nameserver of /etc/resolv.conf, for names outside the cluster zone. */

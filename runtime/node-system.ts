@@ -4,6 +4,7 @@ import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApiServer } from "../actors/api/api.ts";
+import { containerDns } from "../actors/dns/container-resolver.ts";
 import { createDnsApplier } from "../actors/dns/dns-server.ts";
 import type { AcmeSettings } from "../actors/gateway/acme.ts";
 import type { CaddyAdmin } from "../actors/gateway/caddy-admin.ts";
@@ -187,8 +188,8 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
           routing: routingStatus,
-          // Containers use the cluster DNS when it listens where resolv.conf can point: port 53.
-          ...(deps.dns.port === 53 ? { dns: { server: deps.dns.host } } : {}),
+          // Asked at each start: the bridge may appear after ployzd started; on port 53 only (resolv.conf has no port).
+          get dns() { return containerDns(deps.dns); },
           log,
           children,
           ...(deps.faultInjection ? { injectCrash } : {}),
@@ -244,7 +245,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
         routingConsumerMachine.provide({
           actors: {
             follow: follower,
-            apply: createDnsApplier({ host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, log: log.child({ actor: "dns" }) }),
+            apply: createDnsApplier({ host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, drainMs: deps.drainMs, docker: deps.docker, clusterId: store.clusterId, log: log.child({ actor: "dns" }) }),
           },
           actions: consumerActions,
         }),
