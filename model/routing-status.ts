@@ -57,17 +57,24 @@ export function servedNames(kind: "gateway" | "dns", record: RoutingRecord): str
 
 /**
  * The status `observe.routes` reports, read from the consumer's snapshot (pure): fresh only while
- * it follows the stream without doubt; loading before its first projection; stale otherwise.
+ * it follows the stream without doubt and has put the latest projection into effect; loading
+ * before its first projection; stale otherwise (with why).
  */
 export function routingConsumerStatus(snapshot: RoutingConsumerSnapshot): RoutingConsumerStatus {
   const c = snapshot.context;
   const iso = (ms: number) => new Date(ms).toISOString();
-  const fresh = JSON.stringify(snapshot.value) === JSON.stringify({ following: "fresh" });
-  const freshness: Freshness = fresh
-    ? { state: "fresh" }
-    : c.projection === undefined
-      ? { state: "loading" }
-      : { state: "stale", since: iso(c.staleSince ?? Date.now()), reason: c.staleReason ?? "reloading" };
+  const following = JSON.stringify(snapshot.value) === JSON.stringify({ following: "fresh" });
+  // fresh only once what it follows is also what it serves: a projection not yet applied (or
+  // refused) is a stale one being served
+  const behind = c.projection !== undefined && c.appliedSeq !== c.projection.seq;
+  const freshness: Freshness =
+    following && !behind
+      ? { state: "fresh" }
+      : c.projection === undefined
+        ? { state: "loading" }
+        : following
+          ? { state: "stale", since: iso(c.appliedAt ?? c.lastReload?.at ?? Date.now()), reason: c.applyError ? `not applied: ${c.applyError}` : `applying #${c.projection.seq}` }
+          : { state: "stale", since: iso(c.staleSince ?? Date.now()), reason: c.staleReason ?? "reloading" };
   return {
     kind: c.kind,
     listen: c.listen,

@@ -47,7 +47,8 @@ describe("routingConsumerMachine", () => {
     await flush();
     expect(t.actor.getSnapshot().value).toEqual({ following: "fresh" });
     expect(t.applied).toEqual([{ type: "PROJECTION", projection: aProjection(web) }]);
-    expect(t.status().seq).toBe(0); // not applied yet
+    // following, but not applied yet: what it serves is behind the stream
+    expect(t.status()).toMatchObject({ seq: 0, freshness: { state: "stale", reason: "applying #1" } });
     t.applier()({ type: "APPLIED", seq: 1, excluded: [] });
     await flush();
     expect(t.status()).toMatchObject({ seq: 1, freshness: { state: "fresh" }, services: [{ namespace: "shop", service: "web", hostnames: ["shop.example.com/"], backends: ["10.0.0.10"] }] });
@@ -69,6 +70,7 @@ describe("routingConsumerMachine", () => {
     expect(t.followers).toHaveLength(2); // the first reload is at once
     expect(t.status()).toMatchObject({ reloads: 1, lastReload: { reason }, freshness: { state: "stale", reason } });
     t.follower().tell({ type: "PROJECTION", projection: aProjection(web) });
+    t.applier()({ type: "APPLIED", seq: 1, excluded: [] });
     await flush();
     expect(t.status().freshness).toEqual({ state: "fresh" });
     expect(t.freshness).toEqual(["fresh", `stale: reloading: ${reason}`, "fresh"]);
@@ -120,6 +122,11 @@ describe("routingConsumerMachine", () => {
     t.applier()({ type: "APPLY_FAILED", error: "caddy refused the config: HTTP 400" });
     await flush();
     expect(t.status()).toMatchObject({ applyError: "caddy refused the config: HTTP 400", seq: 9 });
+    // a newer projection the applier refused: still serving #9, and stale saying why
+    t.follower().tell({ type: "PROJECTION", projection: { ...aProjection(web), seq: 12 } });
+    t.applier()({ type: "APPLY_FAILED", error: "caddy refused the config: HTTP 400" });
+    await flush();
+    expect(t.status()).toMatchObject({ seq: 9, freshness: { state: "stale", reason: "not applied: caddy refused the config: HTTP 400" } });
   });
 
   it("an applier that cannot go on ends the consumer, for its supervisor to restart", async () => {
