@@ -1,17 +1,16 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, watch } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { DaemonStartError, errorFromPayload, type ErrorPayload } from "../model/errors.ts";
 import { clientInfoSchema, type ClientInfo } from "./client-info.ts";
 import { connectClient } from "./client.ts";
 import { readContext, writeContext, type Context } from "./context.ts";
 import { ensureWritableDir, readJsonFile } from "./files.ts";
 import { stopCaddy } from "./caddy.ts";
-import { dataPaths, defaultDevDataDir } from "./paths.ts";
+import { stopDnsProcess } from "./dns-process.ts";
+import { dataPaths, defaultDevDataDir, PLOYZD_SCRIPT } from "./paths.ts";
 import { isAlive, waitForExit } from "./process.ts";
 
 export const DEV_CONTEXT = "dev";
-const PLOYZD = fileURLToPath(new URL("../bin/ployzd.js", import.meta.url));
 
 /** The dev data directory: the flag, else the dev context's, else the default. */
 export function resolveDevDataDir(env: NodeJS.ProcessEnv, flag?: string): string {
@@ -46,7 +45,7 @@ export async function devUp(options: { dataDir: string; env: NodeJS.ProcessEnv; 
   rmSync(paths.clientInfo, { force: true });
   mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 });
   const out = openSync(paths.daemonOut, "a", 0o600);
-  const child = spawn(process.execPath, [PLOYZD, "run", "--data-dir", paths.dataDir, ...(options.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [PLOYZD_SCRIPT, "run", "--data-dir", paths.dataDir, ...(options.extraArgs ?? [])], {
     detached: true,
     stdio: ["ignore", out, out],
     env: options.env,
@@ -94,8 +93,8 @@ export async function devDown(options: { dataDir: string; timeoutMs?: number }):
       });
     }
   }
-  // ployzd leaves its gateway serving when it stops (a restart must not go dark): down means down.
-  await stopCaddy(paths.caddyPid, paths.caddyConfig);
+  // ployzd leaves its gateway and its DNS serving when it stops (a restart must not go dark): down means down.
+  await Promise.all([stopCaddy(paths.caddyPid, paths.caddyConfig), stopDnsProcess(paths.dnsPid, paths.dnsConfig)]);
   return pid === undefined ? { wasRunning: false } : { wasRunning: true, pid };
 }
 

@@ -78,6 +78,20 @@ export async function ployzdMain(argv: string[]): Promise<void> {
         process.exit(await daemon.stopped);
       },
     )
+    .command(
+      "dns",
+      false, // started by `ployzd run`, not by hand
+      (y) => y.option("config", { type: "string", demandOption: true, describe: "the DNS process config ployzd wrote" }),
+      async (args) => {
+        const { dnsProcessMain } = await import("./dns-main.ts");
+        try {
+          await dnsProcessMain(args.config);
+        } catch (error) {
+          process.stderr.write(`ployzd dns: ${error instanceof Error ? error.message : String(error)}\n`);
+          process.exit(1);
+        }
+      },
+    )
     .demandCommand(1, "say what to do: `ployzd run`")
     .help()
     .parseAsync();
