@@ -12,6 +12,8 @@ import { imageCommand } from "./commands/image/index.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { machineCommand } from "./commands/machine/index.ts";
 import { namespaceCommand } from "./commands/namespace/index.ts";
+import { credentialsCommand } from "./commands/credentials/index.ts";
+import { contextCommand } from "./commands/context/index.ts";
 import { psCommand } from "./commands/ps.ts";
 import { regionCommand } from "./commands/region/index.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
@@ -43,6 +45,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(regionCommand)
     .command(imageCommand)
     .command(machineCommand)
+    .command(credentialsCommand)
+    .command(contextCommand)
     .command(topCommand)
     .command(debugCommand)
     .command(versionCommand)

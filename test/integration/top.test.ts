@@ -7,7 +7,7 @@ import { connectClient, type PloyzClient } from "../../runtime/client.ts";
 import { readContext } from "../../runtime/context.ts";
 import { devUp } from "../../runtime/dev.ts";
 import { openStore } from "../../runtime/store.ts";
-import { connectAsOperator, createTestHome, eventually, type TestHome } from "../harness/daemon.ts";
+import { connectAsMachine, createTestHome, eventually, type TestHome } from "../harness/daemon.ts";
 
 /**
  * `ployz top` and the debug views against a real one-machine dev cluster: the daemon runs with
@@ -62,7 +62,7 @@ describe("the overview API", () => {
     expect(empty).toMatchObject({ namespaces: [], leases: [], deploys: [], migrations: { supported: false, inFlight: [] }, invalid: [] });
 
     // A deploy in flight, as a coordinator leaves it: the lease held, its last phase recorded.
-    const nc = await connectAsOperator(home);
+    const nc = await connectAsMachine(home);
     try {
       const store = await openStore(nc);
       const since = new Date().toISOString();
