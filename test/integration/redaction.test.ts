@@ -12,7 +12,7 @@ import { openStore } from "../../runtime/store.ts";
 import { runCli } from "../harness/cli.ts";
 import { aNamespaceSpec, httpService, startTestCluster, type TestCluster } from "../harness/cluster.ts";
 import { connectAsMachine, connectAsOperator, eventually } from "../harness/daemon.ts";
-import { BUSYBOX_IMAGE } from "../harness/docker.ts";
+import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
 
 /**
  * The redaction walk: secrets planted where a user puts them (a Compose secret from a file, one
@@ -106,11 +106,6 @@ describe("secrets stay secret", () => {
     configs:
       - source: page
         target: /srv/page.html
-    x-ployz:
-      routes:
-        - hostnames: [${host}]
-          port: 8080
-          tls: acme
 secrets:
   db_password:
     file: ./secrets/db.txt
@@ -127,6 +122,10 @@ configs:
     // the secrets really went in: the check below would pass vacuously otherwise
     const [container] = await cluster.containersOf(ns);
     expect(container).toBeDefined();
+    expect(await execIn(cluster.docker, container!.Id, ["/bin/sh", "-c", "cat /run/secrets/db_password /run/secrets/api_token /srv/page.html"])).toEqual({ code: 0, output: `${FILE_SECRET}${ENV_SECRET}${CONFIG_CONTENT}` });
+    // a route with tls: acme on the certificate's hostname (a manifest: Compose files have no tls routes)
+    const tlsNs = cluster.namespace("redact-tls");
+    await cluster.client.deploy({ spec: aNamespaceSpec(tlsNs, { web: httpService("tls", { routes: [{ hostnames: [host], port: 8080, tls: "acme" }] }) }) });
     await eventually(async () => ((await cluster.home.json("routes")) as { machines: Array<{ consumers?: Array<{ tls?: { certificates: Array<{ hostname: string }> } }> }> }).machines.some((m) => m.consumers?.some((c) => c.tls?.certificates.some((x) => x.hostname === host))) ? true : undefined, "the gateway to serve the stored certificate");
 
     const outputs: Array<{ what: string; text: string }> = [
