@@ -60,7 +60,7 @@ export const LABELS = {
  * given). A participant lists, watches and touches only these.
  */
 export function managedLabelFilter(clusterId: string, namespace?: string): string[] {
-  return [`${LABELS.managed}=true`, `${LABELS.cluster}=${clusterId}`, ...(namespace === undefined ? [] : [`${LABELS.namespace}=${namespace}`])];
+  return [`${LABELS.managed}=true`, `${LABELS.cluster}=${clusterId}`, ...(namespace ? [`${LABELS.namespace}=${namespace}`] : [])];
 }
 
 /**
