@@ -88,6 +88,15 @@ export class NotFoundError extends PloyzError {
   override readonly code = "not-found";
 }
 
+/**
+ * A participant was asked about a container this cluster does not manage. The answer is the same
+ * whether the container belongs to someone else or does not exist, so a foreign container's
+ * existence never leaks.
+ */
+export class ContainerNotManagedError extends PloyzError {
+  override readonly code = "container-not-managed";
+}
+
 /** The daemon did not become ready, or did not stop, in time. */
 export class DaemonStartError extends PloyzError {
   override readonly code = "daemon-start-failed";
@@ -184,6 +193,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "invalid-state": InvalidStateError,
   "invalid-argument": InvalidArgumentError,
   "not-found": NotFoundError,
+  "container-not-managed": ContainerNotManagedError,
   "daemon-start-failed": DaemonStartError,
   "machine-removed": MachineRemovedError,
   "manifest-invalid": ManifestError,

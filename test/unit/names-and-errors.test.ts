@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as errorsModule from "../../model/errors.ts";
 import {
   ConfigError,
+  ContainerNotManagedError,
   DaemonNotRunningError,
   DaemonStartError,
   DataDirNotWritableError,
@@ -98,6 +99,7 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [InvalidStateError, "invalid-state"],
   [InvalidArgumentError, "invalid-argument"],
   [NotFoundError, "not-found"],
+  [ContainerNotManagedError, "container-not-managed"],
   [DaemonStartError, "daemon-start-failed"],
   [MachineRemovedError, "machine-removed"],
   [ManifestError, "manifest-invalid"],
