@@ -54,6 +54,9 @@ export const STORE_LAYOUT: readonly StoreSpec[] = [
   { kind: "kv", name: "locks", description: "participant locks", ttlMs: LEASE_TTL_MS, history: 1 },
   { kind: "kv", name: "claims", description: "route ownership: hostname + path prefix → namespace, per zone", history: 5 },
   { kind: "kv", name: "secrets", description: "certificates and ACME account", history: 1 },
+  // policy: what an operator allows a namespace (binds.<ns>: the host directories it may bind-mount). Added to schema 2 without a
+  // bump, like claims: nothing existing changes. An older ployzd ignores it, so it does not enforce it either.
+  { kind: "kv", name: "policy", description: "operator policy per namespace: allowed bind directories", history: 5 },
   // COMMITS: pruned per namespace by the authority after each commit (COMMITS_KEPT_PER_NAMESPACE); never by age or count here, so the head always stays.
   { kind: "stream", name: "COMMITS", description: "deploy commits (Intent)", subjects: ["commits.>"] },
   // ROUTING: readers want the last record per service; a few more allow a look back.

@@ -36,6 +36,9 @@ export const API_VERBS = [
   "region.set",
   "region.ls",
   "namespace.rm",
+  "namespace.binds",
+  "namespace.allow-bind",
+  "namespace.disallow-bind",
   "routes",
   "overview",
 ] as const;

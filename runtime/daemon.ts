@@ -4,7 +4,8 @@ import { ConfigError, DaemonStartError, toErrorPayload } from "../model/errors.t
 import type { MachineRecord } from "../model/machine.ts";
 import { replicasFor } from "../model/store-layout.ts";
 import type { ClientInfo } from "./client-info.ts";
-import { createDocker } from "./docker.ts";
+import { createDocker, dockerSocketPath } from "./docker.ts";
+import { machineHostPathRules } from "./host-paths.ts";
 import { faultsFrom, NO_FAULTS } from "../actors/faults.ts";
 import { dnsAddressAtStart } from "../actors/dns/dns-address.ts";
 import { dnsTtlSeconds } from "../model/dns-zone.ts";
@@ -241,6 +242,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       dns: { host: config.dns.host, port: config.dns.port, control: dnsHandle.control },
       record,
       dataDir: paths.dataDir,
+      hostPaths: machineHostPathRules(paths.dataDir, dockerSocketPath(options.env)),
       version: VERSION,
       log,
       faultInjection: options.faultInjection,
