@@ -444,6 +444,7 @@ export const deployMachine = setup({
         phase: context.failure.phase,
         reason: context.failure.reason,
         code: context.failure.code,
+        ...(context.failure.hint ? { hint: context.failure.hint } : {}),
         lines: context.warnings,
         headSeq: head ? head.seq : null,
       };

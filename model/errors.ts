@@ -147,6 +147,11 @@ export class RouteConflictError extends PloyzError {
   override readonly code = "route-conflict";
 }
 
+/** A bind mount's host path is refused: not allowed for the namespace, or never allowed (`/etc`, the Docker socket…). */
+export class BindRefusedError extends PloyzError {
+  override readonly code = "bind-refused";
+}
+
 /** A program Ployz runs (caddy, wg, zfs…) is not installed or cannot be run. */
 export class ProgramMissingError extends PloyzError {
   override readonly code = "program-missing";
@@ -204,6 +209,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "coordinator-lost": CoordinatorLostError,
   "program-missing": ProgramMissingError,
   "route-conflict": RouteConflictError,
+  "bind-refused": BindRefusedError,
   fenced: FencedError,
   "lease-lost": LeaseLostError,
   "store-unavailable": StoreUnavailableError,

@@ -4,7 +4,8 @@ import { ConfigError, DaemonStartError, toErrorPayload } from "../model/errors.t
 import type { MachineRecord } from "../model/machine.ts";
 import { replicasFor } from "../model/store-layout.ts";
 import type { ClientInfo } from "./client-info.ts";
-import { createDocker } from "./docker.ts";
+import { createDocker, dockerSocketPath } from "./docker.ts";
+import { machineHostPathRules } from "./host-paths.ts";
 import { faultsFrom, NO_FAULTS } from "../actors/faults.ts";
 import { dnsAddressAtStart } from "../actors/dns/dns-address.ts";
 import { dnsTtlSeconds } from "../model/dns-zone.ts";
@@ -268,6 +269,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       access,
       record,
       dataDir: paths.dataDir,
+      hostPaths: machineHostPathRules(paths.dataDir, dockerSocketPath(options.env)),
       version: VERSION,
       log,
       faultInjection: options.faultInjection,

@@ -19,6 +19,7 @@ import {
 } from "../../model/participant.ts";
 import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
+import { hasBinds, type HostPathRules } from "../../model/bind-policy.ts";
 import { assertFence } from "../deploy/commits.ts";
 import { describeContainer, listContainers } from "../docker/containers.ts";
 import { watchContainerEvents } from "../docker/container-events.ts";
@@ -28,6 +29,7 @@ import { containerLogs } from "../docker/logs.ts";
 import { probeReadiness } from "../docker/probe-readiness.ts";
 import { removeContainer } from "../docker/remove-container.ts";
 import { startContainer } from "../docker/start-container.ts";
+import { allowedBindDirs } from "../store/bind-policy.ts";
 import { serviceSecretReader } from "../store/service-secrets.ts";
 import { parseRequest } from "../nats/parse-request.ts";
 import { serveRequests } from "../nats/serve.ts";
@@ -47,6 +49,10 @@ export interface ParticipantDeps {
   images: ObjectStore;
   /** KV `secrets`: the values of the services' secrets, read when a container starts. */
   secrets?: KV;
+  /** KV `policy`: the namespace's allowed bind directories, read when a container with binds starts. */
+  policy: KV;
+  /** What this machine refuses to bind always, and the cluster's default directories. */
+  hostPaths: HostPathRules;
   machineId: string;
   dataDir: string;
   /** Where config files for containers are written. */
@@ -66,7 +72,8 @@ export interface ParticipantDeps {
  * The participant: this machine's side of every request addressed to it on
  * `ployz.m.<machine>.*` — live observations, containers, readiness, locks, and (in tests)
  * crash injection. A start needs the asking deploy to hold this machine's lock and its fence to
- * still rule the namespace, both checked right before Docker creates the container; a removal
+ * still rule the namespace, both checked right before Docker creates the container, and its bind
+ * mounts to pass the namespace's bind policy by their real paths on this machine; a removal
  * needs the fence, and a container this cluster manages in that namespace. Inspect, logs,
  * readiness and removal touch only containers this cluster manages (labels `ployz.managed` and
  * `ployz.cluster`); any other is answered as if it did not exist. An exec probe also needs the
@@ -117,6 +124,8 @@ export function createParticipant(deps: ParticipantDeps) {
         const image = await ensureImage(deps.docker, deps.images, request.spec.image, request.imageId, machine);
         if (image === "loaded") deps.log.info({ image: request.spec.image, id: request.imageId }, "image loaded from the cluster image store");
         const what = `starting ${request.service}#${request.slot} of ${request.namespace} for deploy ${request.deployId}`;
+        // Read for this start: a policy withdrawn since the deploy planned is honoured; a store that cannot be read fails the start.
+        const binds = hasBinds([request.spec]) ? { allowed: await allowedBindDirs(deps.policy, request.namespace), rules: deps.hostPaths } : undefined;
         const started = await startContainer(
           deps.docker,
           { ...request, clusterId: deps.clusterId },
@@ -129,7 +138,7 @@ export function createParticipant(deps: ParticipantDeps) {
             await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
             await assertFence(deps.jsm, request.namespace, request.fenceSeq, what);
           },
-          { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}) },
+          { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}), ...(binds ? { binds } : {}) },
         );
         deps.log.info({ namespace: request.namespace, service: request.service, slot: request.slot, deploy: request.deployId, container: started.containerName }, "container started");
         return { type: "started", machine, ...started };

@@ -13,6 +13,7 @@ const world: World = {
   head: null,
   unsettled: [],
   claimConflicts: [],
+  bindAllowed: [],
   planInput: { baseCommitSeq: null, current: [], dead: {}, images: {}, reservedElsewhere: {}, machines: [], regions: {} },
   routes: [],
 };

@@ -2,6 +2,9 @@ import type { Argv, CommandModule } from "yargs";
 import { InvalidArgumentError } from "../../../model/errors.ts";
 import { withClient, type GlobalArgs } from "../../args.ts";
 import { printJson, printLines, progressOn } from "../../output.ts";
+import { namespaceAllowBindCommand } from "./allow-bind.ts";
+import { namespaceBindsCommand } from "./binds.ts";
+import { namespaceDisallowBindCommand } from "./disallow-bind.ts";
 
 interface NamespaceRmArgs extends GlobalArgs {
   namespace: string;
@@ -40,7 +43,7 @@ const namespaceRm: CommandModule<GlobalArgs, NamespaceRmArgs> = {
 
 export const namespaceCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: "namespace <command>",
-  describe: "namespaces",
-  builder: (y) => y.command(namespaceRm).demandCommand(1),
+  describe: "namespaces and what they may use of a machine",
+  builder: (y) => y.command(namespaceRm).command(namespaceBindsCommand).command(namespaceAllowBindCommand).command(namespaceDisallowBindCommand).demandCommand(1),
   handler: () => {},
 };
