@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bindPolicyKey } from "../../model/bind-policy.ts";
 import { openStore } from "../../runtime/store.ts";
 import { startTestCluster, type TestCluster } from "../harness/cluster.ts";
-import { connectAsOperator } from "../harness/daemon.ts";
+import { connectAsMachine } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
 
 /**
@@ -173,7 +173,7 @@ describe("bind mounts under the bind policy", () => {
   it("fails a deploy with binds loudly when the namespace's policy cannot be read, rather than judging on nothing", async () => {
     const ns = cluster.namespace("binds-bad-policy");
     const { dir, file } = project("bad-policy", ["./data:/data"], { "data/x": "x\n" });
-    const nc = await connectAsOperator(cluster.home);
+    const nc = await connectAsMachine(cluster.home);
     try {
       const store = await openStore(nc);
       await store.kv.policy.put(bindPolicyKey(ns), JSON.stringify({ type: "bind-policy", namespace: ns, allowed: [dir, "/"], updatedAt: "x", extra: true }));

@@ -10,7 +10,7 @@ import { lockReplySchema, logsReplySchema, probeReplySchema, removedReplySchema 
 import { subjects, type MachineVerb } from "../../model/subjects.ts";
 import { openStore } from "../../runtime/store.ts";
 import { aNamespaceSpec, startTestCluster, type TestCluster } from "../harness/cluster.ts";
-import { connectAsOperator } from "../harness/daemon.ts";
+import { connectAsMachine } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn, removeTestContainers } from "../harness/docker.ts";
 import { rejectionOf } from "../fixtures/errors.ts";
 
@@ -30,7 +30,7 @@ let store: Awaited<ReturnType<typeof openStore>>;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
-  nc = await connectAsOperator(cluster.home);
+  nc = await connectAsMachine(cluster.home);
   store = await openStore(nc);
 }, 120_000);
 afterAll(async () => {
