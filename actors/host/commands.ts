@@ -63,16 +63,22 @@ export function commandsVia(prefix: readonly string[], where: string): Commands 
 function execute(argv: readonly string[], options: { input?: string; timeoutMs?: number }, program: string): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = argv;
-    const child = spawn(cmd!, args, { stdio: ["pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 30_000 });
+    const child = spawn(cmd!, args, { stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 30_000 });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
     child.once("error", (error) => reject(missingOr(error, program)));
     child.once("close", (code, signal) =>
       resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") + (signal ? `(killed by ${signal})` : "") }),
     );
-    child.stdin.end(options.input ?? "");
+    if (child.stdin) {
+      // A program that exits without reading all its input: its exit code and stderr tell what happened.
+      child.stdin.once("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") reject(error);
+      });
+      child.stdin.end(options.input);
+    }
   });
 }
 

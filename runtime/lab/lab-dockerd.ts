@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import type { Commands } from "../../actors/host/commands.ts";
@@ -15,20 +15,40 @@ export function labDockerPaths(machineDir: string) {
     socket: join(machineDir, "docker.sock"),
     pidFile: join(machineDir, "docker.pid"),
     logFile: join(machineDir, "dockerd.log"),
+    /** An empty daemon.json of its own, so a host /etc/docker/daemon.json (hosts, bridge…) never applies. */
+    configFile: join(machineDir, "daemon.json"),
   };
 }
 
 /**
  * Starts a dockerd of the machine's own inside its network namespace (`nsenter --net`, never
  * `ip netns exec`, which remounts /sys and breaks dockerd), its bridge on the workload subnet
- * (`--bip`), and waits until it answers. Returns its pid and a client for it.
+ * (`--bip`), and waits until it answers. `started` hears the pid as soon as it runs (the lab
+ * records it before waiting, so a crash while waiting leaves nothing unrecorded). Returns its pid
+ * and a client for it.
  */
-export async function startLabDockerd(commands: Commands, machineDir: string, subnet: string): Promise<{ pid: number; docker: Docker }> {
+export async function startLabDockerd(commands: Commands, machineDir: string, subnet: string, started: (pid: number) => void = () => {}): Promise<{ pid: number; docker: Docker }> {
   const paths = labDockerPaths(machineDir);
+  writeFileSync(paths.configFile, "{}\n", { mode: 0o600 });
   const pid = await commands.spawnDetached(
-    ["dockerd", "--data-root", paths.dataRoot, "--exec-root", paths.execRoot, "-H", `unix://${paths.socket}`, "--pidfile", paths.pidFile, "--bip", dockerBridgeIp(subnet)],
+    [
+      "dockerd",
+      "--config-file",
+      paths.configFile,
+      "--data-root",
+      paths.dataRoot,
+      "--exec-root",
+      paths.execRoot,
+      "-H",
+      `unix://${paths.socket}`,
+      "--pidfile",
+      paths.pidFile,
+      "--bip",
+      dockerBridgeIp(subnet),
+    ],
     { logFile: paths.logFile },
   );
+  started(pid);
   const docker = createDocker({ DOCKER_HOST: `unix://${paths.socket}` });
   const deadline = Date.now() + 30_000;
   for (;;) {

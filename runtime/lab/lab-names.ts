@@ -7,8 +7,17 @@ import { randomBytes } from "node:crypto";
  */
 export const LAB_PREFIX = "plz";
 
-/** `plz` + lab id + what it is (`br`, `v<n>`, `w<n>`, `m<n>`). */
-export const LAB_NAME_PATTERN = /^plz([0-9a-f]{6})(br|[vwm][0-9]{1,3})$/;
+/** `plz` + lab id + what it is (`u`, `br`, `v<n>`, `w<n>`, `m<n>`). */
+export const LAB_NAME_PATTERN = /^plz([0-9a-f]{6})(u|br|[vwm][0-9]{1,3})$/;
+
+/**
+ * Each lab's underlay is a /24 on a bridge inside the lab's own namespace, so it never meets the
+ * host's routes or another lab's underlay: every lab uses the same one. Machine n is `.10+n`.
+ */
+export const LAB_UNDERLAY = "10.213.0.0/24";
+
+/** The interface inside each machine's namespace that plugs it into the underlay. */
+export const LAB_UNDERLAY_IFACE = "ul0";
 
 /** Where labs keep their state and their machines' files, unless PLOYZ_LAB_ROOT says otherwise. */
 export function labRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -23,13 +32,19 @@ export function newLabId(): string {
 export function labNames(id: string) {
   const base = `${LAB_PREFIX}${id}`;
   return {
+    /** The namespace that holds the underlay bridge and the machines' underlay veths. */
+    underlayNamespace: `${base}u`,
     bridge: `${base}br`,
     /** The network namespace of machine n (1-based). */
     namespace: (n: number) => `${base}m${n}`,
-    /** The host side of machine n's underlay veth. */
+    /** The underlay side of machine n's veth (in the underlay namespace, on the bridge). */
     hostVeth: (n: number) => `${base}v${n}`,
     /** Machine n's WireGuard interface: unique on the computer (wireguard-go's socket is named after it). */
     wireguard: (n: number) => `${base}w${n}`,
+    /** Machine n's underlay address (in LAB_UNDERLAY). */
+    underlayIp: (n: number) => `10.213.0.${10 + n}`,
+    /** Machine n's workload subnet, which its dockerd's bridge uses. */
+    subnet: (n: number) => `10.210.${n}.0/24`,
   };
 }
 

@@ -28,11 +28,14 @@ export const labStateSchema = z.object({
   /** The process that owns the lab; a lab whose owner is gone is swept. Null: kept until destroyed (dev). */
   owner: labProcessSchema.nullable(),
   underlay: z.string(),
+  underlayNamespace: z.string(),
   bridge: z.string(),
-  /** The chain of the host rule that lets the bridge carry traffic (DOCKER-USER, or FORWARD without dockerd). */
-  hostRuleChain: z.string().optional(),
+  /** Every network namespace made (or about to be made), the underlay's first. */
+  namespaces: z.array(z.string()),
   machines: z.array(labMachineStateSchema),
   processes: z.array(labProcessSchema),
+  /** Machines whose underlay link is down now (`partition`). */
+  partitioned: z.array(z.number()),
 });
 export type LabState = z.infer<typeof labStateSchema>;
 
