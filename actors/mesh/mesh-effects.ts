@@ -6,11 +6,17 @@ import type { Commands } from "../host/commands.ts";
 import { ensureWireGuardInterface, type WireGuardConfig } from "./wireguard-interface.ts";
 import { applyWireGuardPeers } from "./wireguard-peers.ts";
 import { createWatchPeerStats } from "./wireguard-stats.ts";
+import { allowWorkloadForwarding } from "./workload-forwarding.ts";
 
 export interface MeshEffectsDeps {
   /** Where the interface lives: `localCommands()` in ployzd, a lab machine's namespace in tests. */
   commands: Commands;
   wireguard: WireGuardConfig;
+  /**
+   * The machine's Docker bridge (`docker0`): when given, containers here and on peers reach each
+   * other by their own addresses (forwarding between it and the interface, no masquerading).
+   */
+  workloadBridge?: string;
   log?: Pick<Logger, "info" | "warn">;
 }
 
@@ -22,6 +28,7 @@ export function createMeshEffects(deps: MeshEffectsDeps) {
   return {
     ensureInterface: fromPromise<MeshInterface>(async () => {
       const iface = await ensureWireGuardInterface(deps.commands, deps.wireguard);
+      if (deps.workloadBridge) await allowWorkloadForwarding(deps.commands, iface.name, deps.workloadBridge);
       deps.log?.info({ interface: iface.name, implementation: iface.implementation, overlayIp: iface.overlayIp, listenPort: iface.listenPort }, "WireGuard interface ready");
       return iface;
     }),

@@ -160,7 +160,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     partition: (n) => setLink(n, false),
     heal: (n) => setLink(n, true),
     async loadImages(source, images) {
-      await Promise.all(machines.map((m) => (m.docker ? copyImages(source, m.docker, images) : Promise.resolve())));
+      await Promise.all(machines.map((m) => (m.docker && m.docker !== source ? copyImages(source, m.docker, images) : Promise.resolve())));
     },
     destroy,
     [Symbol.asyncDispose]: destroy,

@@ -9,6 +9,7 @@ import { registerMachine } from "../../actors/store/machines.ts";
 import { meshPeerMachine } from "../../machines/mesh-peer.ts";
 import type { MachineRecord } from "../../model/machine.ts";
 import { overlayAddress } from "../../model/overlay-address.ts";
+import { workloadGateway } from "../../model/workload-subnet.ts";
 import type { LabMachine } from "../../runtime/lab/index.ts";
 import { aNatsUser } from "../fixtures/machines.ts";
 
@@ -51,7 +52,15 @@ export function startLabMeshPeer(nc: NatsConnection, machines: KV, meshed: Meshe
   const { machine } = meshed;
   const effects = createMeshEffects({
     commands: machine.commands,
-    wireguard: { name: machine.wireguard, privateKeyFile: meshed.privateKeyFile, listenPort: LAB_WIREGUARD_PORT, logFile: join(machine.dir, "wireguard-go.log") },
+    wireguard: {
+      name: machine.wireguard,
+      privateKeyFile: meshed.privateKeyFile,
+      listenPort: LAB_WIREGUARD_PORT,
+      logFile: join(machine.dir, "wireguard-go.log"),
+      // With a dockerd, the machine's own traffic to peers' containers leaves from its workload gateway.
+      ...(machine.docker ? { workloadAddress: workloadGateway(machine.subnet) } : {}),
+    },
+    ...(machine.docker ? { workloadBridge: "docker0" } : {}),
   });
   const logic = meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(nc, machines), ...effects } });
   const actor = createActor(logic, { input: { name: "meshPeer", mesh: { machineId: machine.name, subnet: machine.subnet, statsIntervalMs } } });
