@@ -24,6 +24,13 @@ export function labRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.PLOYZ_LAB_ROOT ?? "/tmp/ployz-lab";
 }
 
+/**
+ * One file per lab on this computer (`<id>` holding the lab's directory), whatever root the lab
+ * lives under: written before the lab makes anything, removed last, so a sweep finds every lab
+ * and tells a dead lab's leftovers (no entry) from a live lab elsewhere.
+ */
+export const LAB_REGISTRY_DIR = "/run/ployz-lab";
+
 export function newLabId(): string {
   return randomBytes(3).toString("hex");
 }

@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { commandsVia, localCommands, type Commands } from "../../actors/host/commands.ts";
 import { deleteWireGuardInterface, wireGuardGoPids, wireGuardSocket, WIREGUARD_SOCKET_DIR } from "../../actors/mesh/wireguard-interface.ts";
 import { CommandFailedError } from "../../model/errors.ts";
 import { stopPid } from "../process.ts";
 import { labContainerIds } from "./lab-dockerd.ts";
-import { labIdOf } from "./lab-names.ts";
-import { isRunning, pidsInContainers, pidsMentioning, stopLabProcess } from "./lab-processes.ts";
-import { labDirs, readLabState, type LabState } from "./lab-state.ts";
+import { LAB_REGISTRY_DIR, labIdOf, labRoot } from "./lab-names.ts";
+import { registeredLabs, unregisterLab } from "./lab-registry.ts";
+import { isRunning, labProcess, pidsInContainers, pidsMentioning, stopLabProcess } from "./lab-processes.ts";
+import { labDirs, labProcessSchema, readLabState } from "./lab-state.ts";
 
 /**
  * Removes everything a lab made, from its state file and by its names, so it works after the
@@ -54,34 +55,59 @@ export async function destroyLab(dir: string, commands: Commands = localCommands
     for (const mount of mountsUnder(dir)) await commands.run(["umount", "-l", mount]);
   });
   if (failures.length === 0) await attempt("directory", () => rmSync(dir, { recursive: true, force: true }));
+  if (failures.length === 0) unregisterLab(id);
   if (failures.length > 0) {
     throw new CommandFailedError(`lab ${id} was not wholly removed: ${failures.join("; ")}`, { hint: `run the lab sweep again, or remove by hand what ip netns / ip link / ps show for plz${id}` });
   }
 }
 
 /**
- * Destroys every lab under `root` whose owner process is gone (a test that crashed or was
- * killed), and whatever a lab left by name without a directory. Returns the ids destroyed.
- * Labs without an owner (dev labs) are left alone.
+ * Destroys every lab whose owner process is gone (a test that crashed or was killed): the
+ * registered ones wherever they live, those under `root` (default labRoot()), and whatever a lab
+ * left by name with no registration at all. Labs without an owner (dev labs) are left alone.
+ * Returns the ids destroyed.
  */
-export async function sweepLabs(root: string): Promise<string[]> {
+export async function sweepLabs(root: string = labRoot()): Promise<string[]> {
   const swept: string[] = [];
-  const known = new Set<string>();
-  for (const dir of labDirs(root)) {
+  const dirs = new Map<string, string>(labDirs(root).map((dir) => [basename(dir), dir]));
+  for (const { id, dir } of registeredLabs()) dirs.set(id, dir);
+  for (const [id, dir] of dirs) {
     const state = readLabState(dir);
-    known.add(basename(dir));
     if (state?.owner === null) continue;
     if (state?.owner && isRunning(state.owner)) continue;
-    await destroyLab(dir);
-    swept.push(basename(dir));
+    if (!claimTeardown(id)) continue; // another sweep is removing it right now
+    try {
+      await destroyLab(dir);
+    } finally {
+      rmSync(teardownClaim(id), { force: true });
+    }
+    swept.push(id);
   }
-  // Names of labs with no directory at all: a lab killed between naming and writing its state.
-  const orphanIds = new Set([...listNamespaces(), ...listWireGuardSockets()].flatMap((name) => labIdOf(name) ?? []).filter((id) => !known.has(id)));
+  // Names of a lab that is registered nowhere: its directory and registration were removed by hand.
+  const orphanIds = new Set([...listNamespaces(), ...listWireGuardSockets()].flatMap((name) => labIdOf(name) ?? []).filter((id) => !dirs.has(id)));
   for (const id of orphanIds) {
-    await destroyLab(`${root}/${id}`);
+    await destroyLab(join(root, id));
     swept.push(id);
   }
   return swept;
+}
+
+const teardownClaim = (id: string) => join(LAB_REGISTRY_DIR, `${id}.teardown`);
+
+/** Claims the removal of a dead lab for this process: false while a live process holds the claim. */
+function claimTeardown(id: string): boolean {
+  mkdirSync(LAB_REGISTRY_DIR, { recursive: true, mode: 0o700 });
+  for (;;) {
+    try {
+      writeFileSync(teardownClaim(id), JSON.stringify(labProcess(process.pid, "lab sweep")), { flag: "wx", mode: 0o600 });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = labProcessSchema.safeParse(JSON.parse(readFileSync(teardownClaim(id), "utf8")));
+    if (holder.success && isRunning(holder.data)) return false;
+    rmSync(teardownClaim(id), { force: true }); // its sweeper died: take over
+  }
 }
 
 /** Network namespaces that `ip netns` knows (their files under /run/netns). */

@@ -5,6 +5,7 @@ import { localCommands, type Commands } from "../../actors/host/commands.ts";
 import { InvalidArgumentError } from "../../model/errors.ts";
 import { copyImages, labDockerPaths, startLabDockerd } from "./lab-dockerd.ts";
 import { LAB_UNDERLAY, LAB_UNDERLAY_IFACE, labNames, labRoot, newLabId } from "./lab-names.ts";
+import { registerLab } from "./lab-registry.ts";
 import { labProcess } from "./lab-processes.ts";
 import { writeLabState, type LabMachineState, type LabState } from "./lab-state.ts";
 import { destroyLab, labCommands } from "./lab-teardown.ts";
@@ -80,6 +81,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
   };
   const record = () => writeLabState(state);
   record();
+  registerLab(id, dir); // after the state, so a sweep never finds a registered lab without its owner
   const machines: LabMachine[] = [];
   try {
     const u = names.underlayNamespace;

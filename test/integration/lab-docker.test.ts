@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLab, labRoot, sweepLabs, type Lab } from "../../runtime/lab/index.ts";
+import { createLab, sweepLabs, type Lab } from "../../runtime/lab/index.ts";
 import { declareStore, type Store } from "../../runtime/store.ts";
 import { eventually } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
@@ -32,7 +32,7 @@ async function run(docker: Docker, name: string, cmd: string[]): Promise<{ id: s
 }
 
 beforeAll(async () => {
-  await sweepLabs(labRoot());
+  await sweepLabs();
   nats = await startTestNats();
   nc = await nats.connect();
   store = await declareStore(nc, { replicas: 1, declaredBy: "test" });

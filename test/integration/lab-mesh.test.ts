@@ -3,7 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { wireGuardGoPids, wireGuardSocket } from "../../actors/mesh/wireguard-interface.ts";
 import { linkState, meshStatus } from "../../machines/mesh-status.ts";
-import { createLab, labRoot, listNamespaces, sweepLabs, type Lab } from "../../runtime/lab/index.ts";
+import { createLab, listNamespaces, sweepLabs, type Lab } from "../../runtime/lab/index.ts";
 import { declareStore, type Store } from "../../runtime/store.ts";
 import { eventually } from "../harness/daemon.ts";
 import { registerLabMachine, startLabMeshPeer, type MeshedLabMachine, type MeshPeerActor } from "../harness/lab-mesh.ts";
@@ -32,7 +32,7 @@ const linkStates = (actor: MeshPeerActor) =>
   Object.fromEntries(Object.entries(actor.getSnapshot().context.links).map(([id, ref]) => [id, linkState(ref.getSnapshot())]));
 
 beforeAll(async () => {
-  await sweepLabs(labRoot()); // labs of earlier runs that were killed
+  await sweepLabs(); // labs of earlier runs that were killed
   nats = await startTestNats();
   nc = await nats.connect();
   store = await declareStore(nc, { replicas: 1, declaredBy: "test" });
