@@ -29,11 +29,12 @@ import { provideReconciler, reconcilerInput } from "./reconciler.ts";
 import { apiMachine } from "../machines/api.ts";
 import type { Faults } from "../actors/faults.ts";
 import { createInspector } from "../actors/inspector/inspector.ts";
+import { createMeshEffects, type MeshEffectsDeps } from "../actors/mesh/mesh-effects.ts";
 import { createWatchMachines } from "../actors/mesh/watch-machines.ts";
 import { createParticipant } from "../actors/participant/participant.ts";
 import { registerMachine } from "../actors/store/machines.ts";
 import { recordNodeStatus } from "../actors/store/node-status.ts";
-import { meshPeerMachine } from "../machines/mesh-peer.ts";
+import { meshPeerMachine, type MeshPeerInput, type MeshSettings } from "../machines/mesh-peer.ts";
 import { NODE_CHILDREN, nodeMachine, type NodeChildName } from "../machines/node.ts";
 import { supervisedChildMachine } from "../machines/supervised-child.ts";
 import { ActorTable } from "../model/actor-table.ts";
@@ -71,6 +72,11 @@ export interface NodeSystemDeps {
   inspect?: (event: InspectionEvent) => void;
   /** `false` (`ployzd run --no-inspector`): no actor table, nothing on `ployz.actors.<id>`; for measuring its cost. */
   inspector?: boolean;
+  /**
+   * This machine's WireGuard: meshPeer keeps the interface's peers and routes in line with KV
+   * machines. Absent (one dev machine): meshPeer only follows membership.
+   */
+  mesh?: { settings: MeshSettings; effects: Omit<MeshEffectsDeps, "log"> };
 }
 
 /** The running node: its root actor and the handles the daemon needs. */
@@ -239,7 +245,14 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           ? createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })
           : fromPromise<void, { name: string }>(() => new Promise<void>(() => {})), // idles until stopped
       ),
-      meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(nc, store.kv.machines) } })),
+      meshPeer: supervise(
+        meshPeerMachine.provide({
+          actors: {
+            watchMachines: createWatchMachines(nc, store.kv.machines),
+            ...(deps.mesh ? createMeshEffects({ ...deps.mesh.effects, log: log.child({ actor: "meshPeer" }) }) : {}),
+          },
+        }),
+      ),
       access: supervise(createAdmissionFollower({ nc, machines: store.kv.machines, credentials: store.kv.credentials, apply: deps.access.apply, log: log.child({ actor: "access" }) })),
       gateway: supervise(
         routingConsumerMachine.provide({
@@ -276,6 +289,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       now: Date.now,
       childInputs: {
         api: { machineId },
+        ...(deps.mesh ? { meshPeer: { name: "meshPeer", mesh: deps.mesh.settings } satisfies MeshPeerInput } : {}),
         reconciler: reconcilerInput({ ...effects, timing, intervalMs: deps.reconcileIntervalMs }),
         gateway: { ...consumers.gateway, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },
         dns: { ...consumers.dns, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },
