@@ -3,7 +3,7 @@ import type { MeshObservation, MeshPeerObservation, PeerLinkState } from "../mod
 import type { meshLinkMachine } from "./mesh-link.ts";
 import type { meshPeerMachine } from "./mesh-peer.ts";
 
-type MeshPeerSnapshot = SnapshotFrom<typeof meshPeerMachine>;
+export type MeshPeerSnapshot = SnapshotFrom<typeof meshPeerMachine>;
 type MeshLinkSnapshot = SnapshotFrom<typeof meshLinkMachine>;
 
 /**

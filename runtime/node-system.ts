@@ -35,6 +35,9 @@ import { createParticipant } from "../actors/participant/participant.ts";
 import { registerMachine } from "../actors/store/machines.ts";
 import { recordNodeStatus } from "../actors/store/node-status.ts";
 import { meshPeerMachine, type MeshPeerInput, type MeshSettings } from "../machines/mesh-peer.ts";
+import { meshStatus, type MeshPeerSnapshot } from "../machines/mesh-status.ts";
+import type { MeshObservation } from "../model/mesh-observation.ts";
+import { probeLatencies } from "../actors/mesh/probe-latency.ts";
 import { NODE_CHILDREN, nodeMachine, type NodeChildName } from "../machines/node.ts";
 import { supervisedChildMachine } from "../machines/supervised-child.ts";
 import { ActorTable } from "../model/actor-table.ts";
@@ -150,6 +153,15 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       }
       return routingConsumerStatus(consumer.getSnapshot() as RoutingConsumerSnapshot);
     });
+  /** The mesh as meshPeer's snapshot holds it, with each peer's latency measured now (over the overlay). */
+  const meshObservation = async (): Promise<MeshObservation> => {
+    const wrapper = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children.meshPeer;
+    const meshPeer = (wrapper?.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.child;
+    const snapshot = meshPeer?.getSnapshot() as MeshPeerSnapshot | undefined;
+    const peers = snapshot?.status === "active" ? (snapshot.context.pending?.peers ?? snapshot.context.applied) : [];
+    const latency = await probeLatencies(peers.map((p) => ({ key: p.machineId, address: p.overlayIp })));
+    return meshStatus(snapshot, machineId, Date.now(), latency);
+  };
   const follower = createRoutingFollower({ nc, js: store.js, jsm: store.jsm });
   const consumerActions = {
     freshnessChanged: (_: unknown, params: { kind: "gateway" | "dns"; freshness: "fresh" | "stale"; reason?: string }) => {
@@ -208,6 +220,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
           routing: routingStatus,
+          mesh: meshObservation,
           // Asked at each start: the bridge may appear after ployzd started; on port 53 only (resolv.conf has no port).
           get dns() { return containerDns(deps.dns); },
           log,
