@@ -87,6 +87,17 @@ describe("meshPeer in a 2-machine lab (real wireguard-go)", () => {
     expect(await overlayPing(2, 1)).toBe(true);
   }, 60_000);
 
+  it("a meshPeer that restarts adopts the interface it left and re-applies the whole peer set, traffic going on", async () => {
+    const pid = wireGuardGoPids(lab!.machine(1).wireguard);
+    peers[0]!.stop();
+    expect(await overlayPing(1, 2)).toBe(true); // the interface outlives its meshPeer
+    peers[0] = startLabMeshPeer(nc, store.kv.machines, meshed[0]!);
+    await eventually(async () => (peers[0]!.getSnapshot().matches({ watching: { connected: "inSync" } }) && peers[0]!.getSnapshot().context.applied.length === 1 ? true : undefined), "the new meshPeer in sync");
+    expect(peers[0]!.getSnapshot().context.interface?.implementation).toBe("wireguard-go");
+    expect(wireGuardGoPids(lab!.machine(1).wireguard)).toEqual(pid); // adopted, not replaced
+    expect(await overlayPing(1, 2)).toBe(true);
+  }, 60_000);
+
   it("a member that leaves is taken off the interface and its link is removed", async () => {
     const m2 = meshed[1]!.record;
     await store.kv.machines.put(m2.id, JSON.stringify({ ...m2, state: "removed" }));
