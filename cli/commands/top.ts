@@ -1,9 +1,9 @@
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { topView } from "../../model/top-model.ts";
 import { connectClient } from "../../runtime/client.ts";
 import { readContext } from "../../runtime/context.ts";
 import { collectTopOnce, startTopFeed } from "../../runtime/top-feed.ts";
-import { withClient, type GlobalArgs } from "../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { printJson } from "../output.ts";
 
 interface TopArgs extends GlobalArgs {
@@ -27,9 +27,7 @@ async function loadTui() {
 }
 
 /** `ployz top`: every machine's actors, live; `--once` (or no terminal) prints one snapshot. */
-export const topCommand: CommandModule<GlobalArgs, TopArgs> = {
-  command: "top",
-  describe: "a live view of every machine's actors (q quits)",
+export const topCommand: CommandBody<TopArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option("once", { type: "boolean", default: false, describe: "print one snapshot and exit (for scripts)" })

@@ -1,0 +1,135 @@
+// The esbuild bundles that bin/ployzctl.js and bin/ployzd.js run: dist/<name>/main.mjs plus the
+// chunks that only some commands load, and dist/<name>/build.json, which records every input
+// with its mtime so that a start-up can tell in a millisecond or two whether the bundle is stale.
+//
+//   node bin/bundle.js            build every bundle (scripts/setup.sh does this)
+//   node bin/bundle.js --check    exit 1 and say why if a bundle is missing or stale
+//
+// Plain JavaScript: it runs before anything can compile TypeScript.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Each binary's TypeScript entry point. */
+export const ENTRIES = { ployzctl: "cli/main.ts", ployzd: "runtime/ployzd.ts" };
+
+/**
+ * Packages left out of the bundles and loaded from node_modules when first needed. Everything
+ * else (zod, yargs, the NATS client, xstate, yaml, pino …) is bundled: resolving and reading
+ * hundreds of small files through Node's module loader cost more than the code itself.
+ * These are loaded lazily by the few commands that use them, and some cannot be bundled at all
+ * (native add-ons under dockerode's ssh2, esbuild and tsx themselves).
+ */
+const EXTERNAL = ["dockerode", "acme-client", "@statelyai/inspect", "ws", "react-devtools-core", "esbuild", "tsx", "typescript"];
+
+/** Every `string-width` in the bundles is bin/lazy-string-width.js, which loads the real one when it must. */
+const lazyStringWidth = {
+  name: "lazy-string-width",
+  setup(build) {
+    build.onResolve({ filter: /^string-width$/ }, (args) =>
+      args.importer.endsWith("lazy-string-width.js") ? undefined : { path: fileURLToPath(new URL("./lazy-string-width.js", import.meta.url)) },
+    );
+  },
+};
+
+/** Files outside the module graph whose change makes every bundle stale. */
+const ALWAYS = ["package.json", "tsconfig.json", "node_modules/.package-lock.json", "bin/bundle.js", "bin/lazy-string-width.js"];
+
+const BUILD_FORMAT = 1;
+
+/** Where a bundle lives. */
+export function bundlePaths(name, root = ROOT) {
+  const dir = join(root, "dist", name);
+  return { dir, main: join(dir, "main.mjs"), record: join(dir, "build.json") };
+}
+
+/**
+ * Whether dist/<name> is up to date: `{ fresh: true }` or `{ fresh: false, reason }`. Compares the
+ * mtime of every input esbuild read (sources only; dependencies through node_modules/.package-lock.json)
+ * with the one recorded at build time: equal or stale, so a file restored with an older mtime counts too.
+ */
+export function bundleFreshness(name, root = ROOT) {
+  const { main, record } = bundlePaths(name, root);
+  if (!existsSync(main) || !existsSync(record)) return { fresh: false, reason: "not built yet" };
+  let built;
+  try {
+    built = JSON.parse(readFileSync(record, "utf8"));
+  } catch (error) {
+    return { fresh: false, reason: `${relative(root, record)} is unreadable (${error.message})` };
+  }
+  if (built.format !== BUILD_FORMAT || built.entry !== ENTRIES[name]) return { fresh: false, reason: "built by another version of bin/bundle.js" };
+  for (const [file, mtimeMs] of Object.entries(built.inputs)) {
+    const stat = statSync(join(root, file), { throwIfNoEntry: false });
+    if (!stat) return { fresh: false, reason: `${file} is gone` };
+    if (stat.mtimeMs !== mtimeMs) return { fresh: false, reason: `${file} changed` };
+  }
+  return { fresh: true };
+}
+
+/** Builds dist/<name> and swaps it in whole; a concurrent start sees the old bundle or the new one. */
+export async function buildBundle(name, root = ROOT) {
+  const entry = ENTRIES[name];
+  if (!entry) throw new Error(`no bundle called ${name} (there are ${Object.keys(ENTRIES).join(", ")})`);
+  const esbuild = await import("esbuild");
+  const { dir, record } = bundlePaths(name, root);
+  mkdirSync(join(root, "dist"), { recursive: true });
+  // Read before building: a file saved during the build then differs and the next start rebuilds.
+  const always = Object.fromEntries(ALWAYS.filter((file) => existsSync(join(root, file))).map((file) => [file, statSync(join(root, file)).mtimeMs]));
+  const tmp = `${dir}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { main: entry },
+    bundle: true,
+    // Dynamic imports become chunks loaded when first needed: each command, ink for `top` …
+    splitting: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: EXTERNAL,
+    jsx: "automatic",
+    outdir: tmp,
+    outExtension: { ".js": ".mjs" },
+    // Bundled CommonJS packages call require() for Node's own modules.
+    banner: { js: 'import { createRequire as __ployzCreateRequire } from "node:module"; const require = __ployzCreateRequire(import.meta.url);' },
+    // runtime/build-info.ts: how this process runs.
+    define: { PLOYZ_BUNDLE: "true" },
+    plugins: [lazyStringWidth],
+    metafile: true,
+    logLevel: "silent",
+  });
+  const inputs = { ...always };
+  for (const file of Object.keys(result.metafile.inputs)) {
+    if (file.includes("node_modules/") || file.startsWith("<")) continue;
+    inputs[file] = statSync(join(root, file)).mtimeMs;
+  }
+  writeFileSync(join(tmp, "build.json"), `${JSON.stringify({ format: BUILD_FORMAT, entry, builtAt: new Date().toISOString(), inputs }, null, 1)}\n`);
+  const old = `${dir}.${process.pid}.${Date.now()}.old`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  // An old bundle stays a minute, for processes still loading chunks from it.
+  for (const entryName of readdirSync(join(root, "dist"))) {
+    const path = join(root, "dist", entryName);
+    if (entryName.endsWith(".old") && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { recursive: true, force: true });
+  }
+  return record;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const check = process.argv.includes("--check");
+  let stale = 0;
+  for (const name of Object.keys(ENTRIES)) {
+    const freshness = bundleFreshness(name);
+    if (check) {
+      if (!freshness.fresh) {
+        stale++;
+        process.stderr.write(`bundle: dist/${name} is stale: ${freshness.reason}\n`);
+      }
+    } else if (!freshness.fresh) {
+      await buildBundle(name);
+    }
+  }
+  process.exitCode = stale > 0 ? 1 : 0;
+}
