@@ -7,7 +7,7 @@
 //
 // Plain JavaScript: it runs before anything can compile TypeScript.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -19,10 +19,10 @@ export const ENTRIES = { ployzctl: "cli/main.ts", ployzd: "runtime/ployzd.ts" };
  * Packages left out of the bundles and loaded from node_modules when first needed. Everything
  * else (zod, yargs, the NATS client, xstate, yaml, pino …) is bundled: resolving and reading
  * hundreds of small files through Node's module loader cost more than the code itself.
- * These are loaded lazily by the few commands that use them, and some cannot be bundled at all
- * (native add-ons under dockerode's ssh2, esbuild and tsx themselves).
+ * These are loaded lazily by the few commands that use them, or cannot be bundled at all
+ * (esbuild and tsx themselves).
  */
-const EXTERNAL = ["dockerode", "acme-client", "@statelyai/inspect", "ws", "react-devtools-core", "esbuild", "tsx", "typescript"];
+const EXTERNAL = ["acme-client", "@statelyai/inspect", "ws", "react-devtools-core", "esbuild", "tsx", "typescript"];
 
 /** Every `string-width` in the bundles is bin/lazy-string-width.js, which loads the real one when it must. */
 const lazyStringWidth = {
@@ -34,8 +34,48 @@ const lazyStringWidth = {
   },
 };
 
+/**
+ * `z.locales` is only English in the bundles: zod re-exports its 64 translations (340 kB, more
+ * than the rest of zod) from its main module, and Ployz never switches language.
+ */
+const englishOnlyZod = {
+  name: "english-only-zod",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /node_modules\/zod\/v4\/(classic|core)\//.test(args.importer) ? { path: join(dirname(args.importer), "../locales/en.js"), namespace: "zod-english" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-english" }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: dirname(args.path),
+      loader: "js",
+    }));
+  },
+};
+
+/** Modules of dependencies that Ployz never runs, and their stand-ins (bin/bundle-stubs.js). */
+const STUBBED = [
+  { importer: /node_modules\/dockerode\/lib\/docker\.js$/, path: "./session", stub: "module.exports = require(STUBS).withSession;" },
+  { importer: /node_modules\/dockerode\/lib\/docker\.js$/, path: "./buildkit", stub: "module.exports = { followProgress: require(STUBS).buildkitProgress };" },
+  { importer: /node_modules\/docker-modem\/lib\/modem\.js$/, path: "./ssh", stub: "module.exports = require(STUBS).sshAgent;" },
+];
+const stubs = {
+  name: "stubs",
+  setup(build) {
+    const stubsFile = fileURLToPath(new URL("./bundle-stubs.js", import.meta.url));
+    build.onResolve({ filter: /^\.\/(session|buildkit|ssh)$/ }, (args) => {
+      const index = STUBBED.findIndex((s) => s.path === args.path && s.importer.test(args.importer));
+      return index < 0 ? undefined : { path: String(index), namespace: "stub" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({
+      contents: STUBBED[Number(args.path)].stub.replace("STUBS", JSON.stringify(stubsFile)),
+      resolveDir: dirname(stubsFile),
+      loader: "js",
+    }));
+  },
+};
+
 /** Files outside the module graph whose change makes every bundle stale. */
-const ALWAYS = ["package.json", "tsconfig.json", "node_modules/.package-lock.json", "bin/bundle.js", "bin/lazy-string-width.js"];
+const ALWAYS = ["package.json", "tsconfig.json", "node_modules/.package-lock.json", "bin/bundle.js", "bin/bundle-stubs.js", "bin/lazy-string-width.js"];
 
 const BUILD_FORMAT = 1;
 
@@ -68,6 +108,31 @@ export function bundleFreshness(name, root = ROOT) {
   return { fresh: true };
 }
 
+/** esbuild's options for the bundle of `entry`, written to `outdir`. */
+export function bundleOptions(entry, outdir, root = ROOT) {
+  return {
+    absWorkingDir: root,
+    entryPoints: { main: entry },
+    bundle: true,
+    // Dynamic imports become chunks loaded when first needed: each command, ink for `top` …
+    splitting: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: EXTERNAL,
+    jsx: "automatic",
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    // Bundled CommonJS packages call require() for Node's own modules.
+    banner: { js: 'import { createRequire as __ployzCreateRequire } from "node:module"; const require = __ployzCreateRequire(import.meta.url);' },
+    // runtime/build-info.ts: how this process runs.
+    define: { PLOYZ_BUNDLE: "true" },
+    plugins: [lazyStringWidth, englishOnlyZod, stubs],
+    metafile: true,
+    logLevel: "silent",
+  };
+}
+
 /** Builds dist/<name> and swaps it in whole; a concurrent start sees the old bundle or the new one. */
 export async function buildBundle(name, root = ROOT) {
   const entry = ENTRIES[name];
@@ -79,33 +144,19 @@ export async function buildBundle(name, root = ROOT) {
   const always = Object.fromEntries(ALWAYS.filter((file) => existsSync(join(root, file))).map((file) => [file, statSync(join(root, file)).mtimeMs]));
   const tmp = `${dir}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
-  const result = await esbuild.build({
-    absWorkingDir: root,
-    entryPoints: { main: entry },
-    bundle: true,
-    // Dynamic imports become chunks loaded when first needed: each command, ink for `top` …
-    splitting: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    external: EXTERNAL,
-    jsx: "automatic",
-    outdir: tmp,
-    outExtension: { ".js": ".mjs" },
-    // Bundled CommonJS packages call require() for Node's own modules.
-    banner: { js: 'import { createRequire as __ployzCreateRequire } from "node:module"; const require = __ployzCreateRequire(import.meta.url);' },
-    // runtime/build-info.ts: how this process runs.
-    define: { PLOYZ_BUNDLE: "true" },
-    plugins: [lazyStringWidth],
-    metafile: true,
-    logLevel: "silent",
-  });
-  const inputs = { ...always };
-  for (const file of Object.keys(result.metafile.inputs)) {
-    if (file.includes("node_modules/") || file.startsWith("<")) continue;
-    inputs[file] = statSync(join(root, file)).mtimeMs;
+  try {
+    const result = await esbuild.build(bundleOptions(entry, tmp, root));
+    const inputs = { ...always };
+    for (const file of Object.keys(result.metafile.inputs)) {
+      // Dependencies are covered by node_modules/.package-lock.json; "stub:1" and the like are plugins' own.
+      if (file.includes("node_modules/") || /^[a-z-]+:/.test(file)) continue;
+      inputs[file] = statSync(join(root, file)).mtimeMs;
+    }
+    writeFileSync(join(tmp, "build.json"), `${JSON.stringify({ format: BUILD_FORMAT, entry, builtAt: new Date().toISOString(), inputs }, null, 1)}\n`);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
   }
-  writeFileSync(join(tmp, "build.json"), `${JSON.stringify({ format: BUILD_FORMAT, entry, builtAt: new Date().toISOString(), inputs }, null, 1)}\n`);
   const old = `${dir}.${process.pid}.${Date.now()}.old`;
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);

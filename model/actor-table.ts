@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ActorEventQueue } from "./actor-events.ts";
+import { compareText } from "./compare.ts";
 
 /** What the inspector needs of one XState inspection event, already stripped of live refs. */
 export type InspectionRecord =
@@ -178,6 +179,6 @@ export class ActorTable {
   list(): ActorEntry[] {
     return [...this.entries.values()]
       .map(({ parentSession: _p, ...entry }) => entry)
-      .sort((a, b) => a.path.localeCompare(b.path));
+      .sort((a, b) => compareText(a.path, b.path));
   }
 }

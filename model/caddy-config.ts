@@ -1,4 +1,5 @@
 import { CLUSTER_ZONE, normalizePrefix, type RoutingProjection, type RoutingRecord } from "./routing.ts";
+import { compareText } from "./compare.ts";
 
 export interface GatewayListen {
   /** Caddy's admin API: loopback only. */
@@ -62,7 +63,7 @@ export function renderCaddyConfig(projection: RoutingProjection, listen: Gateway
       routes: renderRoutes(projection, (tlsMode, hostname) => tlsMode === "acme" && certified.has(hostname), listen.dns),
     };
   }
-  const certificates = [...tls.certificates].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  const certificates = [...tls.certificates].sort((a, b) => compareText(a.hostname, b.hostname));
   return {
     // No autosave: the config holds certificate keys, and the gateway reloads it from the store anyway.
     admin: { listen: listen.admin, config: { persist: false } },
@@ -75,7 +76,7 @@ export function renderCaddyConfig(projection: RoutingProjection, listen: Gateway
 
 function challengeRoutes(challenges: GatewayTls["challenges"]): unknown[] {
   return [...challenges]
-    .sort((a, b) => a.token.localeCompare(b.token))
+    .sort((a, b) => compareText(a.token, b.token))
     .map((c) => ({
       match: [{ path: [acmeChallengePath(c.token)] }],
       handle: [{ handler: "static_response", status_code: 200, headers: { "Content-Type": ["text/plain"] }, body: c.keyAuthorization }],
@@ -86,7 +87,7 @@ function challengeRoutes(challenges: GatewayTls["challenges"]): unknown[] {
 /** The routes of one server, for the route hostnames `serves` accepts, ending with the 404 catch-all. */
 function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acme", hostname: string) => boolean, dns: string | undefined): unknown[] {
   const flat: FlatRoute[] = [];
-  for (const record of [...projection.records.values()].sort((a, b) => `${a.namespace}/${a.service}`.localeCompare(`${b.namespace}/${b.service}`))) {
+  for (const record of [...projection.records.values()].sort((a, b) => compareText(`${a.namespace}/${a.service}`, `${b.namespace}/${b.service}`))) {
     for (const route of record.routes) {
       const hostnames = route.hostnames.filter((h) => serves(route.tls, h));
       // Exact hostnames and wildcards become separate routes, so an exact name can win.

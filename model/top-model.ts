@@ -1,6 +1,7 @@
 import type { ActorEvent, ActorEventsMessage } from "./actor-events.ts";
 import type { ActorEntry, ActorSnapshotMessage } from "./actor-table.ts";
 import type { DeployInFlight, HeldLease, Overview } from "./overview.ts";
+import { compareText } from "./compare.ts";
 
 /** A machine whose last actor snapshot is older than this is shown unreachable (heartbeat: 2 s). */
 export const STALE_AFTER_MS = 5_000;
@@ -191,7 +192,7 @@ function actorRows(message: ActorSnapshotMessage, sinceSnapshotMs: number, event
 function byCreation(a: ActorEntry, b: ActorEntry): number {
   const n = (s: string) => Number(/(\d+)$/.exec(s)?.[1] ?? Number.NaN);
   const [x, y] = [n(a.sessionId), n(b.sessionId)];
-  return Number.isNaN(x) || Number.isNaN(y) ? a.sessionId.localeCompare(b.sessionId) : x - y;
+  return Number.isNaN(x) || Number.isNaN(y) ? compareText(a.sessionId, b.sessionId) : x - y;
 }
 
 function toRow(machine: string, actor: ActorEntry, depth: number, prefix: string, inStateMs: number, events: readonly ActorEvent[]): ActorRow {

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { DaemonStartError, ProgramMissingError } from "../model/errors.ts";
+import { httpRequest } from "../actors/http/http-request.ts";
 import { writeFileAtomic } from "./files.ts";
 import { assertPortFree } from "./process.ts";
 import { renderCaddyConfig } from "../model/caddy-config.ts";
@@ -53,7 +54,7 @@ export async function startCaddy(options: CaddyOptions): Promise<CaddyHandle> {
     const early = await Promise.race([
       exited.then((e) => ({ kind: "exit" as const, code: e.code })),
       failed.then((error) => ({ kind: "error" as const, error })),
-      fetch(`${adminUrl}/config/`, { signal: AbortSignal.timeout(500) }).then(
+      httpRequest(`${adminUrl}/config/`, { timeoutMs: 500 }).then(
         (r) => ({ kind: r.ok ? ("ready" as const) : ("wait" as const) }),
         () => ({ kind: "wait" as const }),
       ),
@@ -65,7 +66,8 @@ export async function startCaddy(options: CaddyOptions): Promise<CaddyHandle> {
       child.kill("SIGKILL");
       throw new DaemonStartError("caddy did not become ready within 15 s", { hint: `see ${options.logFile}` });
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Caddy is up in tens of milliseconds; a refused connection costs next to nothing.
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return {
     pid: child.pid!,

@@ -7,11 +7,13 @@ import { renderCaddyConfig, type GatewayListen, type GatewayTls } from "../../mo
 import { acmeHostnames, summarize, unsupportedReason, type CertificatePlan, type CertificateRecord } from "../../model/certificates.ts";
 import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
 import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
+import { httpRequest } from "../http/http-request.ts";
 import { reportRouting } from "../routing/consumer-status.ts";
 import { followRouting } from "../routing/follow-routing.ts";
 import type { AcmeSettings } from "./acme.ts";
 import { watchCertificates } from "./certificate-store.ts";
 import { orderCertificates, type CertificateOrders } from "./certificates.ts";
+import { compareText } from "../../model/compare.ts";
 
 export interface GatewayDeps {
   nc: NatsConnection;
@@ -73,7 +75,7 @@ export function createGateway(deps: GatewayDeps) {
       deps.status.tls = {
         ...(deps.listen.https ? { https: deps.listen.https } : {}),
         acme: deps.acme ? { configured: true, directory: deps.acme.directory } : { configured: false },
-        certificates: served().map(summarize).sort((a, b) => a.hostname.localeCompare(b.hostname)),
+        certificates: served().map(summarize).sort((a, b) => compareText(a.hostname, b.hostname)),
         waiting,
       };
     };
@@ -155,13 +157,8 @@ function caddyLoader(adminUrl: string) {
       const body = JSON.stringify(config);
       const run = queue.then(async () => {
         if (body === loaded) return;
-        const response = await fetch(`${adminUrl}/load`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body,
-          signal: AbortSignal.timeout(10_000),
-        });
-        if (!response.ok) throw new Error(`caddy refused the config: HTTP ${response.status} ${withoutPem(await response.text()).slice(0, 300)}`);
+        const response = await httpRequest(`${adminUrl}/load`, { method: "POST", headers: { "Content-Type": "application/json" }, body, timeoutMs: 10_000 });
+        if (!response.ok) throw new Error(`caddy refused the config: HTTP ${response.status} ${withoutPem(response.text).slice(0, 300)}`);
         loaded = body;
       });
       queue = run.catch(() => undefined);
