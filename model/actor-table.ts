@@ -45,6 +45,13 @@ export const actorSnapshotMessageSchema = z.object({
 });
 export type ActorSnapshotMessage = z.infer<typeof actorSnapshotMessageSchema>;
 
+/**
+ * How long an actor that ended stays in the table: long enough for `top` to see how it ended
+ * (a finished deploy coordinator's outcome then stays in its header), short enough that
+ * finished work does not crowd the tree.
+ */
+export const FINISHED_ACTOR_KEEP_MS = 5_000;
+
 const SECRET_KEY = /secret|password|passwd|token|seed|private|credential|key$/i;
 const REDACTED = "[redacted]";
 

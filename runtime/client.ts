@@ -55,6 +55,8 @@ export interface PloyzClient {
   routes(): Promise<ClusterRoutes>;
   /** Machines, regions, namespaces with head commits, leases and deploys in flight, from the store. */
   overview(): Promise<Overview>;
+  /** One machine's actor snapshot now, asked of its inspector (fails at once if nobody answers there). */
+  actors(machineId: string, timeoutMs?: number): Promise<ActorSnapshotMessage>;
   /** Every machine's (or one machine's) actor snapshots as they are published; returns the way to stop. */
   watchActors(onMessage: (message: ActorSnapshotMessage) => void, options?: WatchLiveOptions): () => void;
   /** Every machine's (or one machine's) actor event batches as they are published; returns the way to stop. */
@@ -195,6 +197,9 @@ class NatsClient implements PloyzClient {
   }
   overview() {
     return this.api("overview", overviewSchema);
+  }
+  actors(machineId: string, timeoutMs = 2_000) {
+    return requestJson(this.nc, subjects.inspector(machineId), {}, actorSnapshotMessageSchema, { who: `the inspector of machine ${machineId}`, timeoutMs });
   }
   watchActors(onMessage: (message: ActorSnapshotMessage) => void, options: WatchLiveOptions = {}) {
     return this.watchLive(options.machine ? subjects.actors(options.machine) : subjects.actorsAll(), actorSnapshotMessageSchema, onMessage, options);

@@ -16,14 +16,15 @@ async function loadTui() {
   // React's development build records every render with performance.measure, which Node keeps
   // forever: `top` grew by megabytes a second. A user's own NODE_ENV still wins.
   process.env.NODE_ENV ??= "production";
-  const [{ render, renderToString }, { createElement }, { TopApp }, { TopSnapshot }, { enterFullScreen }] = await Promise.all([
+  const [{ render, renderToString }, { default: React }, { TopApp }, { TopSnapshot }, { enterFullScreen }] = await Promise.all([
     import("ink"),
+    // React is CommonJS: in the bundle its chunk has only a default export.
     import("react"),
     import("../../tui/top/TopApp.tsx"),
     import("../../tui/top/TopSnapshot.tsx"),
     import("../../tui/terminal.ts"),
   ]);
-  return { render, renderToString, createElement, TopApp, TopSnapshot, enterFullScreen };
+  return { render, renderToString, createElement: React.createElement, TopApp, TopSnapshot, enterFullScreen };
 }
 
 /** `ployz top`: every machine's actors, live; `--once` (or no terminal) prints one snapshot. */
