@@ -1,6 +1,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { PloyzError } from "../model/errors.ts";
+import { RUNNING_FROM } from "./build-info.ts";
 import { startDaemon } from "./daemon.ts";
 import { defaultDevDataDir } from "./paths.ts";
 import { VERSION } from "./version.ts";
@@ -72,6 +73,15 @@ export async function ployzdMain(argv: string[]): Promise<void> {
         process.stdout.write(`ployzd: machine ${daemon.machineId} ready\n`);
         if (stopRequested) void daemon.stop();
         process.exit(await daemon.stopped);
+      },
+    )
+    .command(
+      "version",
+      "print the version, and whether this ployzd runs from the bundle",
+      (y) => y.option("json", { type: "boolean", default: false, describe: "print JSON" }),
+      (args) => {
+        if (args.json) process.stdout.write(`${JSON.stringify({ version: VERSION, node: process.version, runningFrom: RUNNING_FROM })}\n`);
+        else process.stdout.write(`ployzd ${VERSION} (node ${process.version}, from the ${RUNNING_FROM})\n`);
       },
     )
     .demandCommand(1, "say what to do: `ployzd run`")
