@@ -20,6 +20,9 @@ type Launch = (dir: string, machineId: string) => Promise<{ value: PloyzdProcess
 
 const STOP_AFTER_READY_MS = 0;
 
+/** The issue's targets: start-to-ready over a bare nats-server's; idle RSS and CPU of ployzd's node process. */
+export const START_TARGETS = { ratioToNatsServer: 8, idleRssMiB: 80, idleCpuPercent: 0.5 };
+
 export const START_DEFAULTS = { runs: 5, idleSeconds: 60, settleSeconds: 5 };
 export type StartOptions = typeof START_DEFAULTS;
 
@@ -91,10 +94,11 @@ export async function benchPloyzdStart(options: StartOptions, print: (line: stri
     };
     const stop = { ...(cleanStops.length ? timings(cleanStops) : { medianMs: null }), unclean };
     print(`  bare nats-server        median ${ms(natsServer.medianMs)}  (min ${ms(natsServer.minMs)}, max ${ms(natsServer.maxMs)})  baseline`);
-    print(`  ployzd first start      median ${ms(firstStart.medianMs)}  (min ${ms(firstStart.minMs)}, max ${ms(firstStart.maxMs)})  ${times(firstStart.ratioToNatsServer)} nats-server`);
-    print(`  ployzd warm restart     median ${ms(warmRestart.medianMs)}  (min ${ms(warmRestart.minMs)}, max ${ms(warmRestart.maxMs)})  ${times(warmRestart.ratioToNatsServer)} nats-server`);
+    const target = (ratio: number) => `target ≤ ×${START_TARGETS.ratioToNatsServer}: ${ratio <= START_TARGETS.ratioToNatsServer ? "met" : "MISSED"}`;
+    print(`  ployzd first start      median ${ms(firstStart.medianMs)}  (min ${ms(firstStart.minMs)}, max ${ms(firstStart.maxMs)})  ${times(firstStart.ratioToNatsServer)} nats-server  ${target(firstStart.ratioToNatsServer)}`);
+    print(`  ployzd warm restart     median ${ms(warmRestart.medianMs)}  (min ${ms(warmRestart.minMs)}, max ${ms(warmRestart.maxMs)})  ${times(warmRestart.ratioToNatsServer)} nats-server  ${target(warmRestart.ratioToNatsServer)}`);
     for (const [label, phases] of [["first start", firstStart.phasesMedianMs], ["warm restart", warmRestart.phasesMedianMs]] as const) {
-      if (phases) print(`    ${label} phases (median, from ployzd.log): boot ${ms(phases.bootMs)}, nats-server ${ms(phases.natsMs)}, store+actors ${ms(phases.nodeMs)}`);
+      if (phases) print(`    ${label} phases (median, from ployzd.log): boot ${ms(phases.bootMs)}, nats-server ${ms(phases.natsMs)}, caddy ${ms(phases.caddyMs)}, store+actors ${ms(phases.nodeMs)}`);
     }
     const uncleanNote = unclean.killedBySignal + unclean.forced + unclean.natsOutlived
       ? `  UNCLEAN: ${unclean.killedBySignal} killed by the signal, ${unclean.forced} needed SIGKILL, ${unclean.natsOutlived} left nats-server running`
@@ -129,7 +133,9 @@ async function benchIdle(
   };
   const line = (label: string, u: IdleUsage, note = "") =>
     print(`  ${label.padEnd(22)} cpu ${u.cpuPercent.toFixed(2)} %  rss ${mib(u.rssEndBytes)} (start ${mib(u.rssStartBytes)}, max ${mib(u.rssMaxBytes)})${note}`);
-  line("ployzd (node)", usage.ployzd, `  rss ${times(ratios.ployzdRssToBareNode)} bare node`);
+  const rssMiB = usage.ployzd.rssMaxBytes / 1024 / 1024;
+  const targets = `targets: rss ≤ ${START_TARGETS.idleRssMiB} MiB ${rssMiB <= START_TARGETS.idleRssMiB ? "met" : "MISSED"}, cpu ≤ ${START_TARGETS.idleCpuPercent} % ${usage.ployzd.cpuPercent <= START_TARGETS.idleCpuPercent ? "met" : "MISSED"}`;
+  line("ployzd (node)", usage.ployzd, `  rss ${times(ratios.ployzdRssToBareNode)} bare node; ${targets}`);
   line("ployzd's nats-server", usage.ployzdNatsServer, `  rss ${times(ratios.natsRssToBare)}, cpu ${ratios.natsCpuToBare === null ? "n/a (baseline used no CPU)" : times(ratios.natsCpuToBare)} bare nats-server`);
   line("bare nats-server", usage.bareNatsServer, "  baseline");
   line("bare node -e", usage.bareNode, "  baseline");
@@ -172,6 +178,7 @@ function medianPhases(phases: StartPhases[]): StartPhases | null {
   return {
     bootMs: median(phases.map((p) => p.bootMs)),
     natsMs: median(phases.map((p) => p.natsMs)),
+    caddyMs: median(phases.map((p) => p.caddyMs)),
     nodeMs: median(phases.map((p) => p.nodeMs)),
   };
 }

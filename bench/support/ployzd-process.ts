@@ -12,11 +12,13 @@ const PLOYZD = fileURLToPath(new URL("../../bin/ployzd.js", import.meta.url));
 
 /** Where the start-up time went, from the daemon's own log (millisecond resolution). */
 export interface StartPhases {
-  /** spawn → "ployzd starting": node, the tsx loader and the module graph. */
+  /** spawn → "ployzd starting": node, loading the bundle, arguments, the log, machine.json. */
   bootMs: number;
   /** "ployzd starting" → "nats-server ready": config, keys, nats-server start. */
   natsMs: number;
-  /** "nats-server ready" → "ployzd ready": store declaration, registration, actor tree. */
+  /** "nats-server ready" → "caddy ready": the gateway's Caddy start. */
+  caddyMs: number;
+  /** "caddy ready" → "ployzd ready": NATS connection, store declaration, registration, actor tree. */
   nodeMs: number;
 }
 
@@ -139,7 +141,8 @@ function readPhases(logFile: string, offset: number, spawnedAt: number): StartPh
   }
   const starting = at["ployzd starting"];
   const natsReady = at["nats-server ready"];
+  const caddyReady = at["caddy ready"];
   const ready = at["ployzd ready"];
-  if (starting === undefined || natsReady === undefined || ready === undefined) return undefined;
-  return { bootMs: starting - spawnedAt, natsMs: natsReady - starting, nodeMs: ready - natsReady };
+  if (starting === undefined || natsReady === undefined || caddyReady === undefined || ready === undefined) return undefined;
+  return { bootMs: starting - spawnedAt, natsMs: natsReady - starting, caddyMs: caddyReady - natsReady, nodeMs: ready - caddyReady };
 }
