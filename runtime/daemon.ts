@@ -77,7 +77,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     log.info({ version: VERSION, dataDir: paths.dataDir }, "ployzd starting");
     const docker = createDocker(options.env);
     if (!config.gateway || !config.dns) {
-      const dnsHost = await bridgeAddress(docker);
+      const dnsHost = await bridgeAddress(docker, log);
       config.gateway ??= { host: "127.0.0.1", httpPort: options.gatewayPort || (await freePort("127.0.0.1")), adminPort: await freePort("127.0.0.1") };
       config.dns ??= { host: dnsHost, port: options.dnsPort === 0 ? await freePort(dnsHost, "udp") : (options.dnsPort ?? 53) };
       saveNodeConfig(paths, config);
@@ -301,7 +301,7 @@ function isPloyzd(pid: number): boolean {
 }
 
 /** The address of this machine's Docker bridge: where containers reach the cluster DNS. */
-async function bridgeAddress(docker: Docker): Promise<string> {
+async function bridgeAddress(docker: Docker, log: Logger): Promise<string> {
   const docker0 = networkInterfaces().docker0?.find((a) => a.family === "IPv4");
   if (docker0) return docker0.address;
   try {
@@ -311,8 +311,8 @@ async function bridgeAddress(docker: Docker): Promise<string> {
     // Docker 20.10 leaves Gateway out: the bridge takes the subnet's first address.
     const base = config?.Subnet?.match(/^(\d+\.\d+\.\d+)\.0\//)?.[1];
     if (base) return `${base}.1`;
-  } catch {
-    // no dockerd yet
+  } catch (error) {
+    log.warn({ err: error }, "no Docker bridge address (is dockerd running?): the cluster DNS listens on 127.0.0.1, which containers cannot reach");
   }
   return "127.0.0.1"; // DNS on loopback until the next first start
 }

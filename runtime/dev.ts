@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { DaemonStartError, errorFromPayload, type ErrorPayload } from "../model/errors.ts";
 import { clientInfoSchema, type ClientInfo } from "./client-info.ts";
 import { connectClient } from "./client.ts";
-import { readContext, writeContext, type Context } from "./context.ts";
+import { contextPaths, readContext, writeContext, type Context } from "./context.ts";
 import { ensureWritableDir, readJsonFile } from "./files.ts";
 import { dataPaths, defaultDevDataDir } from "./paths.ts";
 import { isAlive, waitForExit } from "./process.ts";
@@ -12,16 +12,14 @@ import { isAlive, waitForExit } from "./process.ts";
 export const DEV_CONTEXT = "dev";
 const PLOYZD = fileURLToPath(new URL("../bin/ployzd.js", import.meta.url));
 
-/** The dev data directory: the flag, else the dev context's, else the default. */
+/**
+ * The dev data directory: the flag, else the dev context's, else the default. A dev context that
+ * exists but cannot be read is an error, not a reason to start a second machine elsewhere.
+ */
 export function resolveDevDataDir(env: NodeJS.ProcessEnv, flag?: string): string {
   if (flag) return flag;
-  try {
-    const context = readContext(env, DEV_CONTEXT);
-    if (context.dataDir) return context.dataDir;
-  } catch {
-    // no dev context yet
-  }
-  return defaultDevDataDir(env);
+  if (!existsSync(contextPaths(env).file(DEV_CONTEXT))) return defaultDevDataDir(env);
+  return readContext(env, DEV_CONTEXT).dataDir ?? defaultDevDataDir(env);
 }
 
 export interface DevUpResult {
