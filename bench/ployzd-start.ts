@@ -62,7 +62,7 @@ export async function benchPloyzdStart(options: StartOptions, print: (line: stri
       cleanup.own(`stop ployzd in ${dir}`, startPloyzd({ dataDir: join(root, dir), machineId, env }), (p) => p.stop());
 
     print(`ployzd start-to-ready: ${options.runs} runs each, interleaved; baseline: bare nats-server (JetStream, loopback, free port)`);
-    // One untimed start so the tsx transform cache and the page cache are warm for every run alike.
+    // One untimed start so the page cache is warm (and the bundle rebuilt if stale) for every run alike.
     await stopSoon(await launch("warmup", "bench-warmup"));
 
     const nats: number[] = [];
