@@ -133,39 +133,50 @@ export function bundleOptions(entry, outdir, root = ROOT) {
   };
 }
 
-/** Builds dist/<name> and swaps it in whole; a concurrent start sees the old bundle or the new one. */
+/** How long a file of an older build stays in dist/<name>, for processes that loaded that build. */
+const KEEP_OLD_FILES_MS = 60 * 60_000;
+
+/**
+ * Builds dist/<name>. Chunks have content-hashed names and are added beside those of older builds,
+ * each written whole (temporary file, then rename); main.mjs and build.json are replaced last. So a
+ * start during a build loads the old bundle or the new one, never half of one, and a process that
+ * loaded an older build still finds its chunks (files no build needs are removed after an hour).
+ */
 export async function buildBundle(name, root = ROOT) {
   const entry = ENTRIES[name];
   if (!entry) throw new Error(`no bundle called ${name} (there are ${Object.keys(ENTRIES).join(", ")})`);
   const esbuild = await import("esbuild");
-  const { dir, record } = bundlePaths(name, root);
-  mkdirSync(join(root, "dist"), { recursive: true });
+  const { dir, main, record } = bundlePaths(name, root);
   // Read before building: a file saved during the build then differs and the next start rebuilds.
   const always = Object.fromEntries(ALWAYS.filter((file) => existsSync(join(root, file))).map((file) => [file, statSync(join(root, file)).mtimeMs]));
-  const tmp = `${dir}.${process.pid}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  try {
-    const result = await esbuild.build(bundleOptions(entry, tmp, root));
-    const inputs = { ...always };
-    for (const file of Object.keys(result.metafile.inputs)) {
-      // Dependencies are covered by node_modules/.package-lock.json; "stub:1" and the like are plugins' own.
-      if (file.includes("node_modules/") || /^[a-z-]+:/.test(file)) continue;
-      inputs[file] = statSync(join(root, file)).mtimeMs;
-    }
-    writeFileSync(join(tmp, "build.json"), `${JSON.stringify({ format: BUILD_FORMAT, entry, builtAt: new Date().toISOString(), inputs }, null, 1)}\n`);
-  } catch (error) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw error;
+  const result = await esbuild.build({ ...bundleOptions(entry, dir, root), write: false });
+  const inputs = { ...always };
+  for (const file of Object.keys(result.metafile.inputs)) {
+    // Dependencies are covered by node_modules/.package-lock.json; "stub:1" and the like are plugins' own.
+    if (file.includes("node_modules/") || /^[a-z-]+:/.test(file)) continue;
+    inputs[file] = statSync(join(root, file)).mtimeMs;
   }
-  const old = `${dir}.${process.pid}.${Date.now()}.old`;
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  // An old bundle stays a minute, for processes still loading chunks from it.
-  for (const entryName of readdirSync(join(root, "dist"))) {
-    const path = join(root, "dist", entryName);
-    if (entryName.endsWith(".old") && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const written = new Set([main, record]);
+  // Chunks first, then the entry that imports them, then the record that says it is current.
+  for (const file of result.outputFiles.filter((f) => f.path !== main)) {
+    written.add(file.path);
+    if (!existsSync(file.path)) writeWhole(file.path, file.contents); // else: same name, same content
+  }
+  writeWhole(main, result.outputFiles.find((f) => f.path === main).contents);
+  writeWhole(record, `${JSON.stringify({ format: BUILD_FORMAT, entry, builtAt: new Date().toISOString(), inputs }, null, 1)}\n`);
+  for (const file of readdirSync(dir)) {
+    const path = join(dir, file);
+    if (!written.has(path) && Date.now() - statSync(path).mtimeMs > KEEP_OLD_FILES_MS) rmSync(path, { force: true });
   }
   return record;
+}
+
+/** Writes a file under a temporary name and renames it into place: readers see all of it or none. */
+function writeWhole(path, contents) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -58,6 +58,19 @@ export function applyActors(model: TopModel, message: ActorSnapshotMessage, rece
   };
 }
 
+/**
+ * The answer to asking a machine for its actors. A snapshot it published meanwhile may be newer
+ * (by the machine's own clock): then the answer only ends the question.
+ */
+export function applyAnswer(model: TopModel, message: ActorSnapshotMessage, receivedAt: number): TopModel {
+  const current = model.snapshots[message.machine];
+  if (current && Date.parse(current.message.at) > Date.parse(message.at)) {
+    const { [message.machine]: _answered, ...asks } = model.asks;
+    return { ...model, asks };
+  }
+  return applyActors(model, message, receivedAt);
+}
+
 /** `top` has asked `machine` for its actors at `at`. */
 export function applyAsking(model: TopModel, machine: string, at: number): TopModel {
   return { ...model, asks: { ...model.asks, [machine]: { state: "asking", since: at } } };

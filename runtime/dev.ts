@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, watch } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { DaemonStartError, errorFromPayload, type ErrorPayload } from "../model/errors.ts";
+import { PACKAGE_ROOT } from "./build-info.ts";
 import { clientInfoSchema, type ClientInfo } from "./client-info.ts";
 import { connectClient } from "./client.ts";
 import { contextPaths, readContext, writeContext, type Context } from "./context.ts";
@@ -10,7 +11,7 @@ import { dataPaths, defaultDevDataDir } from "./paths.ts";
 import { isAlive, waitForExit } from "./process.ts";
 
 export const DEV_CONTEXT = "dev";
-const PLOYZD = fileURLToPath(new URL("../bin/ployzd.js", import.meta.url));
+const PLOYZD = join(PACKAGE_ROOT, "bin", "ployzd.js");
 
 /**
  * The dev data directory: the flag, else the dev context's, else the default. A dev context that

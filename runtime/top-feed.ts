@@ -1,6 +1,7 @@
 import { NoResponderError, RequestTimeoutError } from "../model/errors.ts";
 import {
   applyActors,
+  applyAnswer,
   applyAskFailed,
   applyAsking,
   applyEvents,
@@ -86,7 +87,7 @@ export function startTopFeed(client: PloyzClient, options: TopFeedOptions = {}):
       next = applyAsking(next, machine, now());
       void askActors(client, machine).then((answer) => {
         if (closed) return;
-        update("message" in answer ? applyActors(model, answer.message, now()) : applyAskFailed(model, machine, answer.error, now()));
+        update("message" in answer ? applyAnswer(model, answer.message, now()) : applyAskFailed(model, machine, answer.error, now()));
       });
     }
     return next;
@@ -139,7 +140,7 @@ export async function collectTopOnce(client: PloyzClient, options: { machine?: s
   for (const machine of machines) model = applyAsking(model, machine, now());
   const answers = await Promise.all(machines.map(async (machine) => ({ machine, answer: await askActors(client, machine) })));
   for (const { machine, answer } of answers) {
-    model = "message" in answer ? applyActors(model, answer.message, now()) : applyAskFailed(model, machine, answer.error, now());
+    model = "message" in answer ? applyAnswer(model, answer.message, now()) : applyAskFailed(model, machine, answer.error, now());
   }
   return { model, now: now() };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   applyActors,
+  applyAnswer,
   applyAskFailed,
   applyAsking,
   applyEvents,
@@ -87,6 +88,15 @@ describe("TopModel: the first frame, from asking each member for its actors", ()
     const answered = applyActors(applyAsking(two, "m1", T0), aSnapshot("m1", T0 + 5), T0 + 5);
     expect(answered.asks).toEqual({});
     expect(topView(answered, T0 + 10).machines.find((m) => m.id === "m1")).toMatchObject({ liveness: "live", reachable: true, lastSnapshotAgeMs: 5 });
+  });
+
+  it("an answer older than a snapshot the machine published meanwhile only ends the question", () => {
+    const asking = applyAsking(two, "m1", T0);
+    const published = applyActors(asking, aSnapshot("m1", T0 + 20, { seq: 8 }), T0 + 20);
+    const late = applyAnswer(published, aSnapshot("m1", T0 + 10, { seq: 7 }), T0 + 30);
+    expect(late.snapshots.m1!.message.seq).toBe(8);
+    expect(late.asks).toEqual({});
+    expect(applyAnswer(asking, aSnapshot("m1", T0 + 10, { seq: 7 }), T0 + 30).snapshots.m1!.message.seq).toBe(7);
   });
 
   it("a failed ask makes the member unreachable at once, saying why", () => {
