@@ -34,7 +34,7 @@ beforeAll(async () => {
   inspector.on("connection", (socket) => socket.on("message", (data) => inspected.push(JSON.parse(String(data)))));
   const port = (inspector.address() as { port: number }).port;
   home = createTestHome();
-  const up = await devUp({ dataDir: home.dataDir, env: home.env, extraArgs: ["--fault-injection", "--inspect", "--inspect-url", `ws://127.0.0.1:${port}`] });
+  const up = await devUp({ dataDir: home.dataDir, env: home.env, extraArgs: ["--dns-port", "0", "--fault-injection", "--inspect", "--inspect-url", `ws://127.0.0.1:${port}`] });
   machineId = up.info.machineId;
   client = await connectClient(readContext(home.env, "dev"));
 });
