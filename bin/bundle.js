@@ -1,6 +1,9 @@
-// The esbuild bundles that bin/ployzctl.js and bin/ployzd.js run: dist/<name>/main.mjs plus the
-// chunks that only some commands load, and dist/<name>/build.json, which records every input
-// with its mtime so that a start-up can tell in a millisecond or two whether the bundle is stale.
+// The esbuild bundles that bin/ployzctl.js and bin/ployzd.js run, and dist/<name>/build.json,
+// which records every input with its mtime so that a start-up can tell in a millisecond or two
+// whether the bundle is stale:
+//   dist/ployzctl/main.mjs + chunks: ES modules; each command, ink … in a chunk loaded when needed.
+//   dist/ployzd/main.cjs: one CommonJS script, which bin/load-entry.js compiles with a V8 code
+//     cache (Node 20 has no compile cache for modules; a long-lived daemon needs no chunks).
 //
 //   node bin/bundle.js            build every bundle (scripts/setup.sh does this)
 //   node bin/bundle.js --check    exit 1 and say why if a bundle is missing or stale
@@ -14,6 +17,9 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Each binary's TypeScript entry point. */
 export const ENTRIES = { ployzctl: "cli/main.ts", ployzd: "runtime/ployzd.ts" };
+
+/** How each bundle is loaded: as ES modules with chunks, or as one script with a code cache. */
+export const FORMATS = { ployzctl: "esm", ployzd: "cjs" };
 
 /**
  * Packages left out of the bundles and loaded from node_modules when first needed. Everything
@@ -77,12 +83,12 @@ const stubs = {
 /** Files outside the module graph whose change makes every bundle stale. */
 const ALWAYS = ["package.json", "tsconfig.json", "node_modules/.package-lock.json", "bin/bundle.js", "bin/bundle-stubs.js", "bin/lazy-string-width.js"];
 
-const BUILD_FORMAT = 1;
+const BUILD_FORMAT = 2;
 
 /** Where a bundle lives. */
 export function bundlePaths(name, root = ROOT) {
   const dir = join(root, "dist", name);
-  return { dir, main: join(dir, "main.mjs"), record: join(dir, "build.json") };
+  return { dir, main: join(dir, FORMATS[name] === "cjs" ? "main.cjs" : "main.mjs"), record: join(dir, "build.json") };
 }
 
 /**
@@ -105,11 +111,27 @@ export function bundleFreshness(name, root = ROOT) {
     if (!stat) return { fresh: false, reason: `${file} is gone` };
     if (stat.mtimeMs !== mtimeMs) return { fresh: false, reason: `${file} changed` };
   }
-  return { fresh: true };
+  return { fresh: true, hash: built.hash };
 }
 
-/** esbuild's options for the bundle of `entry`, written to `outdir`. */
-export function bundleOptions(entry, outdir, root = ROOT) {
+/** esbuild's options for the bundle of `name`, written to `outdir`. */
+export function bundleOptions(name, outdir, root = ROOT) {
+  const entry = ENTRIES[name];
+  if (!entry) throw new Error(`no bundle called ${name} (there are ${Object.keys(ENTRIES).join(", ")})`);
+  if (FORMATS[name] === "cjs") {
+    return {
+      ...bundleOptions("ployzctl", outdir, root),
+      entryPoints: { main: entry },
+      splitting: false,
+      format: "cjs",
+      outExtension: { ".js": ".cjs" },
+      // import() of what stays outside becomes require(): a script compiled with vm.Script can
+      // only import() with an experimental flag.
+      supported: { "dynamic-import": false },
+      banner: { js: 'const __ployzImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+      define: { PLOYZ_BUNDLE: "true", "import.meta.url": "__ployzImportMetaUrl" },
+    };
+  }
   return {
     absWorkingDir: root,
     entryPoints: { main: entry },
@@ -146,10 +168,11 @@ export async function buildBundle(name, root = ROOT) {
   const entry = ENTRIES[name];
   if (!entry) throw new Error(`no bundle called ${name} (there are ${Object.keys(ENTRIES).join(", ")})`);
   const esbuild = await import("esbuild");
+  const { createHash } = await import("node:crypto");
   const { dir, main, record } = bundlePaths(name, root);
   // Read before building: a file saved during the build then differs and the next start rebuilds.
   const always = Object.fromEntries(ALWAYS.filter((file) => existsSync(join(root, file))).map((file) => [file, statSync(join(root, file)).mtimeMs]));
-  const result = await esbuild.build({ ...bundleOptions(entry, dir, root), write: false });
+  const result = await esbuild.build({ ...bundleOptions(name, dir, root), write: false });
   const inputs = { ...always };
   for (const file of Object.keys(result.metafile.inputs)) {
     // Dependencies are covered by node_modules/.package-lock.json; "stub:1" and the like are plugins' own.
@@ -163,8 +186,11 @@ export async function buildBundle(name, root = ROOT) {
     written.add(file.path);
     if (!existsSync(file.path)) writeWhole(file.path, file.contents); // else: same name, same content
   }
-  writeWhole(main, result.outputFiles.find((f) => f.path === main).contents);
-  writeWhole(record, `${JSON.stringify({ format: BUILD_FORMAT, entry, builtAt: new Date().toISOString(), inputs }, null, 1)}\n`);
+  const mainFile = result.outputFiles.find((f) => f.path === main);
+  writeWhole(main, mainFile.contents);
+  // Names the V8 code cache of this main file (bin/load-entry.js): V8 checks only its length.
+  const hash = createHash("sha256").update(mainFile.contents).digest("hex").slice(0, 16);
+  writeWhole(record, `${JSON.stringify({ format: BUILD_FORMAT, entry, hash, builtAt: new Date().toISOString(), inputs }, null, 1)}\n`);
   for (const file of readdirSync(dir)) {
     const path = join(dir, file);
     if (!written.has(path) && Date.now() - statSync(path).mtimeMs > KEEP_OLD_FILES_MS) rmSync(path, { force: true });

@@ -8,7 +8,6 @@ import { connectClient } from "./client.ts";
 import { contextPaths, readContext, writeContext, type Context } from "./context.ts";
 import { ensureWritableDir, readJsonFile } from "./files.ts";
 import { dataPaths, defaultDevDataDir } from "./paths.ts";
-import { PLOYZD_NODE_FLAGS } from "./ployzd-node-flags.ts";
 import { isAlive, waitForExit } from "./process.ts";
 
 export const DEV_CONTEXT = "dev";
@@ -45,7 +44,7 @@ export async function devUp(options: { dataDir: string; env: NodeJS.ProcessEnv; 
   rmSync(paths.clientInfo, { force: true });
   mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 });
   const out = openSync(paths.daemonOut, "a", 0o600);
-  const child = spawn(process.execPath, [...PLOYZD_NODE_FLAGS, PLOYZD, "run", "--data-dir", paths.dataDir, ...(options.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [PLOYZD, "run", "--data-dir", paths.dataDir, ...(options.extraArgs ?? [])], {
     detached: true,
     stdio: ["ignore", out, out],
     env: options.env,

@@ -6,7 +6,6 @@ import { clientInfoSchema, type ClientInfo } from "../../runtime/client-info.ts"
 import { readJsonFile } from "../../runtime/files.ts";
 import { stopOrphanNatsServer } from "../../runtime/nats/server.ts";
 import { dataPaths } from "../../runtime/paths.ts";
-import { PLOYZD_NODE_FLAGS } from "../../runtime/ployzd-node-flags.ts";
 import { isAlive, waitForExit } from "../../runtime/process.ts";
 
 const PLOYZD = fileURLToPath(new URL("../../bin/ployzd.js", import.meta.url));
@@ -48,7 +47,7 @@ export interface StopOutcome {
 }
 
 /**
- * Spawns `ployzd run` the way a user does (foreground, `--data-dir`, the node flags `dev up` uses), timing spawn → ready line.
+ * Spawns `ployzd run` the way a user does (foreground, `--data-dir`), timing spawn → ready line.
  * Not `devUp`: that polls client.json every 50 ms and pings afterwards, too coarse to time with.
  */
 export async function startPloyzd(options: { dataDir: string; machineId: string; env: NodeJS.ProcessEnv; timeoutMs?: number; extraArgs?: string[] }): Promise<PloyzdProcess> {
@@ -56,7 +55,7 @@ export async function startPloyzd(options: { dataDir: string; machineId: string;
   const logOffset = existsSync(paths.daemonLog) ? statSync(paths.daemonLog).size : 0;
   const spawnedAt = Date.now();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...PLOYZD_NODE_FLAGS, PLOYZD, "run", "--data-dir", options.dataDir, "--machine-id", options.machineId, ...(options.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [PLOYZD, "run", "--data-dir", options.dataDir, "--machine-id", options.machineId, ...(options.extraArgs ?? [])], {
     stdio: ["ignore", "pipe", "pipe"],
     env: options.env,
   });

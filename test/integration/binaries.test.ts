@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -87,6 +87,26 @@ describe("a copy of the repository: rebuilt when stale, and loud when the bundle
     utimesSync(file, new Date("2020-01-01"), new Date("2020-01-01"));
     await version();
     expect(builtAt()).not.toBe(rebuilt);
+  });
+
+  it("ployzd keeps a V8 code cache of its bundle: written on its first run, kept while V8 accepts it, a corrupt one refused and replaced", async () => {
+    const ployzd = join(copy, "bin", "ployzd.js");
+    const caches = () => readdirSync(join(copy, "dist", "ployzd")).filter((f) => f.endsWith(".v8cache"));
+    const first = await runNode(ployzd, ["version", "--json"], process.env);
+    expect(first.stderr).toBe("");
+    expect(parseVersion(first.stdout).runningFrom).toBe("bundle");
+    expect(caches()).toHaveLength(1);
+    const cache = join(copy, "dist", "ployzd", caches()[0]!);
+    // Accepted by V8, it is not written again.
+    const written = statSync(cache).mtimeMs;
+    const second = await runNode(ployzd, ["version", "--json"], process.env);
+    expect(second.stderr).toBe("");
+    expect(statSync(cache).mtimeMs).toBe(written);
+    writeFileSync(cache, "not a V8 code cache");
+    const corrupt = await runNode(ployzd, ["version", "--json"], process.env);
+    expect(corrupt.stderr).toBe("");
+    expect(parseVersion(corrupt.stdout).runningFrom).toBe("bundle");
+    expect(readFileSync(cache).length).toBeGreaterThan(100_000);
   });
 
   it("a bundle that does not load: says why, once, and runs from the sources", async () => {
