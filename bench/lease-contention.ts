@@ -14,7 +14,7 @@ import type { NamespaceSpec } from "../model/manifest.ts";
 import { subjects } from "../model/subjects.ts";
 import { readIdentity } from "../runtime/keys.ts";
 import { connectNats } from "../runtime/nats/connect.ts";
-import { openStore } from "../runtime/store.ts";
+import { openStore, type Store } from "../runtime/store.ts";
 import { ensureBusyboxImage } from "../test/harness/docker.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { readLeaseRefusals } from "./support/deploy-log.ts";
@@ -65,7 +65,8 @@ export async function benchLeaseContention(options: LeaseOptions, print: (line: 
         (c) => c.close(),
       )
     ).value;
-    const { kv } = await openStore(nc);
+    const store = await openStore(nc);
+    const { kv } = store;
     const namespace = cluster.newNamespace("bench-lease");
     const holdMs = options.holdSeconds * 1_000;
 
@@ -119,7 +120,7 @@ export async function benchLeaseContention(options: LeaseOptions, print: (line: 
           if (result === "deployed") throw new Error("the baseline responder answered something other than the refusal");
           taken.baseline = result.ms;
         } else {
-          const result = await timeDirectAcquire(kv.leases, namespace);
+          const result = await timeDirectAcquire(store, namespace);
           if (result === "acquired") ok = false;
           else taken.direct = result;
         }
@@ -252,11 +253,12 @@ function refusalPhases(logFile: string, namespace: string, refusals: Refusal[]):
 }
 
 /** The store part of a refusal, run here: acquireLease must fail; if the lease was free, it is given back. */
-async function timeDirectAcquire(leases: KV, namespace: string): Promise<number | "acquired"> {
+async function timeDirectAcquire(store: Store, namespace: string): Promise<number | "acquired"> {
   const started = performance.now();
   try {
-    const revision = await acquireLease(leases, namespace, { holder: "bench", deployId: "bench-direct", since: new Date().toISOString() });
-    await releaseLease(leases, namespace, revision);
+    const value = { holder: "bench", deployId: "bench-direct", since: new Date().toISOString() };
+    const held = await acquireLease(store.kv.leases, store.js, store.jsm, namespace, value);
+    await releaseLease(store.kv.leases, namespace, value, held.revision);
     return "acquired";
   } catch (error) {
     const elapsed = performance.now() - started;

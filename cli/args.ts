@@ -23,3 +23,14 @@ export async function withClient<T>(args: GlobalArgs, fn: (client: PloyzClient) 
     await client.close();
   }
 }
+
+/** Like withClient, but connects only when `client()` is first called (so a bad file is reported without a cluster). */
+export async function withLazyClient<T>(args: GlobalArgs, fn: (client: () => Promise<PloyzClient>) => Promise<T>): Promise<T> {
+  let connecting: Promise<PloyzClient> | undefined;
+  const client = () => (connecting ??= connectClient(readContext(process.env, args.context)));
+  try {
+    return await fn(client);
+  } finally {
+    if (connecting) await (await connecting).close();
+  }
+}

@@ -2,21 +2,30 @@ import { assign, fromPromise, setup } from "xstate";
 import { supervisedChildMachine } from "./supervised-child.ts";
 
 /** The long-lived children every node supervises, in start order. */
-export const NODE_CHILDREN = ["participant", "api", "inspector", "meshPeer", "gateway", "dns"] as const;
+export const NODE_CHILDREN = ["participant", "api", "reconciler", "inspector", "meshPeer", "gateway", "dns"] as const;
 export type NodeChildName = (typeof NODE_CHILDREN)[number];
 
 export interface NodeInput {
   machineId: string;
   now: () => number;
+  /** Inputs of the children that take one (the others get `{ name }`). */
+  childInputs?: Partial<Record<NodeChildName, unknown>>;
 }
 
 export interface NodeContext {
   machineId: string;
   now: () => number;
+  childInputs: Partial<Record<NodeChildName, unknown>>;
   error: string | undefined;
 }
 
 export type NodeEvent = { type: "STOP" };
+
+/** The input of the supervisedChild that runs `name`. */
+function supervised(name: NodeChildName, context: NodeContext) {
+  const childInput = context.childInputs[name];
+  return { name, now: context.now, ...(childInput === undefined ? {} : { childInput }) };
+}
 
 /**
  * The per-machine supervisor: registers this machine's membership, then keeps every long-lived
@@ -34,8 +43,11 @@ export const nodeMachine = setup({
       throw new Error("registerMachine not provided");
     }),
     recordStopped: fromPromise<void, { machineId: string }>(async () => {}),
+    /** Tells the API to take nothing new and waits (bounded) until its coordinators compensated or handed over. */
+    handOver: fromPromise<void, { machineId: string }>(async () => {}),
     participant: supervisedChildMachine,
     api: supervisedChildMachine,
+    reconciler: supervisedChildMachine,
     inspector: supervisedChildMachine,
     meshPeer: supervisedChildMachine,
     gateway: supervisedChildMachine,
@@ -43,7 +55,7 @@ export const nodeMachine = setup({
   },
 }).createMachine({
   id: "node",
-  context: ({ input }) => ({ machineId: input.machineId, now: input.now, error: undefined }),
+  context: ({ input }) => ({ machineId: input.machineId, now: input.now, childInputs: input.childInputs ?? {}, error: undefined }),
   initial: "registering",
   states: {
     registering: {
@@ -60,14 +72,22 @@ export const nodeMachine = setup({
     },
     running: {
       invoke: [
-        { id: "participant", systemId: "participant", src: "participant", input: ({ context }) => ({ name: "participant", now: context.now }) },
-        { id: "api", systemId: "api", src: "api", input: ({ context }) => ({ name: "api", now: context.now }) },
-        { id: "inspector", systemId: "inspector", src: "inspector", input: ({ context }) => ({ name: "inspector", now: context.now }) },
-        { id: "meshPeer", systemId: "meshPeer", src: "meshPeer", input: ({ context }) => ({ name: "meshPeer", now: context.now }) },
-        { id: "gateway", systemId: "gateway", src: "gateway", input: ({ context }) => ({ name: "gateway", now: context.now }) },
-        { id: "dns", systemId: "dns", src: "dns", input: ({ context }) => ({ name: "dns", now: context.now }) },
+        { id: "participant", systemId: "participant", src: "participant", input: ({ context }) => supervised("participant", context) },
+        { id: "api", systemId: "api", src: "api", input: ({ context }) => supervised("api", context) },
+        { id: "reconciler", systemId: "reconciler", src: "reconciler", input: ({ context }) => supervised("reconciler", context) },
+        { id: "inspector", systemId: "inspector", src: "inspector", input: ({ context }) => supervised("inspector", context) },
+        { id: "meshPeer", systemId: "meshPeer", src: "meshPeer", input: ({ context }) => supervised("meshPeer", context) },
+        { id: "gateway", systemId: "gateway", src: "gateway", input: ({ context }) => supervised("gateway", context) },
+        { id: "dns", systemId: "dns", src: "dns", input: ({ context }) => supervised("dns", context) },
       ],
-      on: { STOP: "stopping" },
+      initial: "serving",
+      states: {
+        serving: { on: { STOP: "handingOver" } },
+        // Children keep running while deploys in flight compensate or hand over to the reconciler.
+        handingOver: {
+          invoke: { src: "handOver", input: ({ context }) => ({ machineId: context.machineId }), onDone: "#node.stopping", onError: "#node.stopping" },
+        },
+      },
     },
     stopping: {
       invoke: {

@@ -9,6 +9,8 @@ import {
 
 export interface SupervisedChildInput {
   name: string;
+  /** The child's own input; `{ name }` when absent. */
+  childInput?: unknown;
   policy?: SupervisionPolicy;
   /** Wall-clock source; tests pass the simulated clock's. */
   now: () => number;
@@ -16,6 +18,7 @@ export interface SupervisedChildInput {
 
 export interface SupervisedChildContext {
   name: string;
+  childInput: unknown;
   policy: SupervisionPolicy;
   now: () => number;
   restarts: number;
@@ -54,6 +57,7 @@ export const supervisedChildMachine = setup({
     events: {} as SupervisedChildEvent,
   },
   actors: {
+    // Any logic fits (runtime/ provides it); its input is `childInput`, `{ name }` unless given.
     child: fromPromise<void, { name: string }>(async () => {
       throw new Error("no child actor provided");
     }),
@@ -77,6 +81,7 @@ export const supervisedChildMachine = setup({
   id: "supervisedChild",
   context: ({ input }) => ({
     name: input.name,
+    childInput: input.childInput ?? { name: input.name },
     policy: input.policy ?? DEFAULT_SUPERVISION_POLICY,
     now: input.now,
     restarts: 0,
@@ -92,7 +97,7 @@ export const supervisedChildMachine = setup({
       invoke: {
         id: "child",
         src: "child",
-        input: ({ context }) => ({ name: context.name }),
+        input: ({ context }: { context: SupervisedChildContext }) => context.childInput as { name: string },
         // A long-lived child that finishes has crashed too; its output may say why.
         onDone: [
           { guard: "crashLoop", target: "failed", actions: { type: "recordCrash", params: ({ event }) => ({ reason: exitReason(event.output) }) } },

@@ -15,6 +15,10 @@ export const explainRequestSchema = z.object({ namespace: nameSchema("namespace"
 export const logsApiRequestSchema = z
   .object({ namespace: nameSchema("namespace"), service: nameSchema("service"), tail: z.number().int().min(0).max(10_000).default(100), since: z.number().int().optional() })
   .strict();
+/** `ployz.api.namespace.rm`: removes every instance, route and claim of a namespace; its history stays. */
+export const namespaceRmRequestSchema = z
+  .object({ namespace: nameSchema("namespace"), progress: z.string().regex(/^_INBOX\.[A-Za-z0-9]+$/).optional() })
+  .strict();
 export const regionSetRequestSchema = z.object({ region: nameSchema("region"), role: regionRoleSchema }).strict();
 
 /** The live side of an instance: what its machine's dockerd says now, or why it could not say. */
@@ -26,21 +30,31 @@ export const liveStateSchema = z.union([
 export const psReplySchema = z.object({
   type: z.literal("ps"),
   at: z.string(),
-  instances: z.array(instanceRecordSchema.extend({ live: liveStateSchema })),
+  /** Each committed instance with what its machine says of it now (and its address there, when it runs). */
+  instances: z.array(instanceRecordSchema.extend({ live: liveStateSchema, address: z.string().optional() })),
 });
 export type PsReply = z.infer<typeof psReplySchema>;
 
 export const historyEntrySchema = z.object({
   seq: z.number(),
+  /** `removal`: `namespace rm`. */
+  kind: z.enum(["commit", "removal"]).default("commit"),
   deployId: z.string(),
   createdAt: z.string(),
   authority: z.string(),
   revisions: z.record(z.string(), z.string()),
   instances: z.number(),
   rollbackOf: z.number().optional(),
+  reason: z.string().optional(),
   head: z.boolean(),
 });
-export const historyReplySchema = z.object({ type: z.literal("history"), namespace: z.string(), commits: z.array(historyEntrySchema) });
+export const historyReplySchema = z.object({
+  type: z.literal("history"),
+  namespace: z.string(),
+  /** How many commits per namespace the store keeps: older ones are gone (and cannot be rolled back to). */
+  kept: z.number(),
+  commits: z.array(historyEntrySchema),
+});
 export type HistoryReply = z.infer<typeof historyReplySchema>;
 
 export const explainReplySchema = z.object({
@@ -90,12 +104,14 @@ export const regionSetReplySchema = z.object({
 export type RegionSetReply = z.infer<typeof regionSetReplySchema>;
 
 export const deployReplySchema = z.object({
-  type: z.enum(["previewed", "unchanged", "deployed"]),
+  type: z.enum(["previewed", "unchanged", "deployed", "removed"]),
   namespace: z.string(),
   deployId: z.string().optional(),
   commitSeq: z.number().optional(),
   plan: z.object({ hash: z.string(), baseCommitSeq: z.number().nullable(), operations: z.array(z.record(z.string(), z.unknown())) }).passthrough(),
   lines: z.array(z.string()),
+  /** What settling the namespace first did (finishing what an earlier coordinator left). */
+  notes: z.array(z.string()).optional(),
   warnings: z.array(z.string()).optional(),
 });
 export type DeployReply = z.infer<typeof deployReplySchema>;

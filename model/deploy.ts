@@ -1,6 +1,24 @@
 import { z } from "zod";
+import type { StoredHead } from "./commit.ts";
+import type { NamespaceSpec } from "./manifest.ts";
 import type { Plan, PlanInput } from "./plan.ts";
 import type { RoutingRecord } from "./routing.ts";
+
+/**
+ * What a coordinator is asked to do to a namespace: deploy a spec (also a rollback, and the
+ * reconciler's repairs, which deploy the head's own spec), or remove the namespace.
+ */
+export type DeployOperation =
+  | {
+      kind: "deploy";
+      spec: NamespaceSpec;
+      planHash?: string;
+      rollbackOf?: number;
+      reason?: string;
+      /** Run exactly these images (reference → id) instead of what the references resolve to now: rollbacks and repairs. */
+      images?: Record<string, string>;
+    }
+  | { kind: "remove"; reason?: string };
 
 /** `ployz.api.deploy`: a whole namespace spec (already validated by the CLI, validated again here). */
 export const deployRequestSchema = z
@@ -23,18 +41,10 @@ export const deployProgressSchema = z.discriminatedUnion("type", [
 ]);
 export type DeployProgress = z.infer<typeof deployProgressSchema>;
 
-/** A container of the namespace that no commit knows about (its deploy never committed). */
-export interface Orphan {
-  machine: string;
-  containerId: string;
-  name: string;
-  deployId: string;
-}
-
-/** What a deploy observed before planning: the plan input (without the spec) and the orphans. */
+/** What a deploy observed before planning: the head it plans from, the plan input (without the spec). */
 export interface World {
+  head: StoredHead | null;
   planInput: Omit<PlanInput, "spec">;
-  orphans: Orphan[];
   /** The routing projection of the whole cluster: who serves which hostname and path. */
   routes: RoutingRecord[];
 }
@@ -47,13 +57,19 @@ export interface StartedCandidate {
   machine: string;
   containerId: string;
   containerName: string;
-  address?: string;
+  startedAt: string;
 }
 
+/**
+ * How a coordinator ended. `deployed` once the commit landed, whatever came after it (what the
+ * roll-forward could not finish is in `warnings`, and the reconciler finishes it). `notes` say
+ * what settling the namespace before planning did.
+ */
 export type DeployOutcome =
   | { type: "previewed"; namespace: string; plan: Plan; lines: string[] }
-  | { type: "unchanged"; namespace: string; deployId: string; plan: Plan; lines: string[] }
-  | { type: "deployed"; namespace: string; deployId: string; commitSeq: number; plan: Plan; lines: string[]; warnings: string[] }
-  | { type: "failed"; namespace: string; deployId: string; phase: string; reason: string; code: string; lines: string[] };
+  | { type: "unchanged"; namespace: string; deployId: string; plan: Plan; lines: string[]; notes: string[]; warnings: string[] }
+  | { type: "deployed"; namespace: string; deployId: string; commitSeq: number; plan: Plan; lines: string[]; notes: string[]; warnings: string[] }
+  | { type: "removed"; namespace: string; deployId: string; commitSeq: number; plan: Plan; lines: string[]; notes: string[]; warnings: string[] }
+  | { type: "failed"; namespace: string; deployId: string; phase: string; reason: string; code: string; lines: string[]; headSeq: number | null };
 
-export const deployOutcomeSchema = z.object({ type: z.enum(["previewed", "unchanged", "deployed", "failed"]) }).passthrough();
+export const deployOutcomeSchema = z.object({ type: z.enum(["previewed", "unchanged", "deployed", "removed", "failed"]) }).passthrough();

@@ -113,6 +113,11 @@ export class LeaseHeldError extends PloyzError {
   override readonly code = "lease-held";
 }
 
+/** A lease this process held is gone (expired, or another holder has it now). */
+export class LeaseLostError extends PloyzError {
+  override readonly code = "lease-lost";
+}
+
 /** A deploy failed; the previous commit is still what runs. */
 export class DeployFailedError extends PloyzError {
   override readonly code = "deploy-failed";
@@ -143,6 +148,21 @@ export class CoordinatorLostError extends PloyzError {
   override readonly code = "coordinator-lost";
 }
 
+/** A write by a holder whose fence no longer rules the namespace: a later lease holder fenced it out. Nothing was changed. */
+export class FencedError extends PloyzError {
+  override readonly code = "fenced";
+}
+
+/** The store could not be read or written (unreachable, timed out, refused): not the same as "not found". */
+export class StoreUnavailableError extends PloyzError {
+  override readonly code = "store-unavailable";
+}
+
+/** The daemon is shutting down and takes no new operations. */
+export class DaemonStoppingError extends PloyzError {
+  override readonly code = "daemon-stopping";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -164,6 +184,10 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "coordinator-lost": CoordinatorLostError,
   "program-missing": ProgramMissingError,
   "route-conflict": RouteConflictError,
+  fenced: FencedError,
+  "lease-lost": LeaseLostError,
+  "store-unavailable": StoreUnavailableError,
+  "daemon-stopping": DaemonStoppingError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

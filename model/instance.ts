@@ -1,8 +1,8 @@
 import { z } from "zod";
 
 /**
- * Which instance of which revision should run where (Intent), written by the namespace authority
- * at commit: KV `instances`, key `<namespace>.<service>.<slot>`.
+ * Which instance of which revision should run where (Intent), derived from the namespace's head
+ * commit by the roll-forward. Kept whole per namespace (see `namespaceInstancesSchema`).
  */
 export const instanceRecordSchema = z
   .object({
@@ -13,27 +13,48 @@ export const instanceRecordSchema = z
     revision: z.string(),
     containerId: z.string(),
     containerName: z.string(),
-    /** The container's address on its machine's bridge (or overlay), for routing. */
-    address: z.string().optional(),
     ports: z.array(z.object({ container: z.number(), protocol: z.enum(["tcp", "udp"]), published: z.number().optional() })),
     resources: z.object({ cpu: z.number().optional(), memory: z.number().optional() }),
+    /** The deploy that started the container. */
     deployId: z.string(),
+    /** The head commit this record was derived from. */
     commitSeq: z.number().int().positive(),
     createdAt: z.string(),
   })
   .strict();
 export type InstanceRecord = z.infer<typeof instanceRecordSchema>;
 
-export function instanceKey(namespace: string, service: string, slot: number): string {
-  return `${namespace}.${service}.${slot}`;
-}
+/**
+ * KV `instances`, key `<namespace>`: every instance record of one namespace, written whole by the
+ * roll-forward of `commitSeq`. One document per namespace, so a writer replaces all of it or
+ * none, and a stale writer (an older commitSeq) is refused by compare-and-set. After
+ * `namespace rm` the document stays, empty, as a tombstone.
+ */
+export const namespaceInstancesSchema = z
+  .object({
+    type: z.literal("instances"),
+    namespace: z.string(),
+    commitSeq: z.number().int().positive(),
+    instances: z.array(instanceRecordSchema),
+  })
+  .strict();
+export type NamespaceInstances = z.infer<typeof namespaceInstancesSchema>;
 
 /** Docker labels every Ployz container carries; orphans are found by them. */
 export const LABELS = {
   managed: "ployz.managed",
+  /** The cluster's id: two clusters sharing one dockerd never touch each other's containers. */
+  cluster: "ployz.cluster",
   namespace: "ployz.namespace",
   service: "ployz.service",
   slot: "ployz.slot",
   revision: "ployz.revision",
   deploy: "ployz.deploy",
+  /** The image reference the manifest named (the container runs the exact image id). */
+  image: "ployz.image",
 } as const;
+
+/** The Docker volume of a namespace's named volume. Names hold no `_`, so this never collides. */
+export function volumeName(namespace: string, volume: string): string {
+  return `ployz_${namespace}_${volume}`;
+}

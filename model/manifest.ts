@@ -3,6 +3,7 @@ import { durationSchema } from "./duration.ts";
 import { nameSchema } from "./names.ts";
 import { cpuSchema, memorySchema } from "./quantity.ts";
 import { splitShellWords } from "./shell-words.ts";
+import { absolutePathSchema, containerFields, fileOwnerFields } from "./manifest-container.ts";
 
 /**
  * The Ployz manifest: one namespace and its services, as YAML or JSON. Every object is strict:
@@ -21,12 +22,7 @@ const imageSchema = z
   .min(1)
   .max(255)
   .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, "must be an image reference like busybox:1.36 or registry.example/app:v2");
-const absolutePath = z
-  .string()
-  .min(1)
-  .max(4096)
-  .regex(/^\//, "must be an absolute path")
-  .refine((p) => !p.split("/").includes(".."), "must not contain ..");
+const absolutePath = absolutePathSchema;
 const port = z.number().int().min(1, "must be a port 1–65535").max(65535, "must be a port 1–65535");
 const stringList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string())]);
 /** `command: "httpd -f -h '/my www'"` is split into words as a shell would (no shell runs it); arrays are kept. */
@@ -80,7 +76,16 @@ export const routeSchema = z
 export type Route = z.infer<typeof routeSchema>;
 
 export const volumeMountSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("volume"), source: volumeName, target: absolutePath, readOnly: z.boolean().default(false) }).strict(),
+  z
+    .object({
+      type: z.literal("volume"),
+      source: volumeName,
+      target: absolutePath,
+      readOnly: z.boolean().default(false),
+      /** Set from the namespace's volumes: the existing Docker volume an external volume mounts. */
+      external: z.string().optional(),
+    })
+    .strict(),
   z.object({ type: z.literal("bind"), source: absolutePath, target: absolutePath, readOnly: z.boolean().default(false) }).strict(),
 ]);
 export type VolumeMount = z.infer<typeof volumeMountSchema>;
@@ -90,9 +95,22 @@ export const configMountSchema = z
     target: absolutePath,
     content: z.string().max(256 * 1024, "config content is limited to 256 KiB"),
     mode: z.number().int().min(0).max(0o777).default(0o444),
+    ...fileOwnerFields,
   })
   .strict();
 export type ConfigMount = z.infer<typeof configMountSchema>;
+
+/** A volume of the namespace; an external one is an existing Docker volume, mounted by its own name. */
+const volumeSchema = z
+  .object({
+    external: z.boolean().default(false),
+    /** The existing Docker volume's name (default: the key); only with external. */
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/, "must be a Docker volume name: letters, digits, _ . -")
+      .optional(),
+  })
+  .strict();
 
 export const serviceSchema = z
   .object({
@@ -120,6 +138,7 @@ export const serviceSchema = z
     configs: z.array(configMountSchema).default([]),
     labels: z.record(z.string().regex(/^[a-zA-Z0-9._\-/]+$/, "must be a label key").refine((k) => !k.startsWith("ployz."), "the ployz. prefix is reserved"), z.string()).default({}),
     dependsOn: z.array(serviceName).default([]),
+    ...containerFields,
   })
   .strict();
 export type ServiceSpec = z.infer<typeof serviceSchema>;
@@ -129,28 +148,63 @@ export const namespaceSpecSchema = z
   .object({
     namespace: nameSchema("namespace"),
     services: z.record(serviceName, serviceSchema).refine((s) => Object.keys(s).length > 0, "a namespace needs at least one service"),
-    volumes: z.record(volumeName, z.object({ external: z.boolean().default(false) }).strict()).default({}),
+    volumes: z.record(volumeName, volumeSchema).default({}),
   })
   .strict()
   .superRefine((spec, ctx) => {
+    for (const [name, volume] of Object.entries(spec.volumes)) {
+      if (volume.name !== undefined && !volume.external) ctx.addIssue({ code: "custom", path: ["volumes", name, "name"], message: "names an existing Docker volume: only with external: true" });
+    }
     for (const [name, service] of Object.entries(spec.services)) {
       for (const dep of service.dependsOn) {
         if (!spec.services[dep]) ctx.addIssue({ code: "custom", path: ["services", name, "dependsOn"], message: `depends on unknown service "${dep}"` });
       }
       for (const [i, v] of service.volumes.entries()) {
-        if (v.type === "volume" && !spec.volumes[v.source]) {
+        if (v.type !== "volume") continue;
+        const declared = spec.volumes[v.source];
+        if (!declared) {
           ctx.addIssue({ code: "custom", path: ["services", name, "volumes", i, "source"], message: `volume "${v.source}" is not declared under top-level volumes` });
+        } else if (v.external !== undefined && v.external !== externalName(v.source, declared)) {
+          ctx.addIssue({ code: "custom", path: ["services", name, "volumes", i, "external"], message: declared.external ? `must be "${externalName(v.source, declared)}", the name the top-level volume gives` : `volume "${v.source}" is not external: set external: true on it under top-level volumes` });
         }
       }
-      const targets = [...service.volumes.map((v) => v.target), ...service.configs.map((c) => c.target)];
+      const targets = [
+        ...service.volumes.map((v) => v.target),
+        ...service.configs.map((c) => c.target),
+        ...(service.secrets ?? []).map((s) => s.target),
+        ...(service.tmpfs ?? []).map((t) => t.target),
+      ];
       const dup = targets.find((t, i) => targets.indexOf(t) !== i);
       if (dup) ctx.addIssue({ code: "custom", path: ["services", name], message: `two mounts target ${dup}` });
     }
     const cycle = findCycle(spec.services);
     if (cycle) ctx.addIssue({ code: "custom", path: ["services"], message: `dependsOn has a cycle: ${cycle.join(" → ")}` });
-  });
+  })
+  .transform(withExternalMounts);
 export type NamespaceSpec = z.infer<typeof namespaceSpecSchema>;
 export type NamespaceSpecInput = z.input<typeof namespaceSpecSchema>;
+
+/** The Docker volume an external volume mounts: its `name`, else its key. */
+function externalName(key: string, volume: { external: boolean; name?: string | undefined }): string | undefined {
+  return volume.external ? (volume.name ?? key) : undefined;
+}
+
+/**
+ * A service spec travels alone to the machine that starts it, so every mount of an external
+ * volume carries the Docker volume's name (idempotent: a normalized spec parses to itself).
+ */
+function withExternalMounts<T extends { volumes: Record<string, { external: boolean; name?: string | undefined }>; services: Record<string, { volumes: VolumeMount[] }> }>(spec: T): T {
+  const services = Object.fromEntries(
+    Object.entries(spec.services).map(([name, service]) => {
+      const volumes = service.volumes.map((v) => {
+        const external = v.type === "volume" ? externalName(v.source, spec.volumes[v.source] ?? { external: false }) : undefined;
+        return external === undefined ? v : { ...v, external };
+      });
+      return [name, { ...service, volumes }];
+    }),
+  );
+  return { ...spec, services };
+}
 
 /** A dependency cycle among services, as a path that returns to its start, or undefined. */
 export function findCycle(services: Record<string, { dependsOn: string[] }>): string[] | undefined {

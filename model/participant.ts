@@ -4,14 +4,17 @@ import { readinessSchema, serviceSchema } from "./manifest.ts";
 
 /**
  * Requests a deploy coordinator sends to a participant (`ployz.m.<machine>.<verb>`), and replies.
- * Every mutating request carries the deploy id; the participant refuses it unless that deploy
- * holds its lock for the namespace on this machine.
+ * Every mutating request carries the deploy id and its fence token; at the moment of the Docker
+ * call the participant refuses it unless the token still rules the namespace (model/fencing.ts),
+ * and a start also needs the deploy to hold this machine's lock for the namespace.
  */
 
 const deployRef = {
   namespace: nameSchema("namespace"),
   deployId: z.string().regex(/^[a-z0-9-]{6,64}$/, "must be a deploy id"),
 };
+/** The sequence of the fence its holder appended to `commits.<namespace>` when it took the lease. */
+const fenceRef = { fenceSeq: z.number().int().positive() };
 
 export const lockRequestSchema = z.object({ ...deployRef, holder: z.string() }).strict();
 export type LockRequest = z.infer<typeof lockRequestSchema>;
@@ -25,6 +28,11 @@ export const startContainerRequestSchema = z
     slot: z.number().int().nonnegative(),
     revision: z.string(),
     spec: z.unknown().pipe(serviceSchema),
+    /** The exact image (id) the revision was planned with. */
+    imageId: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be an image id"),
+    ...fenceRef,
+    /** How long the coordinator waits: a start that could not happen by then is abandoned, never done late. */
+    budgetMs: z.number().int().min(1_000).max(600_000),
   })
   .strict();
 export type StartContainerRequest = z.input<typeof startContainerRequestSchema>;
@@ -49,6 +57,7 @@ export type ProbeReply = z.infer<typeof probeReplySchema>;
 export const removeContainerRequestSchema = z
   .object({
     ...deployRef,
+    ...fenceRef,
     containerId: z.string().min(1),
     /** Time between stopping new traffic and SIGTERM, so in-flight requests finish. */
     drainMs: z.number().int().min(0).max(60_000).default(0),
@@ -71,6 +80,8 @@ export const managedContainerSchema = z.object({
   deployId: z.string(),
   state: z.string(),
   status: z.string(),
+  /** For an exited container, its exit code (from Docker's status line). */
+  exitCode: z.number().int().optional(),
   address: z.string().optional(),
 });
 export type ManagedContainer = z.infer<typeof managedContainerSchema>;
@@ -94,3 +105,20 @@ export const logsRequestSchema = z
   })
   .strict();
 export const logsReplySchema = z.object({ type: z.literal("logs"), machine: z.string(), containerId: z.string(), text: z.string() });
+
+/** `observe.image`: the id of an image reference in this machine's dockerd, null when it lacks it. */
+export const imageRequestSchema = z.object({ image: z.string().min(1).max(255) }).strict();
+export const imageReplySchema = z.object({ type: z.literal("image"), machine: z.string(), image: z.string(), id: z.string().nullable() });
+export type ImageReply = z.infer<typeof imageReplySchema>;
+
+/** A Docker event about a managed container, published on `ployz.containers.<machine>` (Observation). */
+export const containerEventSchema = z.object({
+  type: z.literal("container-event"),
+  machine: z.string(),
+  namespace: z.string(),
+  containerId: z.string(),
+  /** Docker's action: start, die, destroy, kill, oom, … */
+  action: z.string(),
+  at: z.string(),
+});
+export type ContainerEvent = z.infer<typeof containerEventSchema>;

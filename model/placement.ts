@@ -1,3 +1,4 @@
+import { compareText } from "./compare.ts";
 import type { InstanceRecord } from "./instance.ts";
 import type { MachineRecord } from "./machine.ts";
 import type { ServiceSpec } from "./manifest.ts";
@@ -231,7 +232,7 @@ function criteria(name: string, service: ServiceSpec, ctx: PlacementContext): Cr
  */
 export function chooseMachine(eligible: readonly ReachableView[], name: string, service: ServiceSpec, ctx: PlacementContext): Choice {
   if (eligible.length === 0) throw new Error(`chooseMachine(${name}) needs at least one eligible machine`);
-  let remaining = [...eligible].sort((a, b) => a.machine.id.localeCompare(b.machine.id));
+  let remaining = [...eligible].sort((a, b) => compareText(a.machine.id, b.machine.id));
   if (remaining.length === 1) return { machine: remaining[0]!.machine.id, reasons: ["only eligible machine"], notChosen: new Map() };
   const reasons: string[] = [];
   const notChosen = new Map<string, string>();

@@ -1,3 +1,4 @@
+import { compareText } from "./compare.ts";
 import { DeployFailedError } from "./errors.ts";
 import type { InstanceRecord } from "./instance.ts";
 import { startOrder, type ServiceSpec } from "./manifest.ts";
@@ -23,7 +24,8 @@ import { serviceRevision, shortHash } from "./revision.ts";
  */
 export function planDeploy(input: PlanInput): Plan {
   const { spec } = input;
-  const views = input.machines.filter((v) => v.machine.state === "active").sort((a, b) => a.machine.id.localeCompare(b.machine.id));
+  assertWithinInstanceCap(input);
+  const views = input.machines.filter((v) => v.machine.state === "active").sort((a, b) => compareText(a.machine.id, b.machine.id));
   const viewOf = new Map(views.map((v) => [v.machine.id, v]));
   const currentOf = groupByService(input.current);
   const order = startOrder(spec);
@@ -51,6 +53,46 @@ export function planDeploy(input: PlanInput): Plan {
   return { namespace: spec.namespace, baseCommitSeq: input.baseCommitSeq, operations, explanations, hash: planHash(spec.namespace, input.baseCommitSeq, operations) };
 }
 
+/**
+ * The plan of `namespace rm`: every instance the head names goes. An instance on an unreachable
+ * machine cannot be removed (its state is unknown), so the removal fails, naming it.
+ */
+export function planRemoval(namespace: string, input: Omit<PlanInput, "spec">): Plan {
+  const viewOf = new Map(input.machines.map((v) => [v.machine.id, v]));
+  for (const instance of input.current) assertKnown(instance, "remove", viewOf);
+  const operations = [...input.current]
+    .sort((a, b) => compareText(a.service, b.service) || a.slot - b.slot)
+    .map((i) => removeOperation(i, "the namespace is removed"));
+  return { namespace, baseCommitSeq: input.baseCommitSeq, operations, explanations: [], hash: planHash(namespace, input.baseCommitSeq, operations) };
+}
+
+/** The most instances one namespace may have: planning and a commit record stay small and quick. */
+export const MAX_INSTANCES_PER_NAMESPACE = 1_000;
+
+/** Refuses, before any placement work, a spec that would run more instances than the cap. */
+function assertWithinInstanceCap(input: PlanInput): void {
+  const active = input.machines.filter((v) => v.machine.state === "active").length;
+  let total = 0;
+  const parts: string[] = [];
+  for (const [name, service] of Object.entries(input.spec.services)) {
+    const count = service.mode === "global" ? active : service.replicas;
+    total += count;
+    parts.push(`${name}: ${count}`);
+  }
+  if (total > MAX_INSTANCES_PER_NAMESPACE) {
+    throw new DeployFailedError(`namespace ${input.spec.namespace} would run ${total} instances (${parts.join(", ")}); at most ${MAX_INSTANCES_PER_NAMESPACE} per namespace`, {
+      hint: "split the services over several namespaces, or lower replicas",
+    });
+  }
+}
+
+/** The revision a service gets now: its spec and the exact image its reference resolves to. */
+export function revisionFor(name: string, service: ServiceSpec, images: PlanInput["images"]): string {
+  const imageId = images[service.image];
+  if (imageId === undefined) throw new DeployFailedError(`service ${name}: image ${service.image} was not resolved before planning`);
+  return serviceRevision(service, imageId);
+}
+
 /** The hash `deploy --plan HASH` checks: namespace, base commit and operations, not their reasons. */
 export function planHash(namespace: string, baseCommitSeq: number | null, operations: readonly Operation[]): string {
   const bare = operations.map((op) => {
@@ -67,6 +109,8 @@ interface PendingCreate {
   replaces?: InstanceRecord;
   /** Set when an unchanged instance has to leave its machine. */
   movedBecause?: string;
+  /** Set when the instance it replaces is dead (what was seen of its container). */
+  deadBecause?: string;
 }
 
 interface ServiceDiff {
@@ -82,19 +126,25 @@ interface ServiceDiff {
 }
 
 function diffService(name: string, service: ServiceSpec, current: InstanceRecord[], viewOf: Map<string, MachineView>, input: PlanInput): ServiceDiff {
-  const revision = serviceRevision(service);
+  const revision = revisionFor(name, service, input.images);
   const global = service.mode === "global";
+  const deadWhy = (i: InstanceRecord) => input.dead[i.containerId];
   const unchanged =
     current.length > 0 &&
-    current.every((i) => i.revision === revision) &&
+    current.every((i) => i.revision === revision && deadWhy(i) === undefined) &&
     (global || (current.length === service.replicas && current.every((i, index) => i.slot === index)));
   const diff: ServiceDiff = { name, service, revision, change: current.length === 0 ? "new" : unchanged ? "unchanged" : "changed", keeps: [], creates: [], removes: [] };
   const whyMove = (i: InstanceRecord) => reasonsToMove(viewOf.get(i.machine), i.machine, service, input.regions).join(", ");
+  // Why an instance of the current revision cannot stay: it died, or its machine no longer fits.
+  const whyReplace = (i: InstanceRecord) => {
+    const dead = deadWhy(i);
+    return dead === undefined ? whyMove(i) : `its container ${dead}`;
+  };
 
   if (global) {
     const kept = new Set<string>();
     for (const instance of current) {
-      const why = instance.revision === revision ? whyMove(instance) : `replaced by rev ${revision}`;
+      const why = instance.revision === revision ? whyReplace(instance) : `replaced by rev ${revision}`;
       if (why === "" && !kept.has(instance.machine)) {
         kept.add(instance.machine);
         diff.keeps.push(instance);
@@ -111,9 +161,11 @@ function diffService(name: string, service: ServiceSpec, current: InstanceRecord
     }
     for (let slot = 0; slot < service.replicas; slot++) {
       const old = bySlot.get(slot);
-      const why = old && old.revision === revision ? whyMove(old) : undefined;
+      const dead = old && old.revision === revision ? deadWhy(old) : undefined;
+      const why = old && old.revision === revision && dead === undefined ? whyMove(old) : undefined;
       if (!old) diff.creates.push({ slot });
       else if (why === "") diff.keeps.push(old);
+      else if (dead !== undefined) diff.creates.push({ slot, replaces: old, deadBecause: dead });
       else diff.creates.push(why === undefined ? { slot, replaces: old } : { slot, replaces: old, movedBecause: why });
     }
   }
@@ -211,10 +263,14 @@ function placeReplicas(diff: ServiceDiff, views: readonly MachineView[], ctx: Pl
     notes.note(choice.machine, `${label}: ${choice.reasons.join(", ")}`);
     for (const [machine, why] of choice.notChosen) notes.notChosen(machine, `${label} not placed here: ${why}`);
     const old = pending.replaces;
-    const moved = old && pending.movedBecause ? `moved from ${old.machine} (${pending.movedBecause}); ` : "";
-    creates.push(createOperation(diff, pending.slot, choice.machine, `${moved}${choice.reasons.join(", ")}`));
+    const before = old && pending.movedBecause ? `moved from ${old.machine} (${pending.movedBecause}); ` : old && pending.deadBecause ? `replaces a dead instance (its container ${pending.deadBecause}); ` : "";
+    creates.push(createOperation(diff, pending.slot, choice.machine, `${before}${choice.reasons.join(", ")}`));
     if (old) {
-      const reason = pending.movedBecause ? `moved to ${choice.machine}: ${pending.movedBecause}` : `replaced by rev ${diff.revision} on ${choice.machine}`;
+      const reason = pending.movedBecause
+        ? `moved to ${choice.machine}: ${pending.movedBecause}`
+        : pending.deadBecause
+          ? `its container ${pending.deadBecause}; replaced on ${choice.machine}`
+          : `replaced by rev ${diff.revision} on ${choice.machine}`;
       removes.push(removeOperation(old, reason));
     }
   }
@@ -292,13 +348,13 @@ function keepOperation(i: InstanceRecord): Operation {
 }
 
 function sortBySlot(ops: Operation[]): Operation[] {
-  return [...ops].sort((a, b) => a.slot - b.slot || a.machine.localeCompare(b.machine));
+  return [...ops].sort((a, b) => a.slot - b.slot || compareText(a.machine, b.machine));
 }
 
 /** Current instances by service, each list in slot order (then machine, container) so input order never matters. */
 function groupByService(current: readonly InstanceRecord[]): Map<string, InstanceRecord[]> {
   const sorted = [...current].sort(
-    (a, b) => a.service.localeCompare(b.service) || a.slot - b.slot || a.machine.localeCompare(b.machine) || a.containerId.localeCompare(b.containerId),
+    (a, b) => compareText(a.service, b.service) || a.slot - b.slot || compareText(a.machine, b.machine) || compareText(a.containerId, b.containerId),
   );
   const groups = new Map<string, InstanceRecord[]>();
   for (const instance of sorted) groups.set(instance.service, [...(groups.get(instance.service) ?? []), instance]);

@@ -14,8 +14,16 @@ export interface PlanInput {
   spec: NamespaceSpec;
   /** Sequence of the namespace's head commit, null for a first deploy. */
   baseCommitSeq: number | null;
-  /** The namespace's committed instances (KV instances). */
+  /** The namespace's committed instances: derived from its head commit. */
   current: InstanceRecord[];
+  /**
+   * Committed instances whose container was seen not running (exited, dead or missing), by
+   * container id, with what was seen. Any deploy replaces them. Instances on unreachable
+   * machines are never here: their state is unknown.
+   */
+  dead: Record<string, string>;
+  /** The exact image each image reference of the spec resolves to now (reference → image id). */
+  images: Record<string, string>;
   /** Per machine: CPU and memory already reserved by other namespaces' instances. */
   reservedElsewhere: Record<string, { cpu: number; memory: number }>;
   /** Active members and what each said just now. */

@@ -1,3 +1,4 @@
+import { compareText } from "./compare.ts";
 import { createHash } from "node:crypto";
 import type { ServiceSpec } from "./manifest.ts";
 
@@ -5,7 +6,7 @@ import type { ServiceSpec } from "./manifest.ts";
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => compareText(a, b)))
       : v,
   );
 }
@@ -16,11 +17,13 @@ export function shortHash(value: unknown, length = 12): string {
 }
 
 /**
- * A service's revision: the hash of its normalized spec without the replica count, which says
- * how many instances run, not what each one is. An unchanged service keeps its revision, so its
- * instances stay where they are, and scaling adds or removes slots without replacing the rest.
+ * A service's revision: the hash of its normalized spec without the replica count (which says
+ * how many instances run, not what each one is) and of the exact image it runs (`imageId`, the
+ * image's id when the deploy was planned: an image pushed again under the same tag is a new
+ * revision). An unchanged service keeps its revision, so its instances stay where they are, and
+ * scaling adds or removes slots without replacing the rest.
  */
-export function serviceRevision(service: ServiceSpec): string {
+export function serviceRevision(service: ServiceSpec, imageId: string): string {
   const { replicas: _replicas, ...instance } = service;
-  return shortHash(instance);
+  return shortHash({ instance, imageId });
 }

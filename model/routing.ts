@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { InstanceRecord } from "./instance.ts";
 import { routeSchema, type NamespaceSpec } from "./manifest.ts";
 
 /** The DNS zone every namespace's services live in. */
@@ -45,52 +44,6 @@ export function applyRoutingRecord(projection: RoutingProjection, record: Routin
   if (record.deleted) records.delete(routingKey(record.namespace, record.service));
   else records.set(routingKey(record.namespace, record.service), record);
   return { records, seq };
-}
-
-/**
- * The routing records a commit writes: one per service whose routes or backends changed, and a
- * deletion for each service that left the namespace. Unchanged services write nothing.
- */
-export function routingRecordsForCommit(input: {
-  spec: NamespaceSpec;
-  commitSeq: number;
-  revisions: Record<string, string>;
-  instances: InstanceRecord[];
-  previous: RoutingRecord[];
-  at: string;
-}): RoutingRecord[] {
-  const out: RoutingRecord[] = [];
-  const previous = new Map(input.previous.map((r) => [r.service, r]));
-  for (const [service, spec] of Object.entries(input.spec.services)) {
-    const backends = input.instances
-      .filter((i) => i.service === service && i.address)
-      .map((i) => ({ slot: i.slot, machine: i.machine, address: i.address! }))
-      .sort((a, b) => a.slot - b.slot);
-    const record: RoutingRecord = {
-      type: "routing",
-      namespace: input.spec.namespace,
-      service,
-      commitSeq: input.commitSeq,
-      revision: input.revisions[service]!,
-      deleted: false,
-      routes: spec.routes,
-      ports: spec.ports.map((p) => ({ container: p.container, protocol: p.protocol })),
-      backends,
-      at: input.at,
-    };
-    const before = previous.get(service);
-    if (!before || before.deleted || !sameRouting(before, record)) out.push(record);
-  }
-  for (const [service, before] of previous) {
-    if (!input.spec.services[service] && !before.deleted) {
-      out.push({ ...before, commitSeq: input.commitSeq, deleted: true, routes: [], backends: [], at: input.at });
-    }
-  }
-  return out;
-}
-
-function sameRouting(a: RoutingRecord, b: RoutingRecord): boolean {
-  return JSON.stringify([a.routes, a.ports, a.backends]) === JSON.stringify([b.routes, b.ports, b.backends]);
 }
 
 /** A path prefix as the gateway matches it: `/api` and `/api/` are the same prefix. */

@@ -4,7 +4,12 @@
  * existing stores cannot take bumps SCHEMA_VERSION with a migration.
  */
 
-export const SCHEMA_VERSION = 1;
+/**
+ * 2: instance records are one document per namespace (KV instances, key `<ns>`); commits carry
+ * their fence, images and whole placement; ROUTING keeps a few records per subject, STATUS two
+ * weeks; containers carry the cluster id.
+ */
+export const SCHEMA_VERSION = 2;
 export const JETSTREAM_DOMAIN = "ployz";
 
 export interface BucketSpec {
@@ -23,6 +28,8 @@ export interface StreamSpec {
   subjects: string[];
   /** Keep only the last N messages per subject (routing projections), unlimited when absent. */
   maxMsgsPerSubject?: number;
+  /** Drop messages older than this (Status), kept forever when absent. */
+  maxAgeMs?: number;
 }
 
 export interface ObjectStoreSpec {
@@ -34,6 +41,8 @@ export interface ObjectStoreSpec {
 export type StoreSpec = BucketSpec | StreamSpec | ObjectStoreSpec;
 
 export const LEASE_TTL_MS = 15_000;
+export const ROUTING_KEPT_PER_SUBJECT = 5;
+export const STATUS_MAX_AGE_MS = 14 * 24 * 3600_000;
 
 export const STORE_LAYOUT: readonly StoreSpec[] = [
   { kind: "kv", name: "meta", description: "store schema version", history: 5 },
@@ -44,9 +53,11 @@ export const STORE_LAYOUT: readonly StoreSpec[] = [
   { kind: "kv", name: "leases", description: "deploy leases", ttlMs: LEASE_TTL_MS, history: 1 },
   { kind: "kv", name: "locks", description: "participant locks", ttlMs: LEASE_TTL_MS, history: 1 },
   { kind: "kv", name: "secrets", description: "certificates and ACME account", history: 1 },
+  // COMMITS: pruned per namespace by the authority after each commit (COMMITS_KEPT_PER_NAMESPACE); never by age or count here, so the head always stays.
   { kind: "stream", name: "COMMITS", description: "deploy commits (Intent)", subjects: ["commits.>"] },
-  { kind: "stream", name: "ROUTING", description: "routing events (Intent)", subjects: ["routing.>"] },
-  { kind: "stream", name: "STATUS", description: "lifecycle facts (Status)", subjects: ["status.>"] },
+  // ROUTING: readers want the last record per service; a few more allow a look back.
+  { kind: "stream", name: "ROUTING", description: "routing events (Intent)", subjects: ["routing.>"], maxMsgsPerSubject: ROUTING_KEPT_PER_SUBJECT },
+  { kind: "stream", name: "STATUS", description: "lifecycle facts (Status)", subjects: ["status.>"], maxAgeMs: STATUS_MAX_AGE_MS },
   { kind: "obj", name: "images", description: "container images (docker save)" },
 ];
 

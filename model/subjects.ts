@@ -10,6 +10,7 @@ export const MACHINE_VERBS = [
   "observe.instances",
   "observe.actors",
   "observe.routes",
+  "observe.image",
   "container.inspect",
   "container.start",
   "container.remove",
@@ -34,6 +35,7 @@ export const API_VERBS = [
   "logs",
   "region.set",
   "region.ls",
+  "namespace.rm",
   "routes",
   "overview",
 ] as const;
@@ -57,6 +59,9 @@ export const subjects = {
   /** Rate-limited event records of a node's actors (`ployzctl debug events --follow`). */
   events: (machineId: string) => `ployz.events.${machineId}`,
   eventsAll: () => "ployz.events.*",
+  /** Docker events about managed containers on a machine, for the reconcilers (core NATS, not stored). */
+  containerEvents: (machineId: string) => `ployz.containers.${machineId}`,
+  containerEventsAll: () => "ployz.containers.*",
   /** Durable Status records about a node itself (not a namespace: `_` is not valid in one). */
   nodeStatus: (machineId: string) => `status._node.${machineId}`,
 } as const;

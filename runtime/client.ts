@@ -26,6 +26,8 @@ import {
 import { deployProgressSchema, type DeployProgress, type DeployRequest } from "../model/deploy.ts";
 import { CoordinatorLostError, NoResponderError, RequestTimeoutError } from "../model/errors.ts";
 import type { RegionRole } from "../model/region.ts";
+import type { SecretValue } from "../model/service-secrets.ts";
+import { secretVersionKey, storeServiceSecrets } from "../actors/store/service-secrets.ts";
 import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
 import type { Context } from "./context.ts";
 
@@ -33,6 +35,7 @@ import type { Context } from "./context.ts";
 const DEPLOY_TIMEOUT_MS = 15 * 60_000;
 import { readIdentity } from "./keys.ts";
 import { connectNats } from "./nats/connect.ts";
+import { openStore } from "./store.ts";
 
 /** Everything the CLI and TUI may ask of a cluster. Commands use only this. */
 export interface PloyzClient {
@@ -48,6 +51,8 @@ export interface PloyzClient {
   ps(namespace?: string): Promise<PsReply>;
   history(namespace: string): Promise<HistoryReply>;
   rollback(namespace: string, to?: number, options?: WatchOptions): Promise<DeployReply>;
+  /** `namespace rm`: removes every instance, route and claim of the namespace; its history stays. */
+  namespaceRm(namespace: string, options?: WatchOptions): Promise<DeployReply>;
   explain(namespace: string, service: string): Promise<ExplainReply>;
   logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
@@ -62,7 +67,11 @@ export interface PloyzClient {
   /** Every machine's (or one machine's) actor event batches as they are published; returns the way to stop. */
   watchEvents(onMessage: (message: ActorEventsMessage) => void, options?: WatchLiveOptions): () => void;
   /** Saves `image` from the local dockerd into the cluster's image store. */
-  pushImage(image: string): Promise<{ image: string; bytes: number; digest: string }>;
+  pushImage(image: string): Promise<{ image: string; bytes: number; digest: string; imageId: string }>;
+  /** The cluster's key for secret versions (created on first use), so a Compose file's secrets can be versioned. */
+  secretVersionKey(): Promise<Uint8Array>;
+  /** Stores secret values in the cluster's secret store (before the deploy that mounts them). */
+  storeSecrets(values: readonly SecretValue[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -180,6 +189,9 @@ class NatsClient implements PloyzClient {
   rollback(namespace: string, to?: number, options: WatchOptions = {}) {
     return this.watched("rollback", deployReplySchema, { namespace, ...(to ? { to } : {}) }, options);
   }
+  namespaceRm(namespace: string, options: WatchOptions = {}) {
+    return this.watched("namespace.rm", deployReplySchema, { namespace }, options);
+  }
   explain(namespace: string, service: string) {
     return this.api("explain", explainReplySchema, { namespace, service });
   }
@@ -230,6 +242,15 @@ class NatsClient implements PloyzClient {
     // Only this command needs Docker on the operator's side; the CLI does not load it otherwise.
     const { pushImage } = await import("./images.ts");
     return await pushImage(this.nc, image);
+  }
+  async secretVersionKey() {
+    const store = await openStore(this.nc);
+    return await secretVersionKey(store.kv.secrets);
+  }
+  async storeSecrets(values: readonly SecretValue[]) {
+    if (values.length === 0) return;
+    const store = await openStore(this.nc);
+    await storeServiceSecrets(store.kv.secrets, values);
   }
   async close() {
     await this.nc.close();

@@ -7,6 +7,7 @@ import type { MachineRecord } from "../model/machine.ts";
 import { replicasFor } from "../model/store-layout.ts";
 import type { ClientInfo } from "./client-info.ts";
 import { createDocker } from "./docker.ts";
+import { faultsFrom, NO_FAULTS } from "../actors/faults.ts";
 import { ensureWritableDir, writeFileAtomic } from "./files.ts";
 import { loadOrCreateIdentity } from "./keys.ts";
 import { createFileLogger, type Logger } from "./logger.ts";
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   /** Cluster DNS port on first start (default 53, so containers can use it; 0: a free one). */
   dnsPort?: number;
   faultInjection: boolean;
+  /** How often each namespace is reconciled without being poked (default 30 s). */
+  reconcileIntervalMs?: number;
   /** How long a replaced instance keeps serving after the gateways route to its successor (default 500 ms). */
   drainMs?: number;
   /** `--inspect`: the Stately inspector bridge to forward inspection events to. */
@@ -191,7 +194,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       version: VERSION,
       log,
       faultInjection: options.faultInjection,
+      faults: options.faultInjection ? faultsFrom(options.env.PLOYZ_FAULTS, (point, action) => log?.warn({ point, action }, "fault injected")) : NO_FAULTS,
       drainMs: options.drainMs ?? 500,
+      reconcileIntervalMs: options.reconcileIntervalMs ?? 30_000,
       ...(stately ? { inspect: stately.inspect } : {}),
       ...(options.inspector === false ? { inspector: false } : {}),
     });

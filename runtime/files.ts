@@ -1,15 +1,32 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { z } from "zod";
 import { ConfigError, DataDirNotWritableError } from "../model/errors.ts";
 
-/** Writes a file atomically (temp file + rename) with the given mode; secrets use 0o600. */
+/**
+ * Writes a file atomically and durably, with the given mode (secrets use 0o600): a temp file,
+ * fsynced, renamed over the target, and the directory fsynced, so after a power loss the file is
+ * the old one or the new one, whole, never empty or half.
+ */
 export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
+  const fd = openSync(tmp, "w", mode);
+  try {
+    fchmodSync(fd, mode); // exactly `mode`, whatever the umask or a stale temp file said
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
+  const dirFd = openSync(dir, "r");
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 /** Reads and validates a JSON file; a missing file is `undefined`, a malformed one a ConfigError. */

@@ -1,8 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
-import { createApi } from "../actors/api/api.ts";
+import { createApiServer } from "../actors/api/api.ts";
 import { createDnsServer } from "../actors/dns/dns-server.ts";
 import type { AcmeSettings } from "../actors/gateway/acme.ts";
 import { createGateway } from "../actors/gateway/gateway.ts";
@@ -12,7 +13,10 @@ import { deployVerbs } from "../actors/api/deploy-verbs.ts";
 import { overviewVerbs } from "../actors/api/overview.ts";
 import type { DeployStore } from "../actors/deploy/deploy-store.ts";
 import { Participants } from "../actors/deploy/participants.ts";
-import { createDeployRunner } from "./deploy.ts";
+import { deployTiming, newDeployId, provideDeployMachine, type DeployEffectsDeps } from "./deploy.ts";
+import { provideReconciler, reconcilerInput } from "./reconciler.ts";
+import { apiMachine } from "../machines/api.ts";
+import type { Faults } from "../actors/faults.ts";
 import { createInspector } from "../actors/inspector/inspector.ts";
 import { createWatchMachines } from "../actors/mesh/watch-machines.ts";
 import { createParticipant } from "../actors/participant/participant.ts";
@@ -40,6 +44,10 @@ export interface NodeSystemDeps {
   faultInjection: boolean;
   /** How long a replaced instance keeps serving before it is stopped. */
   drainMs: number;
+  /** How often each namespace's reconciler looks without being poked. */
+  reconcileIntervalMs: number;
+  /** Fault points armed with `--fault-injection` and PLOYZ_FAULTS (tests). */
+  faults: Faults;
   /** The gateway's Caddy, and this machine's ACME directory when `tls: acme` routes may be ordered here. */
   gateway: { adminUrl: string; listen: GatewayListen; acme?: AcmeSettings };
   dns: { host: string; port: number; upstream: { host: string; port: number } | undefined };
@@ -115,20 +123,17 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     instances: store.kv.instances,
     leases: store.kv.leases,
   };
-  const runDeploy = createDeployRunner({
-    nc,
-    store: deployStore,
-    machineId,
-    log,
-    drainMs: deps.drainMs,
-    ...(inspecting ? { inspect: recordInspection } : {}),
-  });
+  const participants = new Participants(nc, machineId);
+  const timing = deployTiming(deps.drainMs);
+  const incarnation = randomBytes(6).toString("hex");
+  const effects: DeployEffectsDeps = { nc, store: deployStore, images: store.images, participants, machineId, incarnation, log, faults: deps.faults };
 
   const supervise = (child: AnyActorLogic) =>
     supervisedChildMachine.provide({ actors: { child: child as never } });
 
   const node = nodeMachine.provide({
     actors: {
+      handOver: fromPromise(async () => await handOverOperations(actor, HANDOVER_TIMEOUT_MS, log)),
       registerMachine: fromPromise(async () => {
         try {
           await registerMachine(store.kv.machines, record);
@@ -144,9 +149,13 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       participant: supervise(
         createParticipant({
           nc,
+          jsm: store.jsm,
+          clusterId: store.clusterId,
           docker: deps.docker,
           locks: store.kv.locks,
+          leases: store.kv.leases,
           images: store.images,
+          secrets: store.kv.secrets,
           machineId,
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
@@ -159,22 +168,28 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
         }),
       ),
       api: supervise(
-        createApi({
-          nc,
-          jsm: store.jsm,
-          machines: store.kv.machines,
-          meta: store.kv.meta,
-          machineId,
-          version: deps.version,
-          startedAt,
-          log,
-          observeTimeoutMs: 2_000,
-          verbs: {
-            ...deployVerbs({ nc, store: deployStore, participants: new Participants(nc, machineId), runDeploy }),
-            ...overviewVerbs({ jsm: store.jsm, machines: store.kv.machines, regions: store.kv.regions, namespaces: store.kv.namespaces, leases: store.kv.leases, machineId }),
+        apiMachine.provide({
+          actors: {
+            serve: createApiServer({
+              nc,
+              jsm: store.jsm,
+              machines: store.kv.machines,
+              meta: store.kv.meta,
+              machineId,
+              version: deps.version,
+              startedAt,
+              log,
+              observeTimeoutMs: 2_000,
+              verbs: (run) => ({
+                ...deployVerbs({ nc, store: deployStore, participants, machineId, incarnation, timing, newDeployId, log }, run),
+                ...overviewVerbs({ jsm: store.jsm, machines: store.kv.machines, regions: store.kv.regions, namespaces: store.kv.namespaces, leases: store.kv.leases, machineId }),
+              }),
+            }),
+            deploy: provideDeployMachine(effects),
           },
         }),
       ),
+      reconciler: supervise(provideReconciler({ ...effects, timing, intervalMs: deps.reconcileIntervalMs })),
       inspector: supervise(
         inspecting
           ? createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })
@@ -202,7 +217,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
   });
 
   actor = createActor(node, {
-    input: { machineId, now: Date.now },
+    input: { machineId, now: Date.now, childInputs: { api: { machineId }, reconciler: reconcilerInput({ ...effects, timing, intervalMs: deps.reconcileIntervalMs }) } },
     ...(inspecting || deps.inspect
       ? {
           inspect: (event: InspectionEvent) => {
@@ -241,14 +256,14 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
 
   const ready = new Promise<void>((resolve, reject) => {
     const sub = actor.subscribe((snapshot) => {
-      const value = (snapshot as { value: string }).value;
-      if (value === "running") {
+      const value = (snapshot as { value: unknown }).value;
+      if ((snapshot as { matches(state: string): boolean }).matches("running")) {
         sub.unsubscribe();
         watchChildren();
         resolve();
       } else if (value === "failed" || value === "stopped") {
         sub.unsubscribe();
-        reject(registrationError ?? new Error(`node ${machineId} ended in ${value}`));
+        reject(registrationError ?? new Error(`node ${machineId} ended in ${String(value)}`));
       }
     });
   });
@@ -266,4 +281,35 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       await toPromise(actor).catch(() => undefined);
     },
   };
+}
+
+/** How long ployzd waits on SIGTERM for its deploys to compensate or hand over. */
+const HANDOVER_TIMEOUT_MS = 15_000;
+
+/**
+ * Tells the API actor to take nothing new and waits until each of its coordinators compensated
+ * (before the commit) or handed what is left to the reconciler (after it), for at most
+ * `timeoutMs`. Nothing to wait for when the API is not running.
+ */
+async function handOverOperations(node: AnyActorRef, timeoutMs: number, log: Logger): Promise<void> {
+  const wrapper = (node.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children.api;
+  const api = (wrapper?.getSnapshot() as { value?: unknown; children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.child;
+  if (!api || api.getSnapshot().status !== "active") return;
+  const settled = (snapshot: { status: string; value?: unknown; context?: { running?: string[] } }) => snapshot.status !== "active" || snapshot.value === "drained";
+  const running = (api.getSnapshot() as { context: { running: string[] } }).context.running;
+  if (running.length > 0) log.info({ deploys: running }, "stopping: deploys in flight compensate or hand over to the reconciler");
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      log.warn({ deploys: (api.getSnapshot() as { context: { running: string[] } }).context.running }, "stopping: deploys did not end in time; the reconciler finishes them at the next start");
+      done();
+    }, timeoutMs);
+    const sub = api.subscribe({ next: (snapshot) => settled(snapshot as never) && done(), error: () => done(), complete: () => done() });
+    function done() {
+      clearTimeout(timer);
+      sub.unsubscribe();
+      resolve();
+    }
+    api.send({ type: "SHUTDOWN" });
+    if (settled(api.getSnapshot() as never)) done();
+  });
 }

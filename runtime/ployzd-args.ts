@@ -8,7 +8,8 @@ import { InvalidArgumentError } from "../model/errors.ts";
  */
 
 interface OptionSpec {
-  type: "string" | "number" | "boolean";
+  /** `port`: 0–65535; `number`: a non-negative integer. */
+  type: "string" | "port" | "number" | "boolean";
   describe: string;
   /** Shown in --help; applied when the option is absent. */
   default?: string | number | boolean;
@@ -22,21 +23,22 @@ export const RUN_OPTIONS = {
   "machine-id": { type: "string", describe: "id on first start (default: host name + random suffix)" },
   region: { type: "string", describe: "region on first start (default: local)" },
   zone: { type: "string", describe: "availability zone on first start" },
-  "nats-port": { type: "number", describe: "NATS client port on first start (default: a free one)" },
-  "gateway-port": { type: "number", describe: "gateway HTTP port on first start (default: a free one)" },
-  "gateway-https-port": { type: "number", describe: "gateway HTTPS port on first start (default: a free one)" },
+  "nats-port": { type: "port", describe: "NATS client port on first start (default: a free one)" },
+  "gateway-port": { type: "port", describe: "gateway HTTP port on first start (default: a free one)" },
+  "gateway-https-port": { type: "port", describe: "gateway HTTPS port on first start (default: a free one)" },
   "acme-directory": { type: "string", describe: "ACME directory URL to order certificates for `tls: acme` routes from (kept in machine.json)" },
   "acme-ca": { type: "string", describe: "PEM file of a CA to trust for the ACME directory's own HTTPS (e.g. a test server's)", implies: "acme-directory" },
   "acme-email": { type: "string", describe: "contact address for the ACME account", implies: "acme-directory" },
-  "dns-port": { type: "number", describe: "cluster DNS port on first start (default 53; 0: a free one)" },
-  "fault-injection": { type: "boolean", default: false, describe: "allow `ployzctl debug crash` (tests)" },
+  "dns-port": { type: "port", describe: "cluster DNS port on first start (default 53; 0: a free one)" },
+  "fault-injection": { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" },
+  "reconcile-interval-ms": { type: "number", default: 30_000, describe: "how often each namespace is reconciled without a commit or container event" },
   inspect: { type: "boolean", default: false, describe: "forward XState inspection to the Stately inspector (browser)" },
   "inspect-url": { type: "string", default: "ws://127.0.0.1:8080", describe: "the Stately inspector's WebSocket bridge, with --inspect" },
   inspector: { type: "boolean", default: true, describe: "publish actor snapshots for `ployz top` (--no-inspector to measure their cost)" },
 } as const satisfies Record<string, OptionSpec>;
 
 type RunOptionName = keyof typeof RUN_OPTIONS;
-type ValueOf<S> = S extends { type: "number" } ? number : S extends { type: "boolean" } ? boolean : string;
+type ValueOf<S> = S extends { type: "port" | "number" } ? number : S extends { type: "boolean" } ? boolean : string;
 /** The options of `ployzd run`, by name; those without a default may be absent. */
 export type RunArgs = {
   [K in RunOptionName]: (typeof RUN_OPTIONS)[K] extends { default: string | number | boolean } ? ValueOf<(typeof RUN_OPTIONS)[K]> : ValueOf<(typeof RUN_OPTIONS)[K]> | undefined;
@@ -74,7 +76,8 @@ export function parsePloyzdArgs(argv: readonly string[]): PloyzdCommand {
     const raw = values[name];
     if (spec.type === "boolean") args[name] = values[`no-${name}`] === true ? false : raw === true ? true : (spec.default ?? false);
     else if (raw === undefined) args[name] = spec.default;
-    else if (spec.type === "number") args[name] = toPort(name, raw as string);
+    else if (spec.type === "port") args[name] = toPort(name, raw as string);
+    else if (spec.type === "number") args[name] = toCount(name, raw as string);
     else args[name] = raw;
     if (spec.implies && raw !== undefined && values[spec.implies] === undefined) {
       throw new InvalidArgumentError(`--${name} needs --${spec.implies} too`);
@@ -98,6 +101,12 @@ function toPort(name: string, raw: string): number {
   return value;
 }
 
+function toCount(name: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`--${name} needs a whole number, not ${JSON.stringify(raw)}`);
+  return value;
+}
+
 function mainHelp(): string {
   const commands = Object.entries(COMMANDS).map(([name, describe]) => `  ployzd ${name.padEnd(8)} ${describe}`);
   return ["ployzd <command>", "", "Commands:", ...commands, "", "Options:", "  --version  the version", "  --help     this help", ""].join("\n");
@@ -105,7 +114,7 @@ function mainHelp(): string {
 
 function runHelp(): string {
   const lines = (Object.entries(RUN_OPTIONS) as Array<[string, OptionSpec]>).map(([name, spec]) => {
-    const flag = spec.type === "boolean" ? (spec.default === true ? `--[no-]${name}` : `--${name}`) : `--${name} ${spec.type === "number" ? "N" : "VALUE"}`;
+    const flag = spec.type === "boolean" ? (spec.default === true ? `--[no-]${name}` : `--${name}`) : `--${name} ${spec.type === "port" || spec.type === "number" ? "N" : "VALUE"}`;
     const fallback = spec.default !== undefined && spec.type !== "boolean" ? ` [default: ${String(spec.default)}]` : "";
     return `  ${flag.padEnd(30)} ${spec.describe}${fallback}`;
   });

@@ -53,6 +53,7 @@ async function run(args: RunArgs): Promise<void> {
         ? { acme: { directory: args["acme-directory"], ...(args["acme-ca"] ? { caFile: args["acme-ca"] } : {}), ...(args["acme-email"] ? { email: args["acme-email"] } : {}) } }
         : {}),
       faultInjection: args["fault-injection"],
+      reconcileIntervalMs: args["reconcile-interval-ms"],
       ...(args.inspect ? { inspectUrl: args["inspect-url"] } : {}),
       ...(args.inspector ? {} : { inspector: false }),
       env: process.env,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
@@ -20,6 +21,8 @@ export interface Store {
   jsm: JetStreamManager;
   kv: Record<BucketName, KV>;
   images: ObjectStore;
+  /** The cluster's id (KV meta, key `cluster`), made when the store was first declared. */
+  clusterId: string;
 }
 
 /** JetStream handles for the cluster's domain (every client names it, so leaf nodes work too). */
@@ -60,12 +63,41 @@ export async function declareStore(nc: NatsConnection, options: { replicas: numb
     }),
   );
 
+  if (existing && existing.version < 2) await migrateTo2(kv.instances!);
   if (!existing || existing.version < SCHEMA_VERSION) {
-    // Migrations from older schema versions go here, one step per version.
     const record: SchemaRecord = { version: SCHEMA_VERSION, declaredAt: new Date().toISOString(), declaredBy: options.declaredBy };
     await meta.put("schema", JSON.stringify(record));
   }
-  return { js, jsm, kv: kv as Record<BucketName, KV>, images: images! };
+  return { js, jsm, kv: kv as Record<BucketName, KV>, images: images!, clusterId: await clusterIdOf(meta, true) };
+}
+
+/**
+ * Schema 1 → 2: instance records were one key per instance (`<ns>.<service>.<slot>`); they are
+ * now one document per namespace. They are derived from the head commits, so the old keys go
+ * and every namespace's reconciler writes the new documents at start.
+ */
+async function migrateTo2(instances: KV): Promise<void> {
+  for await (const key of await instances.keys()) if (key.includes(".")) await instances.purge(key);
+}
+
+/** The cluster's id; made once, by whichever machine declares the store first. */
+async function clusterIdOf(meta: KV, create: boolean): Promise<string> {
+  const read = async () => {
+    const entry = await meta.get("cluster");
+    if (entry?.operation !== "PUT") return undefined;
+    const id = (entry.json<{ id?: unknown }>()).id;
+    if (typeof id !== "string" || !/^[0-9a-f]{16}$/.test(id)) throw new InvalidStateError("the cluster id (KV meta, key cluster) is invalid", { hint: "it names the cluster on every container: restore it, do not invent one" });
+    return id;
+  };
+  const existing = await read();
+  if (existing) return existing;
+  if (!create) throw new InvalidStateError("the store has no cluster id (KV meta, key cluster)", { hint: "start ployzd once: it declares the store" });
+  try {
+    await meta.create("cluster", JSON.stringify({ id: randomBytes(8).toString("hex"), createdAt: new Date().toISOString() }));
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === 10071)) throw error;
+  }
+  return (await read())!;
 }
 
 /** Opens the store without declaring anything (clients). */
@@ -75,7 +107,7 @@ export async function openStore(nc: NatsConnection): Promise<Store> {
   const kv: Partial<Record<BucketName, KV>> = {};
   for (const spec of STORE_LAYOUT) if (spec.kind === "kv") kv[spec.name as BucketName] = await kvm.open(spec.name);
   const images = await new Objm(js).open("images");
-  return { js, jsm, kv: kv as Record<BucketName, KV>, images };
+  return { js, jsm, kv: kv as Record<BucketName, KV>, images, clusterId: await clusterIdOf(kv.meta!, false) };
 }
 
 /** The schema record, or null for a store that has none yet. */
@@ -119,6 +151,7 @@ async function declareStream(jsm: JetStreamManager, spec: StreamSpec, replicas: 
     subjects: spec.subjects,
     num_replicas: replicas,
     max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
+    max_age: spec.maxAgeMs ? spec.maxAgeMs * 1_000_000 : 0,
   };
   if (!info) {
     await jsm.streams.add(wanted);
@@ -128,6 +161,7 @@ async function declareStream(jsm: JetStreamManager, spec: StreamSpec, replicas: 
     info.config.subjects?.join(",") === spec.subjects.join(",") &&
     info.config.num_replicas === replicas &&
     info.config.max_msgs_per_subject === wanted.max_msgs_per_subject &&
+    info.config.max_age === wanted.max_age &&
     info.config.description === spec.description;
   if (!same) await jsm.streams.update(spec.name, { ...info.config, ...wanted });
 }

@@ -2,13 +2,19 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { fromPromise } from "xstate";
+import { fromCallback } from "xstate";
+import type { ApiEvent, ApiServerEvent } from "../../machines/api.ts";
+import type { DeployInput } from "../../machines/deploy.ts";
 import type { MachineList, Pong } from "../../model/api.ts";
-import { NotFoundError } from "../../model/errors.ts";
+import type { DeployOutcome } from "../../model/deploy.ts";
+import { DaemonStoppingError, DeployFailedError, NotFoundError } from "../../model/errors.ts";
 import { API_QUEUE_GROUP, subjects } from "../../model/subjects.ts";
 import { serveRequests } from "../nats/serve.ts";
 import { readMachines } from "../store/machines.ts";
 import { readClusterStatus } from "./cluster-status.ts";
+
+/** Runs one operation as a coordinator under the API actor and resolves with its outcome. */
+export type RunOperation = (input: DeployInput) => Promise<DeployOutcome>;
 
 export interface ApiDeps {
   nc: NatsConnection;
@@ -20,33 +26,62 @@ export interface ApiDeps {
   startedAt: string;
   log: Logger;
   observeTimeoutMs: number;
-  /** The deploy verbs (deploy, ps, history, rollback, explain, logs, region.*). */
-  verbs: Record<string, (body: unknown) => Promise<unknown>>;
+  /** The verbs beyond ping/status/machine.ls, given the way to run operations. */
+  verbs: (run: RunOperation) => Record<string, (body: unknown) => Promise<unknown>>;
 }
 
-/** The CLI's API on `ployz.api.*`, served by every daemon in one queue group. */
-export function createApi(deps: ApiDeps) {
-  const handle = async (verb: string, body: unknown): Promise<unknown> => {
-    switch (verb) {
-      case "ping":
-        return { type: "pong", machine: deps.machineId, version: deps.version, pid: process.pid, startedAt: deps.startedAt } satisfies Pong;
-      case "status":
-        return await readClusterStatus({ ...deps, answeredBy: deps.machineId });
-      case "machine.ls":
-        return { type: "machines", ...(await readMachines(deps.machines)) } satisfies MachineList;
-      default: {
-        const handler = deps.verbs[verb];
-        if (!handler) throw new NotFoundError(`the API has no verb ${verb}`);
-        return await handler(body);
+/**
+ * The NATS side of the API actor: answers `ployz.api.*` in the queue group every daemon shares.
+ * An operation (deploy, rollback, namespace rm, a region's redeploys) is asked of the API
+ * statechart with RUN; its coordinator's outcome comes back as FINISHED (or REFUSED when ployzd
+ * is stopping). If the subscription ends by itself, SERVER_FAILED makes the API crash, so its
+ * supervisor restarts it.
+ */
+export function createApiServer(deps: ApiDeps) {
+  return fromCallback<ApiServerEvent, { machineId: string }>(({ sendBack, receive }) => {
+    const pending = new Map<string, { resolve: (outcome: DeployOutcome) => void; reject: (error: Error) => void }>();
+    receive((event) => {
+      const waiting = pending.get(event.deployId);
+      if (!waiting) return;
+      pending.delete(event.deployId);
+      if (event.type === "FINISHED") waiting.resolve(event.outcome);
+      else if (event.stopping) waiting.reject(new DaemonStoppingError(`deploy ${event.deployId} did not run: ${event.reason}`, { hint: "ask again once ployzd is back (`ployzctl status`)" }));
+      else waiting.reject(new DeployFailedError(`deploy ${event.deployId} failed: ${event.reason}`, { hint: "a bug in ployzd: its log has the details; the namespace's reconciler settles what it left" }));
+    });
+    const run: RunOperation = (input) =>
+      new Promise<DeployOutcome>((resolve, reject) => {
+        pending.set(input.deployId, { resolve, reject });
+        sendBack({ type: "RUN", input });
+      });
+    const verbs = deps.verbs(run);
+    const handle = async (verb: string, body: unknown): Promise<unknown> => {
+      switch (verb) {
+        case "ping":
+          return { type: "pong", machine: deps.machineId, version: deps.version, pid: process.pid, startedAt: deps.startedAt } satisfies Pong;
+        case "status":
+          return await readClusterStatus({ ...deps, answeredBy: deps.machineId });
+        case "machine.ls":
+          return { type: "machines", ...(await readMachines(deps.machines)) } satisfies MachineList;
+        default: {
+          const handler = verbs[verb];
+          if (!handler) throw new NotFoundError(`the API has no verb ${verb}`);
+          return await handler(body);
+        }
       }
-    }
-  };
-  return fromPromise<void, { name: string }>(async ({ signal }) => {
-    await serveRequests(deps.nc, handle, {
+    };
+    const abort = new AbortController();
+    serveRequests(deps.nc, handle, {
       subject: subjects.apiAll(),
       queue: API_QUEUE_GROUP,
-      signal,
+      signal: abort.signal,
       onError: (verb, error) => deps.log.warn({ verb, err: error }, "api request failed"),
+    }).catch((error: unknown) => {
+      if (!abort.signal.aborted) sendBack({ type: "SERVER_FAILED", error: error instanceof Error ? error.message : String(error) });
     });
+    return () => {
+      abort.abort();
+      for (const [id, waiting] of pending) waiting.reject(new DaemonStoppingError(`deploy ${id}: the API of ${deps.machineId} stopped before it ended`));
+      pending.clear();
+    };
   });
 }

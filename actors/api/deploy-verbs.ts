@@ -2,6 +2,7 @@ import {
   explainRequestSchema,
   logsApiRequestSchema,
   namespaceRefSchema,
+  namespaceRmRequestSchema,
   psRequestSchema,
   regionSetRequestSchema,
   rollbackRequestSchema,
@@ -12,19 +13,27 @@ import {
   type RegionLsReply,
   type RegionSetReply,
 } from "../../model/api-deploy.ts";
-import type { DeployOutcome, DeployProgress } from "../../model/deploy.ts";
+import type { DeployTiming } from "../../machines/deploy.ts";
+import { COMMITS_KEPT_PER_NAMESPACE } from "../../model/commit.ts";
+import type { DeployOperation, DeployOutcome } from "../../model/deploy.ts";
 import { deployRequestSchema } from "../../model/deploy.ts";
-import { InvalidArgumentError, ManifestError, NotFoundError } from "../../model/errors.ts";
+import { DeployFailedError, errorFromPayload, InvalidArgumentError, ManifestError, NotFoundError } from "../../model/errors.ts";
+import { formatPlan } from "../../model/format-operation.ts";
+import { canonicalJson } from "../../model/revision.ts";
 import { namespaceSpecSchema, type NamespaceSpec } from "../../model/manifest.ts";
 import { logsReplySchema } from "../../model/participant.ts";
 import { DEFAULT_REGION_ROLE, type RegionRecord } from "../../model/region.ts";
 import type { ClusterRoutes } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
-import { readPlacement } from "../deploy/deploy-status.ts";
+import { readHead, readHistory } from "../deploy/commits.ts";
+import { readPlacement, recordPlacement } from "../deploy/deploy-status.ts";
 import type { DeployStore } from "../deploy/deploy-store.ts";
-import { readHead, readHistory, readInstances, readRegions } from "../deploy/namespace-store.ts";
+import { readInstances } from "../deploy/derived-store.ts";
+import { readRegions } from "../deploy/namespace-store.ts";
 import type { Participants } from "../deploy/participants.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { RunOperation } from "./api.ts";
 import { parseRequest } from "../nats/parse-request.ts";
 import { requestJson } from "../nats/request.ts";
 import { readMachines } from "../store/machines.ts";
@@ -33,22 +42,33 @@ export interface DeployVerbDeps {
   nc: NatsConnection;
   store: DeployStore;
   participants: Participants;
-  runDeploy: (options: {
-    spec: NamespaceSpec;
-    preview: boolean;
-    planHash?: string;
-    rollbackOf?: number;
-    onProgress?: (event: DeployProgress) => void;
-  }) => Promise<DeployOutcome>;
-}
-
-/** Progress reports published to the caller's inbox, when it gave one. */
-function progressTo(nc: NatsConnection, inbox: string | undefined): { onProgress?: (event: DeployProgress) => void } {
-  return inbox ? { onProgress: (event) => nc.publish(inbox, JSON.stringify(event)) } : {};
+  machineId: string;
+  /** This run of ployzd (its leases say so). */
+  incarnation: string;
+  timing: DeployTiming;
+  newDeployId: () => string;
+  log: Logger;
 }
 
 /** Handlers of the deploy verbs; each returns the reply or throws a typed error. */
-export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown) => Promise<unknown>> {
+export function deployVerbs(deps: DeployVerbDeps, run: RunOperation): Record<string, (body: unknown) => Promise<unknown>> {
+  /** Runs one operation as a coordinator of this machine; a failed one becomes its typed error. */
+  const operate = async (namespace: string, operation: DeployOperation, options: { preview?: boolean; progress?: string | undefined } = {}) => {
+    const deployId = deps.newDeployId();
+    if (options.progress) deps.nc.publish(options.progress, JSON.stringify({ type: "accepted", deployId, machine: deps.machineId, namespace }));
+    const outcome = await run({
+      deployId,
+      namespace,
+      machineId: deps.machineId,
+      incarnation: deps.incarnation,
+      operation,
+      preview: options.preview ?? false,
+      ...(options.progress ? { progress: options.progress } : {}),
+      timing: deps.timing,
+    });
+    return await replyOf(deps, outcome);
+  };
+
   return {
     deploy: async (body) => {
       const request = parseRequest(deployRequestSchema, body, "deploy");
@@ -58,32 +78,51 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
         const path = issue.path.join(".");
         throw new ManifestError(`${path || "manifest"}: ${issue.message}`, { path });
       }
-      return await deps.runDeploy({
+      let images: Record<string, string> | undefined;
+      if (request.rollbackOf !== undefined) {
+        // A rollback names a commit: it must be one of this namespace's, with exactly this spec.
+        const target = (await readHistory(deps.store.js, deps.store.jsm, spec.data.namespace)).find((c) => c.seq === request.rollbackOf);
+        if (!target || target.type !== "commit") throw new NotFoundError(`namespace ${spec.data.namespace} has no commit ${request.rollbackOf} to roll back to`);
+        if (canonicalJson(target.spec) !== canonicalJson(spec.data)) {
+          throw new InvalidArgumentError(`rollbackOf ${request.rollbackOf}: the spec sent is not the spec of that commit`, { hint: `use \`ployzctl rollback -n ${spec.data.namespace} --to ${request.rollbackOf}\`` });
+        }
+        images = target.images;
+      }
+      const operation: DeployOperation = {
+        kind: "deploy",
         spec: spec.data,
-        preview: request.preview,
-        ...progressTo(deps.nc, request.progress),
         ...(request.planHash ? { planHash: request.planHash } : {}),
-        ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
-      });
+        ...(request.rollbackOf !== undefined ? { rollbackOf: request.rollbackOf } : {}),
+        ...(images ? { images } : {}),
+      };
+      return await operate(spec.data.namespace, operation, { preview: request.preview, progress: request.progress });
     },
 
     ps: async (body) => {
       const request = parseRequest(psRequestSchema, body, "ps");
       const instances = await readInstances(deps.store.instances, request.namespace);
       const machines = [...new Set(instances.map((i) => i.machine))];
-      const live = new Map<string, { ok: true; state: string; status: string } | { ok: false; error: string }>();
+      const live = new Map<string, { ok: true; state: string; status: string; address?: string } | { ok: false; error: string }>();
       await Promise.all(
         machines.map(async (machine) => {
           try {
             const reply = await deps.participants.instances(machine, request.namespace, 3_000);
-            for (const c of reply.containers) live.set(c.containerId, { ok: true, state: c.state, status: c.status });
+            for (const c of reply.containers) live.set(c.containerId, { ok: true, state: c.state, status: c.status, ...(c.address ? { address: c.address } : {}) });
             for (const i of instances) if (i.machine === machine && !live.has(i.containerId)) live.set(i.containerId, { ok: true, state: "missing", status: "no such container on its machine" });
           } catch (error) {
             for (const i of instances) if (i.machine === machine) live.set(i.containerId, { ok: false, error: (error as Error).message });
           }
         }),
       );
-      const reply: PsReply = { type: "ps", at: new Date().toISOString(), instances: instances.map((i) => ({ ...i, live: live.get(i.containerId)! })) };
+      const reply: PsReply = {
+        type: "ps",
+        at: new Date().toISOString(),
+        instances: instances.map((i) => {
+          const state = live.get(i.containerId)!;
+          const { address, ...rest } = state as { address?: string };
+          return { ...i, live: rest as PsReply["instances"][number]["live"], ...(address && state.ok && state.state === "running" ? { address } : {}) };
+        }),
+      };
       return reply;
     },
 
@@ -95,14 +134,17 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
       const reply: HistoryReply = {
         type: "history",
         namespace,
+        kept: COMMITS_KEPT_PER_NAMESPACE,
         commits: commits.map((c) => ({
           seq: c.seq,
+          kind: c.type,
           deployId: c.deployId,
           createdAt: c.createdAt,
           authority: c.authority,
-          revisions: c.revisions,
-          instances: c.placement.length,
-          ...(c.rollbackOf ? { rollbackOf: c.rollbackOf } : {}),
+          revisions: c.type === "commit" ? c.revisions : {},
+          instances: c.type === "commit" ? c.placement.length : 0,
+          ...(c.type === "commit" && c.rollbackOf ? { rollbackOf: c.rollbackOf } : {}),
+          ...(c.type === "commit" && c.reason ? { reason: c.reason } : {}),
           head: c.seq === head,
         })),
       };
@@ -114,14 +156,28 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
       const commits = await readHistory(deps.store.js, deps.store.jsm, request.namespace);
       if (commits.length === 0) throw new NotFoundError(`namespace ${request.namespace} has no commits to roll back to`);
       const head = commits.at(-1)!;
-      const target = request.to === undefined ? commits.at(-2) : commits.find((c) => c.seq === request.to);
+      const earlier = commits.filter((c) => c.type === "commit" && c.seq !== head.seq);
+      const target = request.to === undefined ? earlier.at(-1) : commits.find((c) => c.seq === request.to);
       if (!target) {
         throw request.to === undefined
           ? new NotFoundError(`namespace ${request.namespace} has only one commit (${head.seq}): nothing to roll back to`)
           : new NotFoundError(`namespace ${request.namespace} has no commit ${request.to}`, { hint: `its commits: ${commits.map((c) => c.seq).join(", ")}` });
       }
       if (target.seq === head.seq) throw new InvalidArgumentError(`commit ${target.seq} is already the head of ${request.namespace}`);
-      return await deps.runDeploy({ spec: target.spec, preview: false, rollbackOf: target.seq, ...progressTo(deps.nc, request.progress) });
+      if (target.type !== "commit") throw new InvalidArgumentError(`${target.seq} is the removal of ${request.namespace}: there is nothing to roll back to there`);
+      return await operate(
+        request.namespace,
+        { kind: "deploy", spec: target.spec, rollbackOf: target.seq, ...(target.images ? { images: target.images } : {}) },
+        { progress: request.progress },
+      );
+    },
+
+    "namespace.rm": async (body) => {
+      const request = parseRequest(namespaceRmRequestSchema, body, "namespace.rm");
+      const head = await readHead(deps.store.jsm, request.namespace);
+      if (!head) throw new NotFoundError(`namespace ${request.namespace} has no commits`, { hint: "`ployzctl history -n NS` lists a namespace's commits" });
+      if (head.type === "removal") throw new NotFoundError(`namespace ${request.namespace} is already removed (commit ${head.seq})`);
+      return await operate(request.namespace, { kind: "remove" }, { progress: request.progress });
     },
 
     explain: async (body) => {
@@ -229,9 +285,10 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
         const affected = new Set((await readInstances(deps.store.instances)).filter((i) => inRegion.has(i.machine)).map((i) => i.namespace));
         for (const namespace of [...affected].sort()) {
           const head = await readHead(deps.store.jsm, namespace);
-          if (!head) continue;
+          if (head?.type !== "commit") continue;
           try {
-            const outcome = await deps.runDeploy({ spec: head.spec, preview: false });
+            // The same images as now: moving instances off a region is not an upgrade.
+            const outcome = await operate(namespace, { kind: "deploy", spec: head.spec, reason: `region ${request.region} is ${request.role}`, ...(head.images ? { images: head.images } : {}) });
             redeployed.push({ namespace, outcome: outcome.type, detail: outcome.type === "deployed" ? `commit ${outcome.commitSeq}` : "" });
           } catch (error) {
             redeployed.push({ namespace, outcome: "failed", detail: (error as Error).message });
@@ -244,3 +301,34 @@ export function deployVerbs(deps: DeployVerbDeps): Record<string, (body: unknown
   };
 }
 
+
+/**
+ * The reply to the caller: the outcome with the plan as lines, or a typed error when it failed.
+ * A deployed outcome also records its placement explanation (Status) for `explain`.
+ */
+async function replyOf(deps: DeployVerbDeps, outcome: DeployOutcome) {
+  if (outcome.type === "failed") {
+    if (["lease-held", "plan-changed", "commit-conflict", "manifest-invalid", "route-conflict"].includes(outcome.code)) {
+      throw errorFromPayload({ name: "Error", code: outcome.code, message: outcome.reason });
+    }
+    const uncertain = outcome.phase === "commit" && outcome.code !== "fenced";
+    const keeps = uncertain
+      ? "; whether the commit landed is unknown: the namespace's reconciler finishes it if it did and removes the candidates if not"
+      : outcome.headSeq
+        ? `; commit ${outcome.headSeq} is still what runs`
+        : "";
+    const leftovers = outcome.lines.length ? ` (${outcome.lines.join("; ")})` : "";
+    throw new DeployFailedError(`deploy ${outcome.deployId} of namespace ${outcome.namespace} failed in phase ${outcome.phase}: ${outcome.reason}${keeps}${leftovers}`);
+  }
+  if (outcome.type === "deployed") {
+    await recordPlacement(deps.store.js, {
+      type: "placement",
+      namespace: outcome.namespace,
+      deployId: outcome.deployId,
+      commitSeq: outcome.commitSeq,
+      at: new Date().toISOString(),
+      explanations: outcome.plan.explanations,
+    }).catch((error: unknown) => deps.log.error({ err: error }, "could not record placement"));
+  }
+  return { ...outcome, lines: formatPlan(outcome.plan) };
+}

@@ -1,15 +1,15 @@
 import type { DeployEvent } from "../../machines/deploy.ts";
-import type { StartedCandidate, World } from "../../model/deploy.ts";
+import type { StartedCandidate } from "../../model/deploy.ts";
 import { DeployFailedError } from "../../model/errors.ts";
 import { startOrder, type NamespaceSpec } from "../../model/manifest.ts";
 import type { Plan } from "../../model/plan.ts";
+import type { Leftover } from "../../model/roll-forward.ts";
 import type { Participants } from "./participants.ts";
 
-/** Machines a plan touches: where it creates or removes, and where orphans sit. */
-export function machinesTouched(plan: Plan, world: World): string[] {
+/** Machines a plan touches: where it creates or removes. */
+export function machinesTouched(plan: Plan): string[] {
   const machines = new Set<string>();
   for (const op of plan.operations) if (op.type !== "keep") machines.add(op.machine);
-  for (const orphan of world.orphans) machines.add(orphan.machine);
   return [...machines].sort();
 }
 
@@ -28,38 +28,41 @@ export async function lockParticipants(participants: Participants, namespace: st
   }
 }
 
-/** Removes containers left by deploys that never committed; returns what it did, as notes. */
-export async function removeOrphans(participants: Participants, namespace: string, deployId: string, world: World): Promise<string[]> {
-  const notes: string[] = [];
-  for (const orphan of world.orphans) {
-    await participants.remove(orphan.machine, { namespace, deployId, containerId: orphan.containerId });
-    notes.push(`removed orphan ${orphan.name} on ${orphan.machine} (deploy ${orphan.deployId} never committed)`);
-  }
-  return notes;
+/** Releases the participant locks; what could not be released is a warning (the lock expires with its max age). */
+export async function releaseLocks(participants: Participants, namespace: string, deployId: string, locked: string[]): Promise<string[]> {
+  const results = await Promise.allSettled(locked.map((m) => participants.unlock(m, namespace, deployId)));
+  return results.flatMap((r, i) => (r.status === "rejected" ? [`could not release the lock on ${locked[i]}: ${(r.reason as Error).message}`] : []));
 }
 
 /**
  * Starts every `create` of the plan, service by service in dependency order (replicas of one
- * service in parallel), reporting each started candidate so a failure can remove them all.
+ * service in parallel), reporting each started candidate. Returns a stop function: once called,
+ * no further start is sent (those in flight are refused by their participant once this deploy
+ * no longer holds its lock, or abandoned when their budget runs out).
  */
 export function startCandidates(
   participants: Participants,
-  input: { namespace: string; deployId: string; spec: NamespaceSpec; plan: Plan },
+  input: { namespace: string; deployId: string; token: number; spec: NamespaceSpec; plan: Plan; images: Record<string, string> },
   sendBack: (event: DeployEvent) => void,
-): void {
+): () => void {
+  let stopped = false;
   void (async () => {
     try {
       for (const service of startOrder(input.spec)) {
+        if (stopped) return;
         const creates = input.plan.operations.filter((op) => op.type === "create" && op.service === service);
+        const spec = input.spec.services[service]!;
         const results = await Promise.allSettled(
           creates.map(async (op) => {
             const started = await participants.start(op.machine, {
               namespace: input.namespace,
               deployId: input.deployId,
+              fenceSeq: input.token,
               service,
               slot: op.slot,
               revision: op.revision,
-              spec: input.spec.services[service]!,
+              imageId: input.images[spec.image]!,
+              spec,
             });
             const candidate: StartedCandidate = {
               service,
@@ -68,19 +71,22 @@ export function startCandidates(
               machine: op.machine,
               containerId: started.containerId,
               containerName: started.containerName,
-              ...(started.address ? { address: started.address } : {}),
+              startedAt: new Date().toISOString(),
             };
-            sendBack({ type: "STARTED", candidate });
+            if (!stopped) sendBack({ type: "STARTED", candidate });
           }),
         );
         const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
         if (failed) throw failed.reason;
       }
-      sendBack({ type: "ALL_STARTED" });
+      if (!stopped) sendBack({ type: "ALL_STARTED" });
     } catch (error) {
-      sendBack({ type: "START_FAILED", error });
+      if (!stopped) sendBack({ type: "START_FAILED", error });
     }
   })();
+  return () => {
+    stopped = true;
+  };
 }
 
 /** Waits until every candidate is ready; the first that is not fails the deploy, naming it. */
@@ -107,13 +113,13 @@ export async function probeCandidates(
  * (the gateway resolves backends through the DNS), so the new backends are routed before the old
  * ones go, for at most `timeoutMs`; returns the machines that did not get there, as warnings.
  */
-export async function waitForGateways(participants: Participants, machines: string[], routingSeq: number, timeoutMs: number): Promise<string[]> {
+export async function waitForGateways(participants: Participants, machines: string[], routingSeq: number, timeoutMs: number, signal?: AbortSignal): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(machines);
-  while (pending.size > 0 && Date.now() < deadline) {
+  while (pending.size > 0 && Date.now() < deadline && !signal?.aborted) {
     await Promise.all(
       [...pending].map(async (machine) => {
-        const reply = await participants.routes(machine).catch(() => undefined);
+        const reply = await participants.routes(machine).catch(() => undefined); // not answering yet: asked again below, reported if it never does
         const consumers = reply?.consumers.filter((c) => c.kind === "gateway" || c.kind === "dns") ?? [];
         if (consumers.length === 2 && consumers.every((c) => c.seq >= routingSeq)) pending.delete(machine);
       }),
@@ -123,23 +129,40 @@ export async function waitForGateways(participants: Participants, machines: stri
   return [...pending].map((m) => `the gateway or DNS on ${m} had not applied routing sequence ${routingSeq} within ${timeoutMs} ms when old instances were drained`);
 }
 
-/** Removes the instances the committed plan replaced or dropped; failures become warnings. */
-export async function drainOld(participants: Participants, input: { namespace: string; deployId: string; plan: Plan }, drainMs: number): Promise<string[]> {
-  const removes = input.plan.operations.filter((op) => op.type === "remove");
+/** Removes containers the head does not name, under the holder's fence; each removal is a note. */
+export async function removeLeftovers(participants: Participants, input: { namespace: string; deployId: string; token: number; leftovers: Leftover[] }): Promise<string[]> {
   const results = await Promise.allSettled(
-    removes.map((op) => participants.remove(op.machine, { namespace: input.namespace, deployId: input.deployId, containerId: op.containerId, drainMs })),
+    input.leftovers.map((l) => participants.remove(l.machine, { namespace: input.namespace, deployId: input.deployId, fenceSeq: input.token, containerId: l.containerId })),
   );
-  return results.flatMap((r, i) =>
-    r.status === "rejected" ? [`could not remove ${removes[i]!.service}#${removes[i]!.slot} on ${removes[i]!.machine}: ${(r.reason as Error).message}`] : [],
-  );
+  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${input.leftovers[i]!.name} on ${input.leftovers[i]!.machine}: ${(r.reason as Error).message}`] : []));
+  if (failed.length > 0) throw new DeployFailedError(`could not remove what the head does not name: ${failed.join("; ")}`);
+  return input.leftovers.map((l) => `removed ${l.name} on ${l.machine} (${l.routed ? "replaced" : "never committed"}, deploy ${l.deployId})`);
 }
 
-/** Removes every candidate this deploy started (compensation before commit). */
-export async function removeCandidates(participants: Participants, input: { namespace: string; deployId: string; started: StartedCandidate[] }): Promise<string[]> {
+/**
+ * Removes every candidate this deploy started (compensation before the commit): those it heard
+ * of, and any other container labelled with its deploy id on the machines it touched (a start
+ * whose answer it never got). Fails naming what could not be removed: the reconciler removes it.
+ */
+export async function removeCandidates(
+  participants: Participants,
+  input: { namespace: string; deployId: string; token: number | undefined; started: StartedCandidate[]; machines: string[] },
+): Promise<string[]> {
+  if (input.token === undefined) return [];
+  const targets = new Map(input.started.map((c) => [c.containerId, { machine: c.machine, name: c.containerName }]));
+  const listed = await Promise.allSettled(input.machines.map((m) => participants.instances(m, input.namespace)));
+  const problems: string[] = [];
+  listed.forEach((r, i) => {
+    if (r.status === "fulfilled") for (const c of r.value.containers) if (c.deployId === input.deployId) targets.set(c.containerId, { machine: input.machines[i]!, name: c.name });
+    if (r.status === "rejected") problems.push(`could not list ${input.machines[i]}: ${(r.reason as Error).message}`);
+  });
+  const removals = [...targets].map(([containerId, t]) => ({ containerId, ...t }));
   const results = await Promise.allSettled(
-    input.started.map((c) => participants.remove(c.machine, { namespace: input.namespace, deployId: input.deployId, containerId: c.containerId })),
+    removals.map((t) => participants.remove(t.machine, { namespace: input.namespace, deployId: input.deployId, fenceSeq: input.token!, containerId: t.containerId })),
   );
-  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`could not remove candidate ${input.started[i]!.containerName}: ${(r.reason as Error).message}`] : []));
-  if (failed.length > 0) throw new DeployFailedError(failed.join("; "));
+  results.forEach((r, i) => {
+    if (r.status === "rejected") problems.push(`could not remove candidate ${removals[i]!.name}: ${(r.reason as Error).message}`);
+  });
+  if (problems.length > 0) throw new DeployFailedError(problems.join("; "));
   return [];
 }

@@ -1,17 +1,23 @@
-import type { World } from "../../model/deploy.ts";
+import type { ObjectStore } from "@nats-io/obj";
+import type { DeployOperation, World } from "../../model/deploy.ts";
 import type { MachineView } from "../../model/plan.ts";
+import { instancesOfHead, observedDead, type ContainerObservation } from "../../model/roll-forward.ts";
 import { readMachines } from "../store/machines.ts";
 import { loadProjection } from "../routing/follow-routing.ts";
+import { readHead } from "./commits.ts";
 import type { DeployStore } from "./deploy-store.ts";
-import { readHead, readInstances, readRegions, regionRoles } from "./namespace-store.ts";
+import { readInstances } from "./derived-store.ts";
+import { readRegions, regionRoles } from "./namespace-store.ts";
 import type { Participants } from "./participants.ts";
+import { resolveImages } from "./resolve-images.ts";
 
 /**
  * Everything a deploy decides from, gathered now: Intent from the store (membership, regions,
- * head commit, instances) and Observation asked live of every active machine (capacity, and the
- * containers of this namespace that no commit knows — orphans of deploys that never committed).
+ * the head commit, which is what runs) and Observation asked live of every active machine
+ * (capacity, and which of the head's containers still run), and the exact image every reference
+ * of the spec resolves to.
  */
-export async function observeWorld(store: DeployStore, participants: Participants, namespace: string): Promise<World> {
+export async function observeWorld(store: DeployStore, images: ObjectStore, participants: Participants, machineId: string, namespace: string, operation: DeployOperation): Promise<World> {
   const [{ machines }, head, all, regions, routing] = await Promise.all([
     readMachines(store.machines),
     readHead(store.jsm, namespace),
@@ -20,7 +26,7 @@ export async function observeWorld(store: DeployStore, participants: Participant
     loadProjection(store.js, store.jsm),
   ]);
   const active = machines.filter((m) => m.state === "active");
-  const current = all.filter((i) => i.namespace === namespace);
+  const current = head ? instancesOfHead(head) : [];
   const reservedElsewhere: Record<string, { cpu: number; memory: number }> = {};
   for (const instance of all) {
     if (instance.namespace === namespace) continue;
@@ -28,29 +34,30 @@ export async function observeWorld(store: DeployStore, participants: Participant
     r.cpu += instance.resources.cpu ?? 0;
     r.memory += instance.resources.memory ?? 0;
   }
-  const known = new Set(current.map((i) => i.containerId));
-  const views = await Promise.all(
-    active.map(async (machine): Promise<{ view: MachineView; orphans: World["orphans"] }> => {
+  const observed = await Promise.all(
+    active.map(async (machine): Promise<{ view: MachineView; containers: ContainerObservation }> => {
       try {
         const [capacity, instances] = await Promise.all([participants.capacity(machine.id), participants.instances(machine.id, namespace)]);
-        const orphans = instances.containers
-          .filter((c) => !known.has(c.containerId))
-          .map((c) => ({ machine: machine.id, containerId: c.containerId, name: c.name, deployId: c.deployId }));
-        return { view: { machine, reachable: true, capacity }, orphans };
+        return { view: { machine, reachable: true, capacity }, containers: { machine: machine.id, reachable: true, containers: instances.containers } };
       } catch (error) {
-        return { view: { machine, reachable: false, error: error instanceof Error ? error.message : String(error) }, orphans: [] };
+        const message = error instanceof Error ? error.message : String(error);
+        return { view: { machine, reachable: false, error: message }, containers: { machine: machine.id, reachable: false, error: message } };
       }
     }),
   );
+  const spec = operation.kind === "deploy" ? operation.spec : undefined;
+  const resolved = spec ? await resolveImages(images, participants, machineId, Object.values(spec.services).map((s) => s.image), operation.kind === "deploy" ? operation.images : undefined) : {};
   return {
+    head,
     planInput: {
       baseCommitSeq: head?.seq ?? null,
       current,
+      dead: head ? observedDead(head, observed.map((o) => o.containers)) : {},
+      images: resolved,
       reservedElsewhere,
-      machines: views.map((v) => v.view),
+      machines: observed.map((o) => o.view),
       regions: regionRoles(regions),
     },
-    orphans: views.flatMap((v) => v.orphans),
     routes: [...routing.records.values()],
   };
 }

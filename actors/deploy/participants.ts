@@ -3,11 +3,13 @@ import { z } from "zod";
 import type { ReadinessProbe, ServiceSpec } from "../../model/manifest.ts";
 import { capacitySchema, type Capacity } from "../../model/observation.ts";
 import {
+  imageReplySchema,
   instancesReplySchema,
   lockReplySchema,
   probeReplySchema,
   removedReplySchema,
   startedContainerSchema,
+  type ImageReply,
   type InstancesReply,
   type ProbeReply,
   type StartedContainer,
@@ -48,16 +50,30 @@ export class Participants {
     });
   }
 
-  start(machine: string, request: { namespace: string; deployId: string; service: string; slot: number; revision: string; spec: ServiceSpec }): Promise<StartedContainer> {
-    // Pulling from the image store and creating the container can take a while on a cold machine.
-    return requestJson(this.nc, subjects.machine(machine, "container.start"), request, startedContainerSchema, { who: `machine ${machine}`, timeoutMs: 120_000 });
+  image(machine: string, image: string, timeoutMs = 5_000): Promise<ImageReply> {
+    return requestJson(this.nc, subjects.machine(machine, "observe.image"), { image }, imageReplySchema, { who: `machine ${machine}`, timeoutMs });
+  }
+
+  /**
+   * Starts one instance. Loading the image from the store and creating the container can take a
+   * while on a cold machine: the participant gets the same budget and abandons a start it could
+   * not do in time, so a start the coordinator gave up on never happens later.
+   */
+  start(
+    machine: string,
+    request: { namespace: string; deployId: string; fenceSeq: number; service: string; slot: number; revision: string; imageId: string; spec: ServiceSpec },
+  ): Promise<StartedContainer> {
+    return requestJson(this.nc, subjects.machine(machine, "container.start"), { ...request, budgetMs: START_BUDGET_MS }, startedContainerSchema, {
+      who: `machine ${machine}`,
+      timeoutMs: START_BUDGET_MS + 5_000,
+    });
   }
 
   probe(machine: string, request: { namespace: string; deployId: string; containerId: string; probe?: ReadinessProbe }): Promise<ProbeReply> {
     return requestJson(this.nc, subjects.machine(machine, "probe.readiness"), request, probeReplySchema, { who: `machine ${machine}`, timeoutMs: probeBudgetMs(request.probe) });
   }
 
-  async remove(machine: string, request: { namespace: string; deployId: string; containerId: string; drainMs?: number }): Promise<boolean> {
+  async remove(machine: string, request: { namespace: string; deployId: string; fenceSeq: number; containerId: string; drainMs?: number }): Promise<boolean> {
     const reply = await requestJson(this.nc, subjects.machine(machine, "container.remove"), request, removedReplySchema, {
       who: `machine ${machine}`,
       timeoutMs: 30_000 + (request.drainMs ?? 0),
@@ -65,6 +81,9 @@ export class Participants {
     return reply.existed;
   }
 }
+
+/** How long a coordinator waits for one container start (image load included). */
+export const START_BUDGET_MS = 120_000;
 
 /** The longest a readiness probe may take by its own settings, plus a margin. */
 export function probeBudgetMs(probe: ReadinessProbe | undefined): number {

@@ -1,21 +1,28 @@
 import type Docker from "dockerode";
 import type { ObjectStore } from "@nats-io/obj";
 import { NotFoundError } from "../../model/errors.ts";
+import { fromStore } from "../store/store-errors.ts";
 import { translateDockerError } from "./containers.ts";
 
 /**
- * Makes sure the local dockerd has `image`: if it lacks it, loads it from the cluster's image
- * store (`ployzctl image push`). No registry is ever contacted.
+ * Makes sure the local dockerd has exactly image `imageId` (what the deploy planned with for
+ * `image`): present already, or loaded from the cluster's image store (`ployzctl image push`),
+ * also when the local tag points at an older image of the same name. No registry is contacted.
  */
-export async function ensureImage(docker: Docker, images: ObjectStore, image: string, machineId: string): Promise<"present" | "loaded"> {
-  if (await hasImage(docker, image)) return "present";
-  const info = await images.info(imageObjectName(image)).catch(() => null);
+export async function ensureImage(docker: Docker, images: ObjectStore, image: string, imageId: string, machineId: string): Promise<"present" | "loaded"> {
+  if ((await localImageId(docker, imageId)) === imageId) return "present";
+  const info = await fromStore(`image ${image} in the cluster image store`, () => images.info(imageObjectName(image)));
   if (!info || info.deleted) {
-    throw new NotFoundError(`image ${image} is neither in machine ${machineId}'s dockerd nor in the cluster image store`, {
+    throw new NotFoundError(`image ${image} (${imageId.slice(0, 19)}) is neither in machine ${machineId}'s dockerd nor in the cluster image store`, {
       hint: `push it with \`ployzctl image push ${image}\``,
     });
   }
-  const result = await images.get(imageObjectName(image));
+  if (info.metadata?.imageId !== imageId) {
+    throw new NotFoundError(`image ${image} in the cluster image store is ${info.metadata?.imageId?.slice(0, 19) ?? "of unknown id"}, not ${imageId.slice(0, 19)} that this deploy planned with`, {
+      hint: "it was pushed again since; deploy again to plan with the new one",
+    });
+  }
+  const result = await fromStore(`image ${image} in the cluster image store`, () => images.get(imageObjectName(image)));
   if (!result) throw new NotFoundError(`image ${image} vanished from the cluster image store`);
   const { Readable } = await import("node:stream");
   const stream = Readable.fromWeb(result.data as import("node:stream/web").ReadableStream<Uint8Array>);
@@ -29,16 +36,16 @@ export async function ensureImage(docker: Docker, images: ObjectStore, image: st
   }
   const error = await result.error;
   if (error) throw error;
-  if (!(await hasImage(docker, image))) throw new NotFoundError(`the archive stored as ${image} did not contain that image`);
+  if ((await localImageId(docker, imageId)) !== imageId) throw new NotFoundError(`the archive stored as ${image} did not contain image ${imageId.slice(0, 19)}`);
   return "loaded";
 }
 
-async function hasImage(docker: Docker, image: string): Promise<boolean> {
+/** The id of an image (by reference or id) in this dockerd, or null when it has none. */
+export async function localImageId(docker: Docker, image: string): Promise<string | null> {
   try {
-    await docker.getImage(image).inspect();
-    return true;
+    return (await docker.getImage(image).inspect()).Id;
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return false;
+    if ((error as { statusCode?: number }).statusCode === 404) return null;
     throw translateDockerError(error, `image ${image}`);
   }
 }

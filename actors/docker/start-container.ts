@@ -1,11 +1,16 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { LABELS } from "../../model/instance.ts";
+import { containerOptions } from "../../model/container-options.ts";
+import { LABELS, volumeName } from "../../model/instance.ts";
 import type { ServiceSpec } from "../../model/manifest.ts";
 import { shortHash } from "../../model/revision.ts";
 import { CLUSTER_ZONE } from "../../model/routing.ts";
+import type { SecretReader } from "../../model/service-secrets.ts";
 import { translateDockerError } from "./containers.ts";
+import { assertExternalVolumesExist } from "./external-volumes.ts";
+import { writeMountFile } from "./mount-files.ts";
+import { secretBinds } from "./secret-files.ts";
 
 export interface ContainerIdentity {
   namespace: string;
@@ -13,6 +18,10 @@ export interface ContainerIdentity {
   slot: number;
   revision: string;
   deployId: string;
+  /** The cluster that manages it (two clusters may share one dockerd). */
+  clusterId: string;
+  /** The exact image to run (the spec's reference resolved when the deploy was planned). */
+  imageId: string;
 }
 
 /** The container name of one instance: unique per deploy, so a replacement can run beside the old. */
@@ -20,21 +29,36 @@ export function containerName(id: ContainerIdentity): string {
   return `ployz-${id.namespace}-${id.service}-${id.slot}-${id.deployId.slice(0, 12)}`;
 }
 
+/** What starting a container needs besides Docker and the spec. */
+export interface StartContainerExtras {
+  /** Reads secret values from the cluster's secret store (needed when the service has secrets). */
+  secrets?: SecretReader;
+  /** This machine, named in errors. */
+  machine?: string;
+}
+
 /**
  * Creates and starts one instance's container, labelled so it can always be traced back to its
- * namespace, service, slot, revision and deploy. Configs become read-only files under `configDir`.
+ * cluster, namespace, service, slot, revision and deploy. Configs and secrets become read-only
+ * files under `configDir`; the spec's container settings come from `containerOptions`.
+ * `beforeCreate` runs right before Docker is asked to create it (the fencing check: nothing slow
+ * may come between it and the Docker call).
  */
 export async function startContainer(
   docker: Docker,
   id: ContainerIdentity,
   spec: ServiceSpec,
   configDir: string,
-  dns?: { server: string },
+  dns: { server: string } | undefined,
+  beforeCreate: () => Promise<void>,
+  extras: StartContainerExtras = {},
 ): Promise<{ containerId: string; containerName: string; address?: string }> {
   const name = containerName(id);
   const binds: string[] = [];
   for (const volume of spec.volumes) {
-    const source = volume.type === "volume" ? `ployz-${id.namespace}-${volume.source}` : volume.source;
+    if (volume.type === "volume" && volume.external !== undefined) continue; // mounted by containerOptions, by its own name
+    if (volume.type === "volume") await ensureVolume(docker, id, volume.source);
+    const source = volume.type === "volume" ? volumeName(id.namespace, volume.source) : volume.source;
     binds.push(`${source}:${volume.target}${volume.readOnly ? ":ro" : ""}`);
   }
   if (spec.configs.length > 0) {
@@ -42,10 +66,13 @@ export async function startContainer(
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     for (const config of spec.configs) {
       const file = join(dir, shortHash(config.target, 16));
-      writeFileSync(file, config.content, { mode: config.mode });
+      writeMountFile(file, config.content, config);
       binds.push(`${file}:${config.target}:ro`);
     }
   }
+  await assertExternalVolumesExist(docker, spec, extras.machine ?? "this machine");
+  binds.push(...(await secretBinds(join(configDir, id.namespace, id.deployId, `${id.service}-${id.slot}`, "secrets"), id.namespace, spec, extras.secrets)));
+  const options = containerOptions(spec);
   const exposed: Record<string, object> = {};
   const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const port of spec.ports) {
@@ -56,22 +83,27 @@ export async function startContainer(
   const labels: Record<string, string> = {
     ...spec.labels,
     [LABELS.managed]: "true",
+    [LABELS.cluster]: id.clusterId,
     [LABELS.namespace]: id.namespace,
     [LABELS.service]: id.service,
     [LABELS.slot]: String(id.slot),
     [LABELS.revision]: id.revision,
     [LABELS.deploy]: id.deployId,
+    [LABELS.image]: spec.image,
   };
+  await beforeCreate();
   try {
     const container = await docker.createContainer({
       name,
-      Image: spec.image,
+      Image: id.imageId,
       ...(spec.command ? { Cmd: spec.command } : {}),
       ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: labels,
       ExposedPorts: exposed,
+      ...options.config,
       HostConfig: {
+        ...options.hostConfig,
         // PID 1 shells ignore SIGTERM: an init makes stops graceful and quick.
         Init: true,
         RestartPolicy: { Name: spec.restart === "no" ? "" : spec.restart },
@@ -94,5 +126,17 @@ export async function startContainer(
       .remove({ force: true })
       .catch(() => undefined);
     throw translateDockerError(error, `starting ${name} from ${spec.image}`);
+  }
+}
+
+/** Creates the namespace's named volume if it is not there yet, labelled like the containers. */
+async function ensureVolume(docker: Docker, id: ContainerIdentity, volume: string): Promise<void> {
+  try {
+    await docker.createVolume({
+      Name: volumeName(id.namespace, volume),
+      Labels: { [LABELS.managed]: "true", [LABELS.cluster]: id.clusterId, [LABELS.namespace]: id.namespace, "ployz.volume": volume },
+    });
+  } catch (error) {
+    throw translateDockerError(error, `volume ${volumeName(id.namespace, volume)}`);
   }
 }

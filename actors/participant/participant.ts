@@ -1,12 +1,14 @@
 import type Docker from "dockerode";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { fromPromise } from "xstate";
-import { InvalidArgumentError, NotFoundError } from "../../model/errors.ts";
+import { DeployFailedError, InvalidArgumentError, NotFoundError } from "../../model/errors.ts";
 import { containerRefSchema, crashRequestSchema, type ChildStatus } from "../../model/observation.ts";
 import {
+  imageRequestSchema,
   instancesRequestSchema,
   lockRequestSchema,
   logsRequestSchema,
@@ -16,13 +18,17 @@ import {
 } from "../../model/participant.ts";
 import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
+import { assertFence } from "../deploy/commits.ts";
+import { isManagedIn } from "../docker/assert-managed.ts";
 import { inspectContainer, listContainers } from "../docker/containers.ts";
-import { ensureImage } from "../docker/ensure-image.ts";
+import { watchContainerEvents } from "../docker/container-events.ts";
+import { ensureImage, localImageId } from "../docker/ensure-image.ts";
 import { listManagedContainers } from "../docker/managed-containers.ts";
 import { containerLogs } from "../docker/logs.ts";
 import { probeReadiness } from "../docker/probe-readiness.ts";
 import { removeContainer } from "../docker/remove-container.ts";
 import { startContainer } from "../docker/start-container.ts";
+import { serviceSecretReader } from "../store/service-secrets.ts";
 import { parseRequest } from "../nats/parse-request.ts";
 import { serveRequests } from "../nats/serve.ts";
 import { observeCapacity } from "./capacity.ts";
@@ -30,9 +36,17 @@ import { acquireLock, assertLockHeld, releaseLock } from "./locks.ts";
 
 export interface ParticipantDeps {
   nc: NatsConnection;
+  /** For the fence checks, at the moment of each Docker call that changes something. */
+  jsm: JetStreamManager;
   docker: Docker;
+  /** The cluster's id: the only containers this participant lists or touches carry it. */
+  clusterId: string;
   locks: KV;
+  /** Namespace leases: only a lease holder may take this machine's lock. */
+  leases: KV;
   images: ObjectStore;
+  /** KV `secrets`: the values of the services' secrets, read when a container starts. */
+  secrets?: KV;
   machineId: string;
   dataDir: string;
   /** Where config files for containers are written. */
@@ -51,7 +65,10 @@ export interface ParticipantDeps {
 /**
  * The participant: this machine's side of every request addressed to it on
  * `ployz.m.<machine>.*` — live observations, containers, readiness, locks, and (in tests)
- * crash injection. Mutations are refused unless the asking deploy holds this machine's lock.
+ * crash injection. A start needs the asking deploy to hold this machine's lock and its fence to
+ * still rule the namespace, both checked right before Docker creates the container; a removal
+ * needs the fence, and a container this cluster manages in that namespace. Docker events about
+ * managed containers go out on `ployz.containers.<machine>` for the reconcilers.
  */
 export function createParticipant(deps: ParticipantDeps) {
   const machine = deps.machineId;
@@ -64,7 +81,11 @@ export function createParticipant(deps: ParticipantDeps) {
         return { type: "containers", machine, at: now(), containers: await listContainers(deps.docker) };
       case "observe.instances": {
         const request = parseRequest(instancesRequestSchema, body, verb);
-        return { type: "instances", machine, at: now(), containers: await listManagedContainers(deps.docker, request.namespace) };
+        return { type: "instances", machine, at: now(), containers: await listManagedContainers(deps.docker, deps.clusterId, request.namespace) };
+      }
+      case "observe.image": {
+        const request = parseRequest(imageRequestSchema, body, verb);
+        return { type: "image", machine, image: request.image, id: await localImageId(deps.docker, request.image) };
       }
       case "observe.routes":
         return { type: "routes", machine, at: now(), consumers: deps.routing() };
@@ -76,7 +97,8 @@ export function createParticipant(deps: ParticipantDeps) {
       }
       case "lock.acquire": {
         const request = parseRequest(lockRequestSchema, body, verb);
-        await acquireLock(deps.locks, machine, request);
+        const tookOver = await acquireLock(deps.locks, deps.leases, machine, request);
+        if (tookOver) deps.log.warn({ namespace: request.namespace, deploy: request.deployId, from: tookOver }, "took over the lock of a deploy that no longer holds the lease");
         return { type: "locked", machine, namespace: request.namespace, deployId: request.deployId };
       }
       case "lock.release": {
@@ -86,10 +108,25 @@ export function createParticipant(deps: ParticipantDeps) {
       }
       case "container.start": {
         const request = parseRequest(startContainerRequestSchema, body, verb);
+        const deadline = Date.now() + request.budgetMs;
         await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
-        const image = await ensureImage(deps.docker, deps.images, request.spec.image, machine);
-        if (image === "loaded") deps.log.info({ image: request.spec.image }, "image loaded from the cluster image store");
-        const started = await startContainer(deps.docker, request, request.spec, deps.configDir, deps.dns);
+        const image = await ensureImage(deps.docker, deps.images, request.spec.image, request.imageId, machine);
+        if (image === "loaded") deps.log.info({ image: request.spec.image, id: request.imageId }, "image loaded from the cluster image store");
+        const what = `starting ${request.service}#${request.slot} of ${request.namespace} for deploy ${request.deployId}`;
+        const started = await startContainer(
+          deps.docker,
+          { ...request, clusterId: deps.clusterId },
+          request.spec,
+          deps.configDir,
+          deps.dns,
+          async () => {
+            // Checked now, not before the image load: a coordinator that stopped waiting, lost its lock or was fenced out starts nothing.
+            if (Date.now() > deadline) throw new DeployFailedError(`${what} abandoned: it could not happen within the coordinator's ${request.budgetMs} ms`);
+            await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
+            await assertFence(deps.jsm, request.namespace, request.fenceSeq, what);
+          },
+          { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}) },
+        );
         deps.log.info({ namespace: request.namespace, service: request.service, slot: request.slot, deploy: request.deployId, container: started.containerName }, "container started");
         return { type: "started", machine, ...started };
       }
@@ -100,8 +137,11 @@ export function createParticipant(deps: ParticipantDeps) {
       }
       case "container.remove": {
         const request = parseRequest(removeContainerRequestSchema, body, verb);
-        await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
+        if (!(await isManagedIn(deps.docker, deps.clusterId, request.namespace, request.containerId))) {
+          return { type: "removed", machine, containerId: request.containerId, existed: false };
+        }
         if (request.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, request.drainMs));
+        await assertFence(deps.jsm, request.namespace, request.fenceSeq, `removing container ${request.containerId.slice(0, 12)} of ${request.namespace} for deploy ${request.deployId}`);
         const existed = await removeContainer(deps.docker, request.containerId, request.stopTimeoutS);
         deps.log.info({ namespace: request.namespace, deploy: request.deployId, container: request.containerId.slice(0, 12), existed }, "container removed");
         return { type: "removed", machine, containerId: request.containerId, existed };
@@ -121,11 +161,25 @@ export function createParticipant(deps: ParticipantDeps) {
     }
   };
   return fromPromise<void, { name: string }>(async ({ signal }) => {
-    await serveRequests(deps.nc, handle, {
-      subject: subjects.machineAll(machine),
-      signal,
-      onError: (verb, error) => deps.log.warn({ verb, err: error }, "participant request failed"),
-    });
+    // Both run until stopped; if either ends, the other is stopped and the participant crashes (its supervisor restarts it).
+    const local = new AbortController();
+    const stop = () => local.abort();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      await Promise.race([
+        serveRequests(deps.nc, handle, {
+          subject: subjects.machineAll(machine),
+          signal: local.signal,
+          onError: (verb, error) => deps.log.warn({ verb, err: error }, "participant request failed"),
+        }),
+        watchContainerEvents(deps.docker, deps.clusterId, local.signal, (event) => {
+          deps.nc.publish(subjects.containerEvents(machine), JSON.stringify({ type: "container-event", machine, ...event, at: now() }));
+        }),
+      ]);
+    } finally {
+      signal.removeEventListener("abort", stop);
+      local.abort();
+    }
   });
 }
 

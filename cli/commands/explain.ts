@@ -29,7 +29,7 @@ export const explainCommand: CommandBody<ExplainArgs> = {
       );
     }
     lines.push("", "instances:");
-    for (const i of reply.instances) lines.push(`  ${i.service}#${i.slot} on ${i.machine} rev ${i.revision} ${i.address ?? ""}`);
+    for (const i of reply.instances) lines.push(`  ${i.service}#${i.slot} on ${i.machine} rev ${i.revision} ${i.containerName}`);
     printLines(...lines);
   },
 };

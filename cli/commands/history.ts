@@ -24,9 +24,10 @@ export const historyCommand: CommandBody<HistoryArgs> = {
           Object.entries(c.revisions)
             .map(([s, r]) => `${s}=${r.slice(0, 8)}`)
             .join(" "),
-          [c.head ? "head" : "", c.rollbackOf ? `rollback to ${c.rollbackOf}` : ""].filter(Boolean).join(", "),
+          [c.head ? "head" : "", c.kind === "removal" ? "namespace removed" : "", c.rollbackOf ? `rollback to ${c.rollbackOf}` : "", c.reason ?? ""].filter(Boolean).join(", "),
         ]),
       ),
+      `(the store keeps the last ${reply.kept} commits of a namespace; rollback can name any of these)`,
     );
   },
 };

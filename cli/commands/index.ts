@@ -27,6 +27,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { command: "ps", describe: "list instances: machine, live state, revision, address", load: async () => (await import("./ps.ts")).psCommand },
   { command: "history", describe: "the commits of a namespace", load: async () => (await import("./history.ts")).historyCommand },
   { command: "rollback", describe: "re-apply an older commit's spec (as a new commit)", load: async () => (await import("./rollback.ts")).rollbackCommand },
+  { command: "namespace <command>", describe: "namespaces", load: async () => (await import("./namespace/index.ts")).namespaceCommand },
   { command: "explain <service>", describe: "why each instance of a service is where it is", load: async () => (await import("./explain.ts")).explainCommand },
   { command: "logs <service>", describe: "show a service's logs", load: async () => (await import("./logs.ts")).logsCommand },
   { command: "routes", describe: "what the gateways serve, their projection's stream sequence and freshness", load: async () => (await import("./routes.ts")).routesCommand },

@@ -48,11 +48,11 @@ export function createTestHome(): TestHome {
 }
 
 /** Starts a dev daemon in the home (as `ployzctl dev up` does); `extraArgs` go to `ployzd run`. */
-export async function startDevDaemon(home: TestHome, options: { faultInjection?: boolean; extraArgs?: string[] } = {}): Promise<DevUpResult> {
+export async function startDevDaemon(home: TestHome, options: { faultInjection?: boolean; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<DevUpResult> {
   // Tests run several machines side by side: the DNS gets a free port instead of 53.
   return await devUp({
     dataDir: home.dataDir,
-    env: home.env,
+    env: { ...home.env, ...options.env },
     extraArgs: ["--dns-port", "0", ...(options.faultInjection ? ["--fault-injection"] : []), ...(options.extraArgs ?? [])],
   });
 }

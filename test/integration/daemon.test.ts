@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../../model/store-layout.ts";
 import { readFileSync, existsSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ClusterStatus } from "../../model/api.ts";
@@ -24,7 +25,7 @@ describe("ployzd on one machine", () => {
     expect(status.intent.machines[0]).toMatchObject({ id: up.info.machineId, state: "active", storage: true, region: "local" });
     expect(status.intent.machines[0]!.natsUser).toMatch(/^U[A-Z2-7]{55}$/);
     // Status: lifecycle facts, from the store
-    expect(status.status.schema?.version).toBe(1);
+    expect(status.status.schema?.version).toBe(SCHEMA_VERSION);
     expect(status.status.nodes).toEqual([expect.objectContaining({ machine: up.info.machineId, event: "started" })]);
     // Observation: asked live, with latency, and the supervised children
     expect(status.observation).toHaveLength(1);
@@ -38,6 +39,7 @@ describe("ployzd on one machine", () => {
     expect(observation.children.map((c) => [c.name, c.state])).toEqual([
       ["participant", "running"],
       ["api", "running"],
+      ["reconciler", "running"],
       ["inspector", "running"],
       ["meshPeer", "running"],
       ["gateway", "running"],

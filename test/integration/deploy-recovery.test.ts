@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { devUp } from "../../runtime/dev.ts";
-import { connectClient } from "../../runtime/client.ts";
-import { readContext } from "../../runtime/context.ts";
-import { isAlive } from "../../runtime/process.ts";
-import { dataPaths } from "../../runtime/paths.ts";
-import { connectAsOperator, eventually, readPid } from "../harness/daemon.ts";
+import { connectAsOperator } from "../harness/daemon.ts";
 import { aNamespaceSpec, httpGet, httpService, startTestCluster, type TestCluster } from "../harness/cluster.ts";
 import { startStubMachine } from "../harness/stub-machine.ts";
 
@@ -71,47 +66,3 @@ describe("region roles", () => {
     expect((await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("stay") }) })).type).toBe("unchanged");
   });
 });
-
-// Last: it restarts the daemon, which closes the cluster client.
-describe("a daemon killed in the middle of a deploy", () => {
-  it("leaves its lease to expire; the next deploy succeeds and removes the orphans", async () => {
-    const ns = cluster.namespace("killed");
-    const slow = aNamespaceSpec(ns, { web: httpService("slow", { replicas: 2, readiness: { type: "http", port: 8080, startPeriod: "20s" } }) });
-    const pending = cluster.client.deploy({ spec: slow }).then(
-      () => "finished",
-      (e: Error & { code?: string }) => e.code ?? e.message,
-    );
-    await eventually(async () => ((await cluster.containersOf(ns)).length === 2 ? true : undefined), "the candidates to start");
-    const pid = daemonPid();
-    process.kill(pid, "SIGKILL");
-    await eventually(async () => (isAlive(pid) ? undefined : true), "ployzd to die");
-    // the waiting client fails at once, naming the machine that stopped answering
-    expect(await pending).toBe("coordinator-lost");
-    expect((await cluster.containersOf(ns)).length).toBe(2); // orphans, for now
-
-    await devUp({ dataDir: cluster.home.dataDir, env: cluster.home.env });
-    const client = await connectClient(readContext(cluster.home.env, "dev"));
-    try {
-      // until the dead deploy's lease expires (bucket max age 15 s), deploys fail naming it
-      const held = await client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("fresh") }) }).catch((e: Error & { code?: string }) => e);
-      expect(held).toMatchObject({ code: "lease-held" });
-      const result = await eventually(
-        async () => client.deploy({ spec: aNamespaceSpec(ns, { web: httpService("fresh") }) }).catch((e: Error & { code?: string }) => (e.code === "lease-held" ? undefined : Promise.reject(e))),
-        "the dead deploy's lease to expire",
-        40_000,
-      );
-      expect(result.type).toBe("deployed");
-      expect(result.warnings?.filter((w) => w.startsWith("removed orphan"))).toHaveLength(2);
-      const ps = await client.ps(ns);
-      expect(ps.instances).toHaveLength(1);
-      expect((await cluster.containersOf(ns)).map((c) => c.Id)).toEqual([ps.instances[0]!.containerId]);
-      expect(await httpGet(ps.instances[0]!.address!)).toBe("fresh");
-    } finally {
-      await client.close();
-    }
-  }, 120_000);
-});
-
-function daemonPid(): number {
-  return readPid(dataPaths(cluster.home.dataDir).daemonPid)!;
-}

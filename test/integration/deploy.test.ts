@@ -130,15 +130,15 @@ describe("failures before commit leave the previous commit running and nothing b
     expect(failed.at(-1)).toMatchObject({ phase: "readiness", reason: expect.stringContaining("did not become ready") });
   });
 
-  it("an image that does not exist", async () => {
+  it("an image that does not exist: refused while observing, before anything starts", async () => {
     const { ns, ids } = await deployedBaseline("noimage");
     const broken = aNamespaceSpec(ns, { web: httpService("new", { replicas: 2, image: "ployz/does-not-exist:1" }) });
     const error = await cluster.client.deploy({ spec: broken }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "deploy-failed" });
-    expect((error as Error).message).toContain("failed in phase start");
-    expect((error as Error).message).toContain("image ployz/does-not-exist:1 is neither in machine");
+    expect((error as Error).message).toContain("failed in phase observe");
+    expect((error as Error).message).toContain("image ployz/does-not-exist:1 is neither in the cluster image store nor in machine");
     await expectUntouched(ns, ids);
-    expect((await phases(ns)).filter((p) => p.state === "failed").at(-1)).toMatchObject({ phase: "start" });
+    expect((await phases(ns)).filter((p) => p.state === "failed").at(-1)).toMatchObject({ phase: "observe" });
   });
 
   it("a container that exits at once", async () => {

@@ -135,7 +135,7 @@ describe("loadManifestFile", () => {
     write("outside.txt", "secret");
     const path = write("proj/compose.yaml", composeWithConfig(file));
     const error = (await failure(loadManifestFile(path))) as ManifestError;
-    expect(error.message).toBe(`${path}: configs.page.file: ${JSON.stringify(file)} is outside the directory of ${path}; config files must be beside it`);
+    expect(error.message).toBe(`${path}: configs.page.file: ${JSON.stringify(file)} is outside the directory of ${path}; files it refers to must be beside it`);
     expect(error.path).toBe("configs.page.file");
   });
 
@@ -153,9 +153,79 @@ describe("loadManifestFile", () => {
     expect((await failure(loadManifestFile(path))).message).toBe(`${path}: configs.page.file: cannot read "./page.html": no such file`);
     write("proj/page.html", "x".repeat(MAX_CONFIG_FILE_BYTES + 1));
     expect((await failure(loadManifestFile(path))).message).toBe(
-      `${path}: configs.page.file: cannot read "./page.html": is 256 KiB (${MAX_CONFIG_FILE_BYTES + 1} bytes), over the 256 KiB (${MAX_CONFIG_FILE_BYTES} bytes) limit for a config file`,
+      `${path}: configs.page.file: cannot read "./page.html": is 256 KiB (${MAX_CONFIG_FILE_BYTES + 1} bytes), over the 256 KiB (${MAX_CONFIG_FILE_BYTES} bytes) limit for a file beside a Compose file`,
     );
     write("proj/page.html", Buffer.from([0xc3, 0x28]));
     expect((await failure(loadManifestFile(path))).message).toBe(`${path}: configs.page.file: cannot read "./page.html": is not UTF-8 text`);
+  });
+});
+
+describe("loadManifestFile: what a Compose file takes from around it", () => {
+  const compose = [
+    "name: app",
+    "services:",
+    "  web:",
+    "    image: busybox:${TAG}",
+    "    environment: { GREETING: \"${GREETING:-none}\" }",
+    "  extra:",
+    "    image: busybox",
+    "    profiles: [extra]",
+    "",
+  ].join("\n");
+
+  it("interpolates from the environment over the .env beside the file", async () => {
+    write("proj/.env", "TAG=from-dotenv\nGREETING='hello $TAG'\n");
+    const path = write("proj/compose.yaml", compose);
+    expect((await loadManifestFile(path, { environment: {} })).spec.services.web).toMatchObject({ image: "busybox:from-dotenv", env: { GREETING: "hello $TAG" } });
+    expect((await loadManifestFile(path, { environment: { TAG: "from-shell" } })).spec.services.web!.image).toBe("busybox:from-shell");
+  });
+
+  it("works without a .env, and names the file and line of a bad one", async () => {
+    const path = write("proj/compose.yaml", compose);
+    expect((await loadManifestFile(path, { environment: { TAG: "1" } })).spec.services.web!.image).toBe("busybox:1");
+    write("proj/.env", "TAG=1\nBROKEN\n");
+    const error = await failure(loadManifestFile(path, { environment: {} }));
+    expect(error).toBeInstanceOf(ManifestError);
+    expect(error.message).toBe(`${join(dir, "proj", ".env")}: line 2: BROKEN has no value: write BROKEN=VALUE (or BROKEN=\${BROKEN} to take it from your environment)`);
+  });
+
+  it("takes profiles from --profile, else COMPOSE_PROFILES (also from .env)", async () => {
+    const path = write("proj/compose.yaml", compose);
+    const services = async (options: Parameters<typeof loadManifestFile>[1]) => Object.keys((await loadManifestFile(path, options)).spec.services).sort();
+    expect(await services({ environment: { TAG: "1" } })).toEqual(["web"]);
+    expect(await services({ environment: { TAG: "1" }, profiles: ["extra"] })).toEqual(["extra", "web"]);
+    expect(await services({ environment: { TAG: "1", COMPOSE_PROFILES: "extra" } })).toEqual(["extra", "web"]);
+    write("proj/.env", "COMPOSE_PROFILES=extra\n");
+    expect(await services({ environment: { TAG: "1" } })).toEqual(["extra", "web"]);
+  });
+
+  it("reads a secret file's bytes, asks for the cluster's key only when a deployed service uses a secret, and never for a bad file", async () => {
+    write("proj/db.bin", Buffer.from([0, 1, 2, 255]));
+    let asked = 0;
+    const secretKey = async () => {
+      asked++;
+      return new Uint8Array(32).fill(1);
+    };
+    const used = write("proj/compose.yaml", "name: app\nservices:\n  web:\n    image: busybox\n    secrets: [db]\nsecrets:\n  db:\n    file: ./db.bin\n");
+    const loaded = await loadManifestFile(used, { secretKey });
+    expect(asked).toBe(1);
+    expect(loaded.secrets.map((s) => [s.name, Buffer.from(s.value).toString("hex")])).toEqual([["db", "000102ff"]]);
+    expect(loaded.spec.services.web!.secrets![0]!.version).toBe(loaded.secrets[0]!.version);
+
+    const unused = write("proj/unused.yaml", "name: app\nservices:\n  web:\n    image: busybox\nsecrets:\n  db:\n    file: ./db.bin\n");
+    expect((await loadManifestFile(unused, { secretKey })).secrets).toEqual([]);
+    const broken = write("proj/broken.yaml", "name: app\nservices:\n  web:\n    image: busybox\n    privileged: true\n    secrets: [db]\nsecrets:\n  db:\n    file: ./db.bin\n");
+    expect((await failure(loadManifestFile(broken, { secretKey }))).message).toContain("services.web.privileged");
+    expect(asked).toBe(1);
+  });
+
+  it("refuses an env_file that leads outside through a symlink", async () => {
+    write("outside.env", "SECRET=1\n");
+    mkdirSync(join(dir, "proj"));
+    symlinkSync(join(dir, "outside.env"), join(dir, "proj", "app.env"));
+    const path = write("proj/compose.yaml", "name: app\nservices:\n  web:\n    image: busybox\n    env_file: app.env\n");
+    expect((await failure(loadManifestFile(path))).message).toBe(
+      `${path}: services.web.env_file: cannot read "app.env": it leads (through a symlink) to ${join(dir, "outside.env")}, outside the Compose file's directory`,
+    );
   });
 });

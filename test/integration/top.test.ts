@@ -151,7 +151,7 @@ describe("top --once and the debug views", () => {
     expect(view.header.machines).toMatchObject({ reachable: 1, total: 1 });
     const machine = view.machines.find((m) => m.id === machineId)!;
     expect(machine.reachable).toBe(true);
-    expect(machine.actors[0]).toMatchObject({ name: "node", path: "node", chart: "node", state: "running" });
+    expect(machine.actors[0]).toMatchObject({ name: "node", path: "node", chart: "node", state: "running.serving" });
     for (const name of ["participant", "api", "inspector", "meshPeer"]) {
       expect(machine.actors.find((a) => a.path === `node/${name}`)).toMatchObject({ chart: "supervisedChild", state: "running", restarts: expect.any(Number) });
     }

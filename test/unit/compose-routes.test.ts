@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { composeToSpec } from "../../model/compose.ts";
 
-const convert = (services: Record<string, unknown>) => composeToSpec({ name: "shop", services }, { fileName: "compose.yaml", baseDir: "/srv" });
+const convert = (services: Record<string, unknown>) => composeToSpec({ name: "shop", services }, { fileName: "compose.yaml", baseDir: "/srv" }).spec;
 
 describe("Compose ports and the gateway", () => {
   it("routes a service that publishes a port as <service>.<namespace>.localhost on that port", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { composeConfigFiles, composeToSpec, isComposeDocument, parseComposeBytes, splitShellWords, type ComposeOptions } from "../../model/compose.ts";
-import { ManifestError } from "../../model/errors.ts";
+import { composeToSpec, isComposeDocument, parseComposeBytes, splitShellWords, type ComposeOptions } from "../../model/compose.ts";
+import { ManifestError, NotFoundError } from "../../model/errors.ts";
 import { parseManifestText } from "../../runtime/manifest-file.ts";
 import { thrownBy } from "../fixtures/errors.ts";
 
@@ -9,9 +9,9 @@ const files: Record<string, string> = { "/srv/app/index.html": "<p>hi</p>\n", "/
 const options: ComposeOptions = {
   fileName: "compose.yaml",
   baseDir: BASE,
-  readConfigFile: (path) => {
+  readFile: (path) => {
     const content = files[path];
-    if (content === undefined) throw new Error("no such file");
+    if (content === undefined) throw new NotFoundError("no such file");
     return content;
   },
 };
@@ -24,7 +24,7 @@ function compose(web: Doc = {}, top: Doc = {}): Doc {
 }
 
 function convert(doc: unknown, extra: Partial<ComposeOptions> = {}) {
-  return composeToSpec(doc, { ...options, ...extra });
+  return composeToSpec(doc, { ...options, ...extra }).spec;
 }
 
 function web(fields: Doc = {}, top: Doc = {}) {
@@ -170,7 +170,7 @@ describe("environment", () => {
 
   it("refuses a variable without a value rather than reading the operator's shell", () => {
     expect(problems(compose({ environment: ["TOKEN"] }))).toEqual([
-      "services.web.environment[0]: TOKEN has no value: Ployz does not read your shell's environment; write the value here",
+      "services.web.environment[0]: TOKEN has no value: write TOKEN: ${TOKEN} to take it from your environment or .env",
     ]);
     expect(problems(compose({ environment: { TOKEN: null } }))[0]).toMatch(/^services\.web\.environment\.TOKEN: TOKEN has no value/);
   });
@@ -249,7 +249,7 @@ describe("volumes", () => {
       { type: "bind", source: "/srv/app/site", target: "/www", readOnly: true },
       { type: "bind", source: "/etc/ssl/certs", target: "/certs", readOnly: true },
       { type: "bind", source: "/srv/logs", target: "/logs", readOnly: false },
-      { type: "volume", source: "shared", target: "/shared", readOnly: false },
+      { type: "volume", source: "shared", target: "/shared", readOnly: false, external: "shared" },
     ]);
   });
 
@@ -292,7 +292,7 @@ describe("volumes", () => {
   });
 
   it("refuses long forms Ployz cannot honour", () => {
-    expect(problems(compose({ volumes: [{ type: "tmpfs", target: "/tmp" }] }))).toEqual(['services.web.volumes[0].type: must be "volume" or "bind", not "tmpfs"']);
+    expect(problems(compose({ volumes: [{ type: "npipe", source: "x", target: "/tmp" }] }))).toEqual(['services.web.volumes[0].type: must be "volume", "bind" or "tmpfs", not "npipe"']);
     expect(problems(compose({ volumes: [{ type: "volume", target: "/tmp" }] }))).toEqual(["services.web.volumes[0].source: is required: Ployz has no anonymous volumes"]);
     expect(problems(compose({ volumes: [{ type: "bind", source: "/x", target: "/x", bind: { propagation: "shared" } }] }))).toEqual([
       'services.web.volumes[0].bind: Ployz does not support "bind"',
@@ -303,7 +303,11 @@ describe("volumes", () => {
   });
 
   it("refuses top-level volume options Ployz cannot honour", () => {
-    expect(problems(compose({}, { volumes: { data: { driver: "nfs" } } }))).toEqual(['volumes.data.driver: Ployz does not support "driver"']);
+    expect(problems(compose({}, { volumes: { data: { driver: "nfs" } } }))).toEqual(['volumes.data.driver: "nfs": only the local driver (the default); Ployz manages where volumes live']);
+    expect(problems(compose({}, { volumes: { data: { driver: "local", driver_opts: { type: "nfs" } } } }))).toEqual([
+      'volumes.data.driver_opts: Ployz does not support "driver_opts" — Ployz manages where volumes live',
+    ]);
+    expect(problems(compose({}, { volumes: { data: { labels: { a: "b" } } } }))).toEqual(['volumes.data.labels: Ployz does not support "labels" — Ployz creates the volume itself and does not label it']);
     expect(problems(compose({}, { volumes: { data: { external: "yes" } } }))).toEqual(['volumes.data.external: expected true or false, got "yes"']);
     expect(problems(compose({}, { volumes: { "../etc": {} } }))).toEqual(['volumes["../etc"]: volume name must be 1–63 lowercase letters, digits or inner dashes']);
     expect(problems(compose({}, { volumes: ["data"] }))).toEqual(["volumes: expected a mapping of volumes, got a list"]);
@@ -327,34 +331,29 @@ describe("configs", () => {
     expect(parseManifestText(text, options).spec.services.web!.configs[0]!.mode).toBe(0o440);
   });
 
-  it("lists the config files to read first, only inside the directory", () => {
-    const doc = { ...top, configs: { ...top.configs, shadow: { file: "../../etc/shadow" }, abs: { file: "/etc/passwd" }, inside: { file: "/srv/app/x" } } };
-    expect(composeConfigFiles(doc, { baseDir: BASE })).toEqual([
-      { name: "index", file: "./index.html", path: "/srv/app/index.html" },
-      { name: "nginx", file: "conf/nginx.conf", path: "/srv/app/conf/nginx.conf" },
-      { name: "inside", file: "/srv/app/x", path: "/srv/app/x" },
-    ]);
-  });
-
   it.each(["../../etc/shadow", "/etc/shadow", "conf/../../etc/shadow", "..", "/srv/application/x"])("refuses a config file escaping the directory: %j", (file) => {
     expect(problems(compose({}, { configs: { secret: { file } } }))).toEqual([
-      `configs.secret.file: ${JSON.stringify(file)} is outside the directory of compose.yaml; config files must be beside it`,
+      `configs.secret.file: ${JSON.stringify(file)} is outside the directory of compose.yaml; files it refers to must be beside it`,
     ]);
   });
 
   it("reports a file that cannot be read, and one read nowhere", () => {
     expect(problems(compose({}, { configs: { gone: { file: "gone.txt" } } }))).toEqual(['configs.gone.file: cannot read "gone.txt": no such file']);
-    expect(problems(compose({}, { configs: { index: { file: "index.html" } } }), { readConfigFile: undefined })[0]).toMatch(/^configs\.index\.file: cannot read "index.html" here/);
+    expect(problems(compose({}, { configs: { index: { file: "index.html" } } }), { readFile: undefined })[0]).toMatch(/^configs\.index\.file: cannot read "index.html" here/);
   });
 
   it("refuses malformed configs at their paths", () => {
     expect(problems(compose({ configs: ["missing"] }, top))).toEqual(['services.web.configs[0]: config "missing" is not declared under top-level configs:']);
-    expect(problems(compose({ configs: [{ source: "motd", uid: "0" }] }, top))).toEqual(['services.web.configs[0].uid: Ployz does not support "uid"']);
+    expect(problems(compose({ configs: [{ source: "motd", uid: "root" }] }, top))).toEqual(['services.web.configs[0].uid: "root" is not a numeric id: write the number (e.g. "1000")']);
+    expect(problems(compose({ configs: [{ source: "motd", mode: "rw" }] }, top))).toEqual(['services.web.configs[0].mode: "rw" is not an octal file mode like "0440"']);
     expect(problems(compose({ configs: [{ target: "/x" }] }, top))).toEqual(["services.web.configs[0].source: is required"]);
     expect(problems(compose({ configs: [{ source: "motd", target: "etc/motd" }] }, top))).toEqual(["services.web.configs[0].target: must be an absolute path"]);
     expect(problems(compose({ configs: [{ source: "motd", mode: 0o1777 }] }, top))).toEqual(["services.web.configs[0].mode: must be at most 511"]);
-    expect(problems(compose({}, { configs: { both: { file: "a", content: "b" } } }))).toEqual(["configs.both: needs exactly one of file: or content:"]);
-    expect(problems(compose({}, { configs: { ext: { external: true } } }))).toEqual(['configs.ext.external: Ployz does not support "external"', "configs.ext: needs exactly one of file: or content:"]);
+    expect(problems(compose({}, { configs: { both: { file: "a", content: "b" } } }))).toEqual(["configs.both: needs exactly one of file:, content: or environment:"]);
+    expect(problems(compose({}, { configs: { ext: { external: true } } }))).toEqual([
+      'configs.ext.external: Ployz does not support "external" — Ployz has no config store: write file: or content:',
+      "configs.ext: needs exactly one of file:, content: or environment:",
+    ]);
     expect(problems(compose({}, { configs: { n: { content: 5 } } }))).toEqual(["configs.n.content: expected a string, got 5"]);
     const big = { configs: { big: { content: "x".repeat(256 * 1024 + 1) } } };
     expect(problems(compose({ configs: ["big"] }, big))).toEqual(["configs.big.content: config content is limited to 256 KiB"]);
@@ -405,8 +404,13 @@ describe("deploy", () => {
     expect(problems(compose({ deploy: { resources: { limits: { pids: 10 } } } }))).toEqual(['services.web.deploy.resources.limits.pids: Ployz does not support "pids"']);
   });
 
-  it.each(["placement", "labels", "update_config", "rollback_config", "endpoint_mode"])("refuses deploy.%s", (key) => {
-    expect(problems(compose({ deploy: { [key]: {} } }))).toEqual([`services.web.deploy.${key}: Ployz does not support "${key}"`]);
+  it.each([
+    ["labels", "Ployz has no service objects to label; put them under the service's labels:"],
+    ["update_config", "Ployz starts every new replica beside the old ones and switches when all are ready"],
+    ["rollback_config", "a failed deploy always removes what it started; roll back with ployzctl rollback"],
+    ["endpoint_mode", "services are reached through the cluster DNS, which answers with every ready replica"],
+  ])("refuses deploy.%s, saying why", (key, why) => {
+    expect(problems(compose({ deploy: { [key]: {} } }))).toEqual([`services.web.deploy.${key}: Ployz does not support "${key}" — ${why}`]);
   });
 
   it("refuses restart_policy and says what to use", () => {
@@ -513,63 +517,35 @@ describe("labels and restart", () => {
 });
 
 describe("keys Ployz cannot honour are refused with their path, never dropped", () => {
-  it("privileged, exactly", () => {
+  it("privileged, exactly, with why", () => {
     const error = errorOf(() => convert(compose({ privileged: true })));
-    expect(error.message).toBe('compose.yaml: services.web.privileged: Ployz does not support "privileged"');
+    expect(error.message).toBe('compose.yaml: services.web.privileged: Ployz does not support "privileged" — Ployz does not give containers access to the machine beyond their mounts');
     expect(error.path).toBe("services.web.privileged");
   });
 
-  it.each([
-    "privileged",
-    "network_mode",
-    "networks",
-    "build",
-    "secrets",
-    "cap_add",
-    "cap_drop",
-    "devices",
-    "container_name",
-    "env_file",
-    "user",
-    "working_dir",
-    "hostname",
-    "extra_hosts",
-    "dns",
-    "ulimits",
-    "sysctls",
-    "pid",
-    "ipc",
-    "security_opt",
-    "tmpfs",
-    "stop_grace_period",
-    "logging",
-    "profiles",
-    "extends",
-    "links",
-    "scale",
-    "platform",
-    "init",
-  ])("service key %s", (key) => {
-    expect(problems(compose({ [key]: "x" }))[0]).toMatch(new RegExp(`^services\\.web\\.${key}: Ployz does not support "${key}"`));
+  it("an attribute the Compose Specification does not have", () => {
+    expect(problems(compose({ privilege: true }))).toEqual(['services.web.privilege: "privilege" is not an attribute of the Compose Specification']);
+    expect(problems(compose({}, { service: {} }))).toEqual(['service: "service" is not an attribute of the Compose Specification']);
   });
 
-  it.each(["networks", "secrets", "include", "models"])("top-level %s", (key) => {
-    expect(problems(compose({}, { [key]: {} }))).toEqual([expect.stringMatching(new RegExp(`^${key}: Ployz does not support "${key}"`))]);
+  it.each(["include", "models"])("top-level %s", (key) => {
+    expect(problems(compose({}, { [key]: {} }))).toEqual([expect.stringMatching(new RegExp(`^${key}: Ployz does not support "${key}" — `))]);
   });
 
-  it("gives a reason where there is a Ployz way", () => {
-    expect(problems(compose({ build: "." }))).toEqual(['services.web.build: Ployz does not support "build" — build and push the image, then name it in image:']);
-    expect(problems(compose({ networks: ["front"] }))).toEqual([
-      'services.web.networks: Ployz does not support "networks" — the services of a namespace share one network and reach each other by name',
+  it("says what to write instead where there is an equivalent", () => {
+    expect(problems(compose({ build: "." }))).toEqual([
+      'services.web.build: Ployz does not support "build" — build the image and push it (docker build, then ployzctl image push), then name it in image:',
     ]);
+    expect(problems(compose({ mem_limit: "1g" }))).toEqual(['services.web.mem_limit: Ployz does not support "mem_limit" — use deploy.resources.limits.memory']);
+    expect(problems(compose({ extends: { service: "base" } }))[0]).toMatch(/share fields with a YAML anchor/);
   });
 
   it("reports all of them at once, and a hint when the file was recognized by content", () => {
-    const error = errorOf(() => convert(compose({ privileged: true, cap_add: ["NET_ADMIN"] }, { networks: {} }), { fileName: "stack.yaml" }));
+    const error = errorOf(() => convert(compose({ privileged: true, pid: "host" }, { include: ["other.yaml"] }), { fileName: "stack.yaml" }));
     expect(error.message.split("\n")).toEqual([
-      'stack.yaml: networks: Ployz does not support "networks" — the services of a namespace share one network and reach each other by name',
-      'stack.yaml: services.web.privileged: Ployz does not support "privileged"',
-      'stack.yaml: services.web.cap_add: Ployz does not support "cap_add"',
+      'stack.yaml: include: Ployz does not support "include" — Ployz deploys one file: merge the included files into it',
+      'stack.yaml: services.web.privileged: Ployz does not support "privileged" — Ployz does not give containers access to the machine beyond their mounts',
+      'stack.yaml: services.web.pid: Ployz does not support "pid" — containers get their own PID namespace',
     ]);
     expect(error.hint).toMatch(/add namespace: to write a Ployz manifest/);
     expect(errorOf(() => convert(compose({ privileged: true }))).hint).toBeUndefined();
@@ -605,12 +581,25 @@ describe("variables", () => {
     expect(web({ command: "echo $$HOME" }).command).toEqual(["echo", "$HOME"]);
   });
 
+  it("are substituted from the environment given, in values but not keys or x- extensions", () => {
+    const environment = { TAG: "1.36", PORT: "8080", NAME: "shop" };
+    const spec = convert({ name: "${NAME}", "x-note": "${UNSET}", services: { web: { image: "busybox:${TAG}", ports: ["${PORT}"], labels: { tag: "$TAG" } } } }, { environment });
+    expect(spec.namespace).toBe("shop");
+    expect(spec.services.web).toMatchObject({ image: "busybox:1.36", ports: [{ container: 8080 }], labels: { tag: "1.36" } });
+    expect(problems(compose({ labels: { "${TAG}": "x" } }), { environment })).toEqual(['services.web.labels["${TAG}"]: must be a label key']);
+  });
+
   it.each([
-    ["${TAG}", "services.web.image: \"${TAG}\": Ployz does not substitute variables; write the value, or $$ for a literal $"],
-    ["busybox:${TAG:-latest}", "services.web.image: \"${TAG:-latest}\": Ployz does not substitute variables; write the value, or $$ for a literal $"],
-    ["busybox:$TAG", "services.web.image: \"$TAG\": Ployz does not substitute variables; write the value, or $$ for a literal $"],
-    ["cost $5", "services.web.image: \"$\": Ployz does not substitute variables; write the value, or $$ for a literal $"],
-  ])("refuses %j rather than keep it literally", (image, message) => {
+    ["busybox:${TAG}", 'services.web.image: variable TAG is not set: set it in your environment or in .env beside the Compose file, or write ${TAG:-default} (${TAG:-} for empty)'],
+    ["busybox:$TAG", "services.web.image: variable TAG is not set: set it in your environment or in .env beside the Compose file, or write ${TAG:-default} (${TAG:-} for empty)"],
+    ["busybox:${TAG:?set TAG to the release}", "services.web.image: required variable TAG is not set: set TAG to the release"],
+    ["cost $5", 'services.web.image: "$5" is not a variable: write $$ for a literal $'],
+    ["busybox:${TAG", 'services.web.image: "${" without a closing "}" in "busybox:${TAG"'],
+  ])("refuses %j, naming the path", (image, message) => {
     expect(problems(compose({ image }))[0]).toBe(message);
+  });
+
+  it("reports a variable that is not set once, not again as a missing value", () => {
+    expect(problems(compose({ environment: { GREETING: "${HELLO:?say hello}" } }))).toEqual(["services.web.environment.GREETING: required variable HELLO is not set: say hello"]);
   });
 });

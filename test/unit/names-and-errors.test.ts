@@ -17,6 +17,10 @@ import {
   CoordinatorLostError,
   ProgramMissingError,
   RouteConflictError,
+  LeaseLostError,
+  FencedError,
+  StoreUnavailableError,
+  DaemonStoppingError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -102,6 +106,10 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [CoordinatorLostError, "coordinator-lost"],
   [ProgramMissingError, "program-missing"],
   [RouteConflictError, "route-conflict"],
+  [LeaseLostError, "lease-lost"],
+  [FencedError, "fenced"],
+  [StoreUnavailableError, "store-unavailable"],
+  [DaemonStoppingError, "daemon-stopping"],
 ];
 
 describe("errors", () => {

@@ -2,33 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createActor, fromPromise, SimulatedClock, type AnyActorRef } from "xstate";
 import { NODE_CHILDREN, nodeMachine, type NodeChildName } from "../../machines/node.ts";
 import { supervisedChildMachine } from "../../machines/supervised-child.ts";
-
-const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-/** A promise the test settles by hand. */
-function deferred() {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** A fromPromise effect that waits for the test, recording its inputs and whether it was cancelled. */
-function controllableEffect() {
-  const calls: Array<{ input: { machineId: string }; aborted: boolean; settle: ReturnType<typeof deferred> }> = [];
-  const logic = fromPromise<void, { machineId: string }>(({ input, signal }) => {
-    const call = { input, aborted: false, settle: deferred() };
-    signal.addEventListener("abort", () => {
-      call.aborted = true;
-    });
-    calls.push(call);
-    return call.settle.promise;
-  });
-  return { logic, calls, latest: () => calls.at(-1)! };
-}
+import { controllable, flush } from "../fixtures/effects.ts";
 
 /** Long-lived fake children that never end by themselves; each start records its name and abort signal. */
 function fakeChildren() {
@@ -50,15 +24,16 @@ function fakeChildren() {
 function startNode() {
   const clock = new SimulatedClock();
   clock.set(1_700_000_000_000);
-  const register = controllableEffect();
-  const recordStopped = controllableEffect();
+  const register = controllable<void, { machineId: string }>();
+  const recordStopped = controllable<void, { machineId: string }>();
+  const handOver = controllable<void, { machineId: string }>();
   const children = fakeChildren();
   const machine = nodeMachine.provide({
-    actors: { registerMachine: register.logic, recordStopped: recordStopped.logic, ...children.actors },
+    actors: { registerMachine: register.logic, recordStopped: recordStopped.logic, handOver: handOver.logic, ...children.actors },
   });
   const actor = createActor(machine, { clock, input: { machineId: "m1", now: () => clock.now() } });
   actor.start();
-  return { actor, clock, register, recordStopped, children };
+  return { actor, clock, register, recordStopped, handOver, children };
 }
 
 function childRefs(actor: AnyActorRef): Record<string, AnyActorRef | undefined> {
@@ -77,10 +52,10 @@ describe("nodeMachine", () => {
 
   it("runs every supervised child once registration succeeds", async () => {
     const { actor, clock, register, children } = startNode();
-    register.latest().settle.resolve();
+    register.latest().resolve();
     await flush();
 
-    expect(actor.getSnapshot().value).toBe("running");
+    expect(actor.getSnapshot().value).toEqual({ running: "serving" });
     expect(actor.getSnapshot().context.error).toBeUndefined();
     const refs = childRefs(actor);
     for (const name of NODE_CHILDREN) {
@@ -90,20 +65,20 @@ describe("nodeMachine", () => {
       // The node hands its clock to each supervisor.
       expect(snapshot?.context.since).toBe(clock.now());
     }
-    expect(children.starts.map((s) => s.name).sort()).toEqual(["api", "dns", "gateway", "inspector", "meshPeer", "participant"]);
+    expect(children.starts.map((s) => s.name).sort()).toEqual(["api", "dns", "gateway", "inspector", "meshPeer", "participant", "reconciler"]);
     expect(children.starts.every((s) => !s.signal.aborted)).toBe(true);
   });
 
   it("keeps running while a child crashes and its supervisor restarts it after the backoff", async () => {
     const { actor, clock, register, children } = startNode();
-    register.latest().settle.resolve();
+    register.latest().resolve();
     await flush();
 
     children.startsOf("api")[0]!.crash(new Error("api lost its subscription"));
     await flush();
     const api = childRefs(actor).api!;
     expect((api.getSnapshot() as { value: string }).value).toBe("backoff");
-    expect(actor.getSnapshot().value).toBe("running");
+    expect(actor.getSnapshot().value).toEqual({ running: "serving" });
     expect(children.startsOf("api")).toHaveLength(1);
 
     clock.increment(10_000); // past any first backoff
@@ -114,7 +89,7 @@ describe("nodeMachine", () => {
 
   it("fails with the registration error and starts no children", async () => {
     const { actor, register, recordStopped, children } = startNode();
-    register.latest().settle.reject(new Error("machine m1 was removed from the cluster"));
+    register.latest().reject(new Error("machine m1 was removed from the cluster"));
     await flush();
 
     expect(actor.getSnapshot().value).toBe("failed");
@@ -127,19 +102,28 @@ describe("nodeMachine", () => {
 
   it("keeps a registration failure that is not an Error as text", async () => {
     const { actor, register } = startNode();
-    register.latest().settle.reject("store unreachable");
+    register.latest().reject("store unreachable");
     await flush();
     expect(actor.getSnapshot().value).toBe("failed");
     expect(actor.getSnapshot().context.error).toBe("store unreachable");
   });
 
-  it("on STOP while running, stops every child, records the stop, then ends as stopped", async () => {
-    const { actor, register, recordStopped, children } = startNode();
-    register.latest().settle.resolve();
+  it("on STOP while running, first lets operations hand over with every child still running, then stops them, records the stop and ends as stopped", async () => {
+    const { actor, register, recordStopped, handOver, children } = startNode();
+    register.latest().resolve();
     await flush();
     const refs = childRefs(actor);
 
     actor.send({ type: "STOP" });
+    expect(actor.getSnapshot().value).toEqual({ running: "handingOver" });
+    expect(handOver.calls).toHaveLength(1);
+    expect(handOver.latest().input).toEqual({ machineId: "m1" });
+    // Deploys in flight still have their participant, API and reconciler while they compensate or hand over.
+    for (const start of children.starts) expect(start.signal.aborted, start.name).toBe(false);
+    expect(recordStopped.calls).toHaveLength(0);
+
+    handOver.latest().resolve();
+    await flush();
     expect(actor.getSnapshot().value).toBe("stopping");
     expect(actor.getSnapshot().status).toBe("active");
     // The children are gone before the stop is recorded.
@@ -152,7 +136,7 @@ describe("nodeMachine", () => {
     expect(recordStopped.calls).toHaveLength(1);
     expect(recordStopped.latest().input).toEqual({ machineId: "m1" });
 
-    recordStopped.latest().settle.resolve();
+    recordStopped.latest().resolve();
     await flush();
     expect(actor.getSnapshot().value).toBe("stopped");
     expect(actor.getSnapshot().status).toBe("done");
@@ -160,12 +144,25 @@ describe("nodeMachine", () => {
     expect(children.starts).toHaveLength(NODE_CHILDREN.length);
   });
 
-  it("still ends as stopped when recording the stop fails", async () => {
-    const { actor, register, recordStopped } = startNode();
-    register.latest().settle.resolve();
+  it("stops all the same when the hand-over fails", async () => {
+    const { actor, register, recordStopped, handOver } = startNode();
+    register.latest().resolve();
     await flush();
     actor.send({ type: "STOP" });
-    recordStopped.latest().settle.reject(new Error("store unreachable"));
+    handOver.latest().reject(new Error("the API did not answer"));
+    await flush();
+    expect(actor.getSnapshot().value).toBe("stopping");
+    expect(recordStopped.calls).toHaveLength(1);
+  });
+
+  it("still ends as stopped when recording the stop fails", async () => {
+    const { actor, register, recordStopped, handOver } = startNode();
+    register.latest().resolve();
+    await flush();
+    actor.send({ type: "STOP" });
+    handOver.latest().resolve();
+    await flush();
+    recordStopped.latest().reject(new Error("store unreachable"));
     await flush();
     expect(actor.getSnapshot().value).toBe("stopped");
     expect(actor.getSnapshot().status).toBe("done");
@@ -178,7 +175,7 @@ describe("nodeMachine", () => {
     expect(actor.getSnapshot().status).toBe("done");
     expect(register.latest().aborted).toBe(true);
 
-    register.latest().settle.resolve(); // too late: must not start anything
+    register.latest().resolve(); // too late: must not start anything
     await flush();
     expect(actor.getSnapshot().value).toBe("stopped");
     expect(children.starts).toHaveLength(0);

@@ -7,8 +7,7 @@ import type { NamespaceSpec, ServiceInput } from "../../model/manifest.ts";
 import { planDeploy, planHash } from "../../model/plan-deploy.ts";
 import type { MachineView, Operation, Plan, PlanInput } from "../../model/plan.ts";
 import { REGION_ROLES, type RegionRole } from "../../model/region.ts";
-import { serviceRevision } from "../../model/revision.ts";
-import { aPlanInput, aService, aSpec, aView, anInstance, briefly, committed, GiB, MiB } from "../fixtures/deploy.ts";
+import { aPlanInput, aService, aSpec, aView, anInstance, briefly, committed, GiB, MiB, revisionOf } from "../fixtures/deploy.ts";
 import { aMachine } from "../fixtures/machines.ts";
 import { thrownBy } from "../fixtures/errors.ts";
 
@@ -40,7 +39,7 @@ describe("planDeploy: what changes", () => {
     const before = aSpec({ web: aService({ replicas: 2 }) });
     const after = aSpec({ web: aService({ replicas: 2, image: "registry.example/web:2" }) });
     const plan = planDeploy(aPlanInput(after, threeMachines, { baseCommitSeq: 3, current: deployed(before, "web", 2) }));
-    const revision = serviceRevision(after.services.web!);
+    const revision = revisionOf(after, "web");
 
     expect(briefly(plan)).toEqual(["create web#0 on m1", "create web#1 on m2", "remove web#0 on m1", "remove web#1 on m2"]);
     expect(plan.operations.filter((op) => op.type === "create").every((op) => op.revision === revision)).toBe(true);
@@ -74,7 +73,7 @@ describe("planDeploy: what changes", () => {
 
     expect(briefly(plan)).toEqual(["keep web#0 on m1", "remove worker#0 on m1", "remove worker#1 on m2"]);
     expect(plan.operations[1]).toMatchObject({ reason: "service removed from the spec" });
-    expect(plan.explanations[1]).toMatchObject({ service: "worker", change: "removed", revision: serviceRevision(before.services.worker!) });
+    expect(plan.explanations[1]).toMatchObject({ service: "worker", change: "removed", revision: revisionOf(before, "worker") });
   });
 
   it("replaces a global service on each machine in its own slot", () => {
@@ -125,7 +124,7 @@ describe("plan hash and format", () => {
   });
 
   it("formats each operation on one line with its reason", () => {
-    const rev = serviceRevision(spec.services.web!);
+    const rev = revisionOf(spec, "web");
     const keep: Operation = { type: "keep", service: "api", slot: 1, revision: rev, machine: "m2", containerId: "c1" };
     const remove: Operation = { type: "remove", service: "web", slot: 0, revision: "0ld0ld0ld0ld", machine: "m1", containerId: "c2", reason: `replaced by rev ${rev} on m2` };
 

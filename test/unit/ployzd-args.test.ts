@@ -7,7 +7,7 @@ describe("ployzd's command line", () => {
     const parsed = parsePloyzdArgs(["run", "--data-dir", "/d", "--machine-id=m1", "--nats-port", "4222", "--dns-port", "0", "--fault-injection", "--inspect"]);
     expect(parsed).toEqual({
       command: "run",
-      args: expect.objectContaining({ "data-dir": "/d", "machine-id": "m1", "nats-port": 4222, "dns-port": 0, "fault-injection": true, inspect: true, "inspect-url": "ws://127.0.0.1:8080", inspector: true, region: undefined }),
+      args: expect.objectContaining({ "data-dir": "/d", "machine-id": "m1", "nats-port": 4222, "dns-port": 0, "fault-injection": true, inspect: true, "inspect-url": "ws://127.0.0.1:8080", inspector: true, "reconcile-interval-ms": 30_000, region: undefined }),
     });
   });
 
@@ -30,6 +30,7 @@ describe("ployzd's command line", () => {
     expect(refused(["run", "--nats-port", "http"])).toBe('--nats-port needs a port number (0–65535), not "http"');
     expect(refused(["run", "--gateway-port", "70000"])).toMatch(/^--gateway-port needs a port number/);
     expect(refused(["run", "--acme-email", "ops@example.test"])).toBe("--acme-email needs --acme-directory too");
+    expect(refused(["run", "--reconcile-interval-ms", "1.5"])).toBe('--reconcile-interval-ms needs a whole number, not "1.5"');
     expect(refused(["run", "extra"])).toMatch(/Unexpected argument 'extra'/);
     expect(refused(["serve"])).toBe('no command "serve": say `ployzd run` (see ployzd --help)');
   });

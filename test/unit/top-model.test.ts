@@ -238,7 +238,7 @@ describe("TopModel: events", () => {
 describe("TopModel: header", () => {
   it("shows namespaces with head commits, deploys in flight and leases; migrations do not exist yet", () => {
     const overview = anOverview(T0, {
-      namespaces: [{ name: "demo", authority: "m1", headSeq: 12, headDeployId: "d-11", updatedAt: "" }],
+      namespaces: [{ name: "demo", authority: "m1", headSeq: 12, headDeployId: "d-11", state: "active" as const, updatedAt: "" }],
       leases: [{ key: "deploy.demo", kind: "deploy", name: "demo", holder: "m1", deployId: "d-12", since: new Date(T0 - 4_000).toISOString() }],
       deploys: [{ namespace: "demo", deployId: "d-12", machine: "m1", since: new Date(T0 - 4_000).toISOString(), phase: { phase: "start", state: "started", at: "" } }],
     });

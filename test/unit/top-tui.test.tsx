@@ -40,8 +40,8 @@ function deployingCluster(): TopModel {
   const since = new Date(T0 - 4_000).toISOString();
   const overview = anOverview(T0, {
     namespaces: [
-      { name: "demo", authority: "m1", headSeq: 12, headDeployId: "d-11", updatedAt: since },
-      { name: "shop", authority: "m1", headSeq: 3, headDeployId: "d-2", updatedAt: since },
+      { name: "demo", authority: "m1", headSeq: 12, headDeployId: "d-11", state: "active" as const, updatedAt: since },
+      { name: "shop", authority: "m1", headSeq: 3, headDeployId: "d-2", state: "active" as const, updatedAt: since },
     ],
     leases: [{ key: "deploy.demo", kind: "deploy", name: "demo", holder: "m1", deployId: "d-12", since }],
     deploys: [{ namespace: "demo", deployId: "d-12", machine: "m1", since, phase: { phase: "start", state: "started", at: since } }],

@@ -1,5 +1,10 @@
 import type { AnyStateMachine } from "xstate";
+import { apiMachine } from "../../machines/api.ts";
+import { deployLeaseMachine } from "../../machines/deploy-lease.ts";
 import { deployMachine } from "../../machines/deploy.ts";
+import { namespaceReconcilerMachine } from "../../machines/namespace-reconciler.ts";
+import { reconcilerMachine } from "../../machines/reconciler.ts";
+import { rollForwardMachine } from "../../machines/roll-forward.ts";
 import { meshPeerMachine } from "../../machines/mesh-peer.ts";
 import { nodeMachine } from "../../machines/node.ts";
 import { supervisedChildMachine } from "../../machines/supervised-child.ts";
@@ -13,6 +18,11 @@ export const STATECHARTS: Readonly<Record<string, AnyStateMachine>> = {
   [supervisedChildMachine.id]: supervisedChildMachine,
   [meshPeerMachine.id]: meshPeerMachine,
   [deployMachine.id]: deployMachine,
+  [deployLeaseMachine.id]: deployLeaseMachine,
+  [rollForwardMachine.id]: rollForwardMachine,
+  [apiMachine.id]: apiMachine,
+  [reconcilerMachine.id]: reconcilerMachine,
+  [namespaceReconcilerMachine.id]: namespaceReconcilerMachine,
 };
 
 export const STATECHART_NAMES = Object.keys(STATECHARTS);
