@@ -3,6 +3,9 @@ import type { ActorSnapshotMessage } from "./actor-table.ts";
 /** How many finished operations `top` keeps in its header. */
 export const RECENT_OPERATIONS = 5;
 
+/** The statecharts of per-operation coordinators (a deploy, a rollback, a namespace removal, a reconciler's repair all run `deploy`). */
+export const OPERATION_CHARTS: readonly string[] = ["deploy"];
+
 /**
  * A per-operation coordinator (a deploy; a migration when they exist) that has finished: it
  * leaves the actor tree shortly after (the inspector forgets ended actors), its outcome stays in
@@ -25,14 +28,13 @@ export interface RecentOperation {
 }
 
 /**
- * The operations that a snapshot shows finished: root actors, other than the machine's own
- * supervision tree (`node`), whose status is no longer active.
+ * The operations that a snapshot shows finished: coordinators (wherever they run: the API spawns
+ * them as its children) whose status is no longer active.
  */
 export function finishedOperations(message: ActorSnapshotMessage, receivedAt: number): RecentOperation[] {
   const snapshotAt = Date.parse(message.at);
-  const sessions = new Set(message.actors.map((a) => a.sessionId));
   return message.actors
-    .filter((a) => (a.parent === undefined || !sessions.has(a.parent)) && a.chart !== "node" && a.status !== "active")
+    .filter((a) => a.chart !== undefined && OPERATION_CHARTS.includes(a.chart) && a.status !== "active")
     .map((a) => ({
       machine: message.machine,
       sessionId: a.sessionId,
