@@ -27,7 +27,6 @@ import { deployProgressSchema, type DeployProgress, type DeployRequest } from ".
 import { CoordinatorLostError, NoResponderError, RequestTimeoutError } from "../model/errors.ts";
 import type { RegionRole } from "../model/region.ts";
 import type { SecretValue } from "../model/service-secrets.ts";
-import { secretVersionKey, storeServiceSecrets } from "../actors/store/service-secrets.ts";
 import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
 import type { Context } from "./context.ts";
 
@@ -35,7 +34,6 @@ import type { Context } from "./context.ts";
 const DEPLOY_TIMEOUT_MS = 15 * 60_000;
 import { readIdentity } from "./keys.ts";
 import { connectNats } from "./nats/connect.ts";
-import { openStore } from "./store.ts";
 
 /** Everything the CLI and TUI may ask of a cluster. Commands use only this. */
 export interface PloyzClient {
@@ -244,13 +242,22 @@ class NatsClient implements PloyzClient {
     return await pushImage(this.nc, image);
   }
   async secretVersionKey() {
-    const store = await openStore(this.nc);
-    return await secretVersionKey(store.kv.secrets);
+    const { bucket, secretVersionKey } = await this.secretsBucket();
+    return await secretVersionKey(bucket);
   }
   async storeSecrets(values: readonly SecretValue[]) {
     if (values.length === 0) return;
+    const { bucket, storeServiceSecrets } = await this.secretsBucket();
+    await storeServiceSecrets(bucket, values);
+  }
+  /**
+   * The store (JetStream, KV, object store clients: ~200 kB) for the secret verbs, loaded when a
+   * deploy with secrets needs them: every other command, `status` above all, starts without it.
+   */
+  private async secretsBucket() {
+    const [{ openStore }, { secretVersionKey, storeServiceSecrets }] = await Promise.all([import("./store.ts"), import("../actors/store/service-secrets.ts")]);
     const store = await openStore(this.nc);
-    await storeServiceSecrets(store.kv.secrets, values);
+    return { bucket: store.kv.secrets, secretVersionKey, storeServiceSecrets };
   }
   async close() {
     await this.nc.close();
