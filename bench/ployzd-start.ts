@@ -133,8 +133,9 @@ async function benchIdle(
   };
   const line = (label: string, u: IdleUsage, note = "") =>
     print(`  ${label.padEnd(22)} cpu ${u.cpuPercent.toFixed(2)} %  rss ${mib(u.rssEndBytes)} (start ${mib(u.rssStartBytes)}, max ${mib(u.rssMaxBytes)})${note}`);
-  const rssMiB = usage.ployzd.rssMaxBytes / 1024 / 1024;
-  const targets = `targets: rss ≤ ${START_TARGETS.idleRssMiB} MiB ${rssMiB <= START_TARGETS.idleRssMiB ? "met" : "MISSED"}, cpu ≤ ${START_TARGETS.idleCpuPercent} % ${usage.ployzd.cpuPercent <= START_TARGETS.idleCpuPercent ? "met" : "MISSED"}`;
+  // Idle is the end of the window: V8 gives back what the start grew in the first seconds (the max shows that peak).
+  const rssMiB = usage.ployzd.rssEndBytes / 1024 / 1024;
+  const targets = `targets: idle rss ≤ ${START_TARGETS.idleRssMiB} MiB ${rssMiB <= START_TARGETS.idleRssMiB ? "met" : "MISSED"}, cpu ≤ ${START_TARGETS.idleCpuPercent} % ${usage.ployzd.cpuPercent <= START_TARGETS.idleCpuPercent ? "met" : "MISSED"}`;
   line("ployzd (node)", usage.ployzd, `  rss ${times(ratios.ployzdRssToBareNode)} bare node; ${targets}`);
   line("ployzd's nats-server", usage.ployzdNatsServer, `  rss ${times(ratios.natsRssToBare)}, cpu ${ratios.natsCpuToBare === null ? "n/a (baseline used no CPU)" : times(ratios.natsCpuToBare)} bare nats-server`);
   line("bare nats-server", usage.bareNatsServer, "  baseline");
