@@ -3,9 +3,9 @@
  * options it knows; `--runs` is the number of timed runs of each benchmark that has runs):
  *
  *   npx tsx bench/index.ts [--only cli-start,ployzd-start,capacity-rtt,deploy-one,deploy-replicas,lease-contention,
- *                                  routing-convergence,gateway-throughput]
+ *                                  routing-convergence,gateway-throughput,reconcile,plan]
  *     [--runs N] [--idle-seconds 60] [--settle-seconds 5] [--requests 500] [--warmup 50]
- *     [--replicas 20] [--attempts 20] [--hold-seconds 3]
+ *     [--replicas 20] [--attempts 20] [--hold-seconds 3] [--namespaces 20]
  *
  * Human-readable lines, then one `BENCH {…}` line with every number.
  */
@@ -19,6 +19,8 @@ import { benchLeaseContention, LEASE_DEFAULTS } from "./lease-contention.ts";
 import { benchGatewayThroughput, THROUGHPUT_DEFAULTS } from "./gateway-throughput.ts";
 import { benchPloyzdStart, START_DEFAULTS } from "./ployzd-start.ts";
 import { benchRoutingConvergence, CONVERGENCE_DEFAULTS } from "./routing-convergence.ts";
+import { benchPlan, PLAN_DEFAULTS } from "./plan.ts";
+import { benchReconcile, RECONCILE_DEFAULTS } from "./reconcile.ts";
 import { numberOptions, printBench, runMain } from "./support/cli.ts";
 
 runMain(async () => {
@@ -33,6 +35,8 @@ runMain(async () => {
     "lease-contention": { key: "leaseContention", run: bind(benchLeaseContention, numberOptions(argv, LEASE_DEFAULTS)) },
     "routing-convergence": { key: "routingConvergence", run: bind(benchRoutingConvergence, numberOptions(argv, CONVERGENCE_DEFAULTS)) },
     "gateway-throughput": { key: "gatewayThroughput", run: bind(benchGatewayThroughput, numberOptions(argv, THROUGHPUT_DEFAULTS)) },
+    reconcile: { key: "reconcile", run: bind(benchReconcile, numberOptions(argv, RECONCILE_DEFAULTS)) },
+    plan: { key: "plan", run: bind(benchPlan, numberOptions(argv, PLAN_DEFAULTS)) },
   };
   const chosen = onlyOption(argv, Object.keys(benchmarks) as Array<keyof typeof benchmarks>);
   const results: Record<string, unknown> = {};

@@ -79,6 +79,7 @@ export const apiMachine = setup({
         const id = event.type.slice(DONE_PREFIX.length);
         if (!context.running.includes(id)) return;
         enqueue.assign({ running: context.running.filter((r) => r !== id) });
+        enqueue.stopChild(id); // a finished coordinator leaves the tree (its outcome went to whoever asked)
         enqueue.sendTo("serve", { type: "FINISHED", deployId: id, outcome: event.output } satisfies ApiServerEvent);
       }),
     },
@@ -89,6 +90,7 @@ export const apiMachine = setup({
         if (!context.running.includes(id)) return;
         const error = event.error;
         enqueue.assign({ running: context.running.filter((r) => r !== id) });
+        enqueue.stopChild(id);
         enqueue.sendTo("serve", { type: "REFUSED", deployId: id, reason: `its coordinator crashed: ${error instanceof Error ? error.message : String(error)}`, stopping: false } satisfies ApiServerEvent);
       }),
     },

@@ -42,6 +42,8 @@ export interface DeployContext extends DeployInput {
   notes: string[];
   /** The daemon is stopping: after the commit, what is left goes to the reconciler. */
   stopping: boolean;
+  /** It settled the namespace once (a second observation plans whatever it sees). */
+  settled: boolean;
 }
 
 export type DeployEvent =
@@ -49,6 +51,8 @@ export type DeployEvent =
   | { type: "STARTED"; candidate: StartedCandidate }
   | { type: "START_FAILED"; error: unknown }
   | { type: "ALL_STARTED" }
+  /** A participant lock could not be refreshed: not a lost lease (the fence still guards), but the start there may be refused. */
+  | { type: "LOCK_REFRESH_FAILED"; machine: string; reason: string }
   /** ployzd is stopping: compensate before the commit, hand over to the reconciler after it. */
   | { type: "SHUTDOWN" };
 
@@ -73,7 +77,7 @@ export const deployMachine = setup({
   actors: {
     lease: deployLeaseMachine,
     rollForward: rollForwardMachine,
-    observe: fromPromise<World, { namespace: string; operation: DeployOperation }>(async () => {
+    observe: fromPromise<World, { namespace: string; deployId: string; operation: DeployOperation }>(async () => {
       throw new Error("observe not provided");
     }),
     plan: fromPromise<Plan, { namespace: string; operation: DeployOperation; world: World }>(async () => {
@@ -84,7 +88,11 @@ export const deployMachine = setup({
     startCandidates: fromCallback<DeployEvent, { namespace: string; deployId: string; token: number; operation: DeployOperation; plan: Plan; images: Record<string, string> }>(({ sendBack }) => {
       sendBack({ type: "ALL_STARTED" });
     }),
+    /** Refreshes the participant locks (their max age is the lease's) while starts are being sent. */
+    keepLocks: fromCallback<DeployEvent, { namespace: string; deployId: string; locked: string[]; everyMs: number }>(() => {}),
     probeCandidates: fromPromise<void, { namespace: string; deployId: string; operation: DeployOperation; started: StartedCandidate[] }>(async () => {}),
+    /** Claims the spec's routes cluster-wide under the fence, before the commit (a conflict fails the deploy). */
+    claimRoutes: fromPromise<void, { namespace: string; operation: DeployOperation; token: number }>(async () => {}),
     commit: fromPromise<{ seq: number; warnings: string[] }, { context: DeployContext }>(async () => {
       throw new Error("commit not provided");
     }),
@@ -113,6 +121,8 @@ export const deployMachine = setup({
     },
     failed: ({ context }) => context.failure !== undefined,
     stopping: ({ context }) => context.stopping,
+    // Settled once already: plan on what is there (the commit's own roll-forward finishes the rest).
+    needsSettling: ({ context }, params: { world: World }) => params.world.unsettled.length > 0 && !context.settled,
     fenced: (_, params: { error: unknown }) => (params.error as { code?: string } | undefined)?.code === "fenced",
     rollForwardFailed: (_, params: { output: RollForwardOutput }) => params.output.failure !== undefined,
   },
@@ -130,6 +140,7 @@ export const deployMachine = setup({
     warnings: [],
     notes: [],
     stopping: false,
+    settled: false,
   }),
   initial: "routing",
   states: {
@@ -142,7 +153,7 @@ export const deployMachine = setup({
         observing: {
           invoke: {
             src: "observe",
-            input: ({ context }) => ({ namespace: context.namespace, operation: context.operation }),
+            input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, operation: context.operation }),
             onDone: { target: "planning", actions: assign({ world: ({ event }) => event.output }) },
             onError: { target: "#deploy.previewFailed", actions: { type: "fail", params: ({ event }) => ({ phase: "observe", error: event.error }) } },
           },
@@ -204,11 +215,12 @@ export const deployMachine = setup({
                   target: "#deploy.leased.compensating",
                   actions: assign({ failure: ({ context }) => ({ phase: "shutdown", code: "daemon-stopping", reason: `ployzd on ${context.machineId} is stopping` }) }),
                 },
-                { target: "settling" },
+                { target: "observing" },
               ],
             },
-            // Whatever an earlier coordinator left half-done is finished first: same roll-forward as after a commit.
+            // Whatever an earlier coordinator left half-done is finished first (same roll-forward as after a commit), then observed again.
             settling: {
+              entry: assign({ settled: true }),
               invoke: {
                 src: "rollForward",
                 input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, token: context.token, drainMs: context.timing.drainMs }),
@@ -226,8 +238,11 @@ export const deployMachine = setup({
               entry: { type: "recordPhase", params: { phase: "observe", state: "started" } },
               invoke: {
                 src: "observe",
-                input: ({ context }) => ({ namespace: context.namespace, operation: context.operation }),
-                onDone: { target: "planning", actions: assign({ world: ({ event }) => event.output }) },
+                input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, operation: context.operation }),
+                onDone: [
+                  { guard: { type: "needsSettling", params: ({ event }) => ({ world: event.output }) }, target: "settling", actions: assign({ world: ({ event }) => event.output }) },
+                  { target: "planning", actions: assign({ world: ({ event }) => event.output }) },
+                ],
                 onError: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "observe", error: event.error }) } },
               },
             },
@@ -266,7 +281,12 @@ export const deployMachine = setup({
             },
             starting: {
               entry: { type: "recordPhase", params: { phase: "start", state: "started" } },
-              invoke: {
+              invoke: [
+                {
+                  src: "keepLocks",
+                  input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, locked: context.locked, everyMs: context.timing.renewEveryMs }),
+                },
+                {
                 src: "startCandidates",
                 input: ({ context }) => ({
                   namespace: context.namespace,
@@ -276,8 +296,10 @@ export const deployMachine = setup({
                   plan: context.plan!,
                   images: context.world!.planInput.images,
                 }),
-              },
+                },
+              ],
               on: {
+                LOCK_REFRESH_FAILED: { actions: { type: "warn", params: ({ event }) => ({ text: `could not refresh the lock on ${event.machine}: ${event.reason}` }) } },
                 STARTED: { actions: assign({ started: ({ context, event }) => [...context.started, event.candidate] }) },
                 ALL_STARTED: "probing",
                 START_FAILED: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "start", error: event.error }) } },
@@ -287,8 +309,17 @@ export const deployMachine = setup({
               invoke: {
                 src: "probeCandidates",
                 input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, operation: context.operation, started: context.started }),
-                onDone: "#deploy.leased.committing",
+                onDone: "claiming",
                 onError: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "readiness", error: event.error }) } },
+              },
+            },
+            // Route ownership, cluster-wide and atomic per zone: of two namespaces claiming one route at once, one wins.
+            claiming: {
+              invoke: {
+                src: "claimRoutes",
+                input: ({ context }) => ({ namespace: context.namespace, operation: context.operation, token: context.token! }),
+                onDone: "#deploy.leased.committing",
+                onError: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "claim", error: event.error }) } },
               },
             },
           },

@@ -98,9 +98,10 @@ function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acm
       }
     }
   }
-  // Caddy takes the first match: longer path prefixes first, then exact hostnames before wildcards.
+  // Caddy takes the first match: exact hostnames before wildcards (a wildcard never takes an exact
+  // hostname's traffic, whatever its prefix), then longer path prefixes first.
   const isWildcard = (r: FlatRoute) => (r.hostnames[0]!.startsWith("*.") ? 1 : 0);
-  flat.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length || isWildcard(a) - isWildcard(b));
+  flat.sort((a, b) => isWildcard(a) - isWildcard(b) || b.pathPrefix.length - a.pathPrefix.length);
   const routes = flat.map((r) => ({
     match: [{ host: r.hostnames, ...(r.pathPrefix === "/" ? {} : { path: [r.pathPrefix, `${r.pathPrefix}/*`] }) }],
     handle:

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { StoredHead } from "./commit.ts";
 import type { NamespaceSpec } from "./manifest.ts";
 import type { Plan, PlanInput } from "./plan.ts";
+import type { ClaimConflict } from "./route-claims.ts";
 import type { RoutingRecord } from "./routing.ts";
 
 /**
@@ -44,9 +45,16 @@ export type DeployProgress = z.infer<typeof deployProgressSchema>;
 /** What a deploy observed before planning: the head it plans from, the plan input (without the spec). */
 export interface World {
   head: StoredHead | null;
+  /**
+   * What is not as the head says (derived records behind it, containers it does not name, the
+   * dead routed): settled by a roll-forward before planning. Empty almost always.
+   */
+  unsettled: string[];
   planInput: Omit<PlanInput, "spec">;
   /** The routing projection of the whole cluster: who serves which hostname and path. */
   routes: RoutingRecord[];
+  /** The spec's routes other namespaces have claimed (model/route-claims.ts), as of observing. */
+  claimConflicts: ClaimConflict[];
 }
 
 /** A candidate that was started by this deploy. */

@@ -65,10 +65,33 @@ export const readinessSchema = z.discriminatedUnion("type", [
 ]);
 export type ReadinessProbe = z.infer<typeof readinessSchema>;
 
+/**
+ * A path prefix is literal: `/`, then path characters only. Glob and placeholder characters
+ * (`* ? [ ] { }`), backslashes, empty segments and `.`/`..` segments are refused: the gateway
+ * matches exactly the prefix written, and conflicts are judged on exactly that.
+ */
+export const pathPrefixSchema = z
+  .string()
+  .max(1024)
+  .regex(/^\/[A-Za-z0-9._~!$&'()+,;=:@%\/-]*$/, "must start with / and hold only literal path characters (no * ? [ ] { } \\ or spaces)")
+  .refine((p) => !/\/\/|(^|\/)\.\.?(\/|$)/.test(p), "must not have empty, . or .. segments");
+
+/** A path prefix as the gateway matches it: `/api` and `/api/` are the same prefix. */
+export function normalizePrefix(prefix: string): string {
+  return prefix.length > 1 ? prefix.replace(/\/+$/, "") || "/" : prefix;
+}
+
 export const routeSchema = z
   .object({
-    hostnames: z.array(hostname).min(1),
-    pathPrefix: z.string().regex(/^\/[^\s]*$/, "must start with / and contain no spaces").default("/"),
+    hostnames: z
+      .array(hostname)
+      .min(1)
+      .superRefine((hosts, ctx) => {
+        hosts.forEach((h, i) => {
+          if (hosts.indexOf(h) !== i) ctx.addIssue({ code: "custom", path: [i], message: `hostname ${h} is listed twice` });
+        });
+      }),
+    pathPrefix: pathPrefixSchema.default("/"),
     port,
     tls: z.enum(["none", "acme"]).default("none"),
   })
@@ -176,6 +199,19 @@ export const namespaceSpecSchema = z
       ];
       const dup = targets.find((t, i) => targets.indexOf(t) !== i);
       if (dup) ctx.addIssue({ code: "custom", path: ["services", name], message: `two mounts target ${dup}` });
+    }
+    // One hostname + path prefix is served by one route of the namespace (conflicts with other namespaces are the claims').
+    const served = new Map<string, string>();
+    for (const [name, service] of Object.entries(spec.services)) {
+      service.routes.forEach((route, r) => {
+        const prefix = normalizePrefix(route.pathPrefix);
+        route.hostnames.forEach((host, h) => {
+          const key = `${host}${prefix}`;
+          const first = served.get(key);
+          if (first) ctx.addIssue({ code: "custom", path: ["services", name, "routes", r, "hostnames", h], message: `${key} is already served by ${first}` });
+          else served.set(key, `services.${name}.routes.${r}`);
+        });
+      });
     }
     const cycle = findCycle(spec.services);
     if (cycle) ctx.addIssue({ code: "custom", path: ["services"], message: `dependsOn has a cycle: ${cycle.join(" → ")}` });

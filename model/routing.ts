@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { routeSchema, type NamespaceSpec } from "./manifest.ts";
+import { normalizePrefix, routeSchema, type NamespaceSpec } from "./manifest.ts";
 
 /** The DNS zone every namespace's services live in. */
 export const CLUSTER_ZONE = "ployz.internal";
@@ -46,10 +46,7 @@ export function applyRoutingRecord(projection: RoutingProjection, record: Routin
   return { records, seq };
 }
 
-/** A path prefix as the gateway matches it: `/api` and `/api/` are the same prefix. */
-export function normalizePrefix(prefix: string): string {
-  return prefix.length > 1 ? prefix.replace(/\/+$/, "") || "/" : prefix;
-}
+export { normalizePrefix };
 
 /** A hostname + path prefix already served by another service. */
 export interface RouteConflict {

@@ -52,6 +52,7 @@ export const STORE_LAYOUT: readonly StoreSpec[] = [
   { kind: "kv", name: "instances", description: "instance status (Intent)", history: 5 },
   { kind: "kv", name: "leases", description: "deploy leases", ttlMs: LEASE_TTL_MS, history: 1 },
   { kind: "kv", name: "locks", description: "participant locks", ttlMs: LEASE_TTL_MS, history: 1 },
+  { kind: "kv", name: "claims", description: "route ownership: hostname + path prefix → namespace, per zone", history: 5 },
   { kind: "kv", name: "secrets", description: "certificates and ACME account", history: 1 },
   // COMMITS: pruned per namespace by the authority after each commit (COMMITS_KEPT_PER_NAMESPACE); never by age or count here, so the head always stays.
   { kind: "stream", name: "COMMITS", description: "deploy commits (Intent)", subjects: ["commits.>"] },

@@ -18,6 +18,7 @@ import {
 } from "../actors/deploy/execute.ts";
 import { acquireLease, releaseLease, renewLease } from "../actors/deploy/lease.ts";
 import { observeWorld } from "../actors/deploy/observe-world.ts";
+import { acquireClaims, dropClaims } from "../actors/deploy/route-claims.ts";
 import type { Participants } from "../actors/deploy/participants.ts";
 import type { Faults } from "../actors/faults.ts";
 import { deployLeaseMachine } from "../machines/deploy-lease.ts";
@@ -27,6 +28,7 @@ import type { DeployOperation, World } from "../model/deploy.ts";
 import { RouteConflictError } from "../model/errors.ts";
 import { planDeploy, planRemoval } from "../model/plan-deploy.ts";
 import type { Plan } from "../model/plan.ts";
+import { describeClaimConflicts } from "../model/route-claims.ts";
 import { findRouteConflicts } from "../model/routing.ts";
 import { LEASE_TTL_MS } from "../model/store-layout.ts";
 import type { Logger } from "./logger.ts";
@@ -90,7 +92,7 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
         },
       }),
       rollForward: provideRollForward(deps),
-      observe: fromPromise(async ({ input }) => await observeWorld(store, deps.images, participants, deps.machineId, input.namespace, input.operation)),
+      observe: fromPromise(async ({ input }) => await observeWorld(store, deps.images, participants, { machineId: deps.machineId, deployId: input.deployId }, input.namespace, input.operation)),
       plan: fromPromise(async ({ input }) => planFor(input.namespace, input.operation, input.world)),
       lockParticipants: fromPromise(async ({ input }) => await lockParticipants(participants, input.namespace, input.deployId, machinesTouched(input.plan))),
       startCandidates: fromCallback<DeployEvent, { namespace: string; deployId: string; token: number; operation: DeployOperation; plan: Plan; images: Record<string, string> }>(
@@ -105,8 +107,21 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
           });
         },
       ),
+      keepLocks: fromCallback<DeployEvent, { namespace: string; deployId: string; locked: string[]; everyMs: number }>(({ input, sendBack }) => {
+        const timer = setInterval(() => {
+          for (const machine of input.locked) {
+            participants.lock(machine, input.namespace, input.deployId).catch((error: unknown) => {
+              sendBack({ type: "LOCK_REFRESH_FAILED", machine, reason: error instanceof Error ? error.message : String(error) });
+            });
+          }
+        }, input.everyMs);
+        return () => clearInterval(timer);
+      }),
       probeCandidates: fromPromise(async ({ input }) => {
         if (input.operation.kind === "deploy") await probeCandidates(participants, { ...input, spec: input.operation.spec });
+      }),
+      claimRoutes: fromPromise(async ({ input }) => {
+        if (input.operation.kind === "deploy") await acquireClaims(store.claims, input.namespace, input.operation.spec, input.token);
       }),
       commit: fromPromise(async ({ input }) => {
         deps.faults.hit("deploy.before-commit");
@@ -114,7 +129,16 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
         deps.faults.hit("deploy.after-commit");
         return committed;
       }),
-      removeCandidates: fromPromise(async ({ input }) => await removeCandidates(participants, input)),
+      removeCandidates: fromPromise(async ({ input }) => {
+        const warnings: string[] = [];
+        // Claims it made and did not commit are released; the reconciler releases them if this fails.
+        if (input.token !== undefined) {
+          await dropClaims(store.claims, input.namespace, input.token).catch((error: unknown) => {
+            warnings.push(`could not release the route claims of deploy ${input.deployId}: ${error instanceof Error ? error.message : String(error)}`);
+          });
+        }
+        return [...warnings, ...(await removeCandidates(participants, input))];
+      }),
       releaseLocks: fromPromise(async ({ input }) => await releaseLocks(participants, input.namespace, input.deployId, input.locked)),
     },
     actions: {
@@ -145,6 +169,11 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
 /** The plan of an operation: a deploy's (after the cluster-wide route check) or a removal's. */
 function planFor(namespace: string, operation: DeployOperation, world: World): Plan {
   if (operation.kind === "remove") return planRemoval(namespace, world.planInput);
+  if (world.claimConflicts.length > 0) {
+    throw new RouteConflictError(describeClaimConflicts(namespace, world.claimConflicts), {
+      hint: "a hostname and path prefix can have one owner, and a wildcard and the hostnames it covers one namespace: change one of them, or remove the other first",
+    });
+  }
   const conflicts = findRouteConflicts(operation.spec, world.routes);
   if (conflicts.length > 0) {
     throw new RouteConflictError(

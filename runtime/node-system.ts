@@ -122,6 +122,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     namespaces: store.kv.namespaces,
     instances: store.kv.instances,
     leases: store.kv.leases,
+    claims: store.kv.claims,
   };
   const participants = new Participants(nc, machineId);
   const timing = deployTiming(deps.drainMs);

@@ -31,6 +31,7 @@ export const RUN_OPTIONS = {
   "acme-email": { type: "string", describe: "contact address for the ACME account", implies: "acme-directory" },
   "dns-port": { type: "port", describe: "cluster DNS port on first start (default 53; 0: a free one)" },
   "fault-injection": { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" },
+  "drain-ms": { type: "number", default: 500, describe: "how long a replaced instance keeps serving once routing moved past it" },
   "reconcile-interval-ms": { type: "number", default: 30_000, describe: "how often each namespace is reconciled without a commit or container event" },
   inspect: { type: "boolean", default: false, describe: "forward XState inspection to the Stately inspector (browser)" },
   "inspect-url": { type: "string", default: "ws://127.0.0.1:8080", describe: "the Stately inspector's WebSocket bridge, with --inspect" },

@@ -54,6 +54,7 @@ async function run(args: RunArgs): Promise<void> {
         : {}),
       faultInjection: args["fault-injection"],
       reconcileIntervalMs: args["reconcile-interval-ms"],
+      drainMs: args["drain-ms"],
       ...(args.inspect ? { inspectUrl: args["inspect-url"] } : {}),
       ...(args.inspector ? {} : { inspector: false }),
       env: process.env,

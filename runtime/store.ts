@@ -13,7 +13,7 @@ import {
   type StreamSpec,
 } from "../model/store-layout.ts";
 
-export type BucketName = "meta" | "machines" | "regions" | "namespaces" | "instances" | "leases" | "locks" | "secrets";
+export type BucketName = "meta" | "machines" | "regions" | "namespaces" | "instances" | "leases" | "locks" | "claims" | "secrets";
 
 /** Handles on the control-plane store. */
 export interface Store {

@@ -30,10 +30,15 @@ export async function readLastCommitsRecord(jsm: JetStreamManager, namespace: st
 
 /** The namespace's head: its last commit or removal (a fence names the head it saw), or null before its first commit. */
 export async function readHead(jsm: JetStreamManager, namespace: string): Promise<StoredHead | null> {
+  return (await readTip(jsm, namespace)).head;
+}
+
+/** The last record of `commits.<ns>` and the head it stands on. */
+export async function readTip(jsm: JetStreamManager, namespace: string): Promise<{ last: StoredCommitsRecord | null; head: StoredHead | null }> {
   const last = await readLastCommitsRecord(jsm, namespace);
-  if (!last) return null;
-  if (last.type !== "fence") return last;
-  return last.headSeq === null ? null : await readHeadAt(jsm, namespace, last.headSeq);
+  if (!last) return { last, head: null };
+  if (last.type !== "fence") return { last, head: last };
+  return { last, head: last.headSeq === null ? null : await readHeadAt(jsm, namespace, last.headSeq) };
 }
 
 /** One commit or removal of the namespace, by sequence. */
@@ -91,7 +96,15 @@ export async function appendHead(js: JetStreamClient, jsm: JetStreamManager, rec
   const fenceSeq = record.fenceSeq;
   if (fenceSeq === undefined) throw new InvalidStateError(`${record.type} of deploy ${record.deployId} carries no fence`);
   try {
-    const ack = await js.publish(subject, JSON.stringify(record), { expect: { lastSubjectSequence: fenceSeq }, msgID: `${record.type}-${record.deployId}` });
+    // The message id makes a resend of the same record (its answer lost) land once; it names the
+    // namespace, since de-duplication is stream-wide.
+    const ack = await js.publish(subject, JSON.stringify(record), { expect: { lastSubjectSequence: fenceSeq }, msgID: `${record.type}-${record.namespace}-${record.deployId}` });
+    if (ack.duplicate) {
+      const stored = await readLastCommitsRecord(jsm, record.namespace);
+      if (!stored || stored.seq !== ack.seq || stored.type !== record.type || stored.deployId !== record.deployId) {
+        throw new InvalidStateError(`the ${record.type} of deploy ${record.deployId} was taken for a duplicate of message ${ack.seq}, which is not it`);
+      }
+    }
     return { seq: ack.seq, warnings: await dropFence(jsm, fenceSeq) };
   } catch (error) {
     const last = await readLastCommitsRecord(jsm, record.namespace);
@@ -154,7 +167,7 @@ async function dropFence(jsm: JetStreamManager, seq: number): Promise<string[]> 
     await jsm.streams.deleteMessage("COMMITS", seq, false);
     return [];
   } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === 10037) return []; // already gone
+    if (error instanceof JetStreamApiError && error.code === 10057) return []; // already gone (no message found)
     return [`could not delete fence ${seq} from stream COMMITS (it stays, fencing nothing): ${error instanceof Error ? error.message : String(error)}`];
   }
 }

@@ -10,4 +10,6 @@ export interface DeployStore {
   namespaces: KV;
   instances: KV;
   leases: KV;
+  /** Route ownership (model/route-claims.ts). */
+  claims: KV;
 }

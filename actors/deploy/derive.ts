@@ -4,7 +4,8 @@ import { FencedError } from "../../model/errors.ts";
 import { describeRollForward, planRollForward, type ContainerObservation, type RollForwardPlan } from "../../model/roll-forward.ts";
 import type { Faults } from "../faults.ts";
 import { readMachines } from "../store/machines.ts";
-import { readHead } from "./commits.ts";
+import { readLastCommitsRecord, readTip } from "./commits.ts";
+import { settleClaims } from "./route-claims.ts";
 import type { DeployStore } from "./deploy-store.ts";
 import { publishRouting, readInstancesDoc, readNamespaceRecord, readNamespaceRouting, writeInstancesDoc, writeNamespaceRecord } from "./derived-store.ts";
 import { readLease } from "./lease.ts";
@@ -33,7 +34,15 @@ export interface DeriveResult extends Derived {
  */
 export async function deriveNamespace(deps: DeriveDeps, namespace: string, self: string): Promise<DeriveResult> {
   const { store, participants } = deps;
-  const [head, lease, { machines }] = await Promise.all([readHead(store.jsm, namespace), readLease(store.leases, namespace), readMachines(store.machines)]);
+  // Every read at once: the head, what was derived from it, the lease, the members (then their containers).
+  const [{ head, last }, lease, { machines }, instances, routing, record] = await Promise.all([
+    readTip(store.jsm, namespace),
+    readLease(store.leases, namespace),
+    readMachines(store.machines),
+    readInstancesDoc(store.instances, namespace),
+    readNamespaceRouting(store.jsm, namespace),
+    readNamespaceRecord(store.namespaces, namespace),
+  ]);
   const leaseHolder = lease?.deployId;
   const inFlightDeploy = leaseHolder !== undefined && leaseHolder !== self ? leaseHolder : undefined;
   const active = machines.filter((m) => m.state === "active").map((m) => m.id);
@@ -46,18 +55,16 @@ export async function deriveNamespace(deps: DeriveDeps, namespace: string, self:
       }
     }),
   );
+  // The fence of the deploy in flight (holding the lease, not yet committed): its claims are its own.
+  const inFlightFence = inFlightDeploy !== undefined && last?.type === "fence" && last.deployId === inFlightDeploy ? last.seq : undefined;
   if (!head) {
-    // Never committed: whatever runs was started by deploys that are over (or by the one in flight).
+    // Never committed: whatever runs or is claimed was by deploys that are over (or by the one in flight).
+    const claimNotes = await settleClaims(store.claims, namespace, null, 0, inFlightFence);
     const leftovers = observed.flatMap((o) =>
       o.reachable ? o.containers.filter((c) => c.deployId !== inFlightDeploy).map((c) => ({ machine: o.machine, containerId: c.containerId, name: c.name, deployId: c.deployId, routed: false })) : [],
     );
-    return { head, plan: null, leaseHolder, notes: [], leftovers, dead: [], routingSeq: 0, gateways: [] };
+    return { head, plan: null, leaseHolder, notes: claimNotes, leftovers, dead: [], routingSeq: 0, gateways: [] };
   }
-  const [instances, routing, record] = await Promise.all([
-    readInstancesDoc(store.instances, namespace),
-    readNamespaceRouting(store.jsm, namespace),
-    readNamespaceRecord(store.namespaces, namespace),
-  ]);
   const plan = planRollForward({
     head,
     derived: { instances: instances.value, routing: routing.flatMap((r) => (r.record ? [r.record] : [])), invalidRouting: routing.filter((r) => !r.record).map((r) => r.service), namespace: record },
@@ -81,6 +88,16 @@ export async function deriveNamespace(deps: DeriveDeps, namespace: string, self:
     routingSeq = Math.max(routingSeq, await publishRouting(store.js, store.jsm, r, seqOf.get(r.service) ?? 0));
     deps.faults?.hit("rollforward.after-routing-record");
   }
+  // Ownership follows what the head serves. The tip is read again first: a newer commit stops a
+  // writer of an older head here; a deploy that fenced meanwhile may be claiming: leave its claims alone.
+  const now = await readLastCommitsRecord(store.jsm, namespace);
+  if (now && now.seq !== last?.seq && now.type !== "fence") {
+    throw new FencedError(`the roll-forward of commit ${head.seq} of ${namespace} stops: commit ${now.seq} landed meanwhile`, { hint: "a newer commit exists; its roll-forward is the one that counts" });
+  }
+  const claimNotes =
+    now && now.seq !== last?.seq
+      ? [`route claims left to deploy ${now.deployId}, which fenced the namespace meanwhile`]
+      : await settleClaims(store.claims, namespace, head.type === "commit" ? head.spec : null, head.seq, inFlightFence);
   if (plan.namespaceRecord) await writeNamespaceRecord(store.namespaces, plan.namespaceRecord);
 
   const invalid = routing.filter((r) => !r.record).map((r) => `routing record ${r.seq} of ${namespace}/${r.service} did not parse (${r.invalid}); rewritten from commit ${head.seq}`);
@@ -89,7 +106,7 @@ export async function deriveNamespace(deps: DeriveDeps, namespace: string, self:
     head,
     plan,
     leaseHolder,
-    notes: [...invalid, ...writes],
+    notes: [...invalid, ...writes, ...claimNotes],
     leftovers: plan.leftovers,
     dead: plan.dead,
     routingSeq,

@@ -1,15 +1,17 @@
 import type { ObjectStore } from "@nats-io/obj";
 import type { DeployOperation, World } from "../../model/deploy.ts";
 import type { MachineView } from "../../model/plan.ts";
-import { instancesOfHead, observedDead, type ContainerObservation } from "../../model/roll-forward.ts";
+import { describeRollForward, instancesOfHead, observedDead, planRollForward, type ContainerObservation } from "../../model/roll-forward.ts";
 import { readMachines } from "../store/machines.ts";
 import { loadProjection } from "../routing/follow-routing.ts";
 import { readHead } from "./commits.ts";
 import type { DeployStore } from "./deploy-store.ts";
-import { readInstances } from "./derived-store.ts";
+import { readInstances, readInstancesDoc, readNamespaceRecord } from "./derived-store.ts";
+import { readLease } from "./lease.ts";
 import { readRegions, regionRoles } from "./namespace-store.ts";
 import type { Participants } from "./participants.ts";
 import { resolveImages } from "./resolve-images.ts";
+import { checkClaims } from "./route-claims.ts";
 
 /**
  * Everything a deploy decides from, gathered now: Intent from the store (membership, regions,
@@ -17,13 +19,23 @@ import { resolveImages } from "./resolve-images.ts";
  * (capacity, and which of the head's containers still run), and the exact image every reference
  * of the spec resolves to.
  */
-export async function observeWorld(store: DeployStore, images: ObjectStore, participants: Participants, machineId: string, namespace: string, operation: DeployOperation): Promise<World> {
-  const [{ machines }, head, all, regions, routing] = await Promise.all([
+export async function observeWorld(
+  store: DeployStore,
+  images: ObjectStore,
+  participants: Participants,
+  self: { machineId: string; deployId: string },
+  namespace: string,
+  operation: DeployOperation,
+): Promise<World> {
+  const [{ machines }, head, all, regions, routing, instancesDoc, record, lease] = await Promise.all([
     readMachines(store.machines),
     readHead(store.jsm, namespace),
     readInstances(store.instances),
     readRegions(store.regions),
     loadProjection(store.js, store.jsm),
+    readInstancesDoc(store.instances, namespace),
+    readNamespaceRecord(store.namespaces, namespace),
+    readLease(store.leases, namespace),
   ]);
   const active = machines.filter((m) => m.state === "active");
   const current = head ? instancesOfHead(head) : [];
@@ -46,18 +58,35 @@ export async function observeWorld(store: DeployStore, images: ObjectStore, part
     }),
   );
   const spec = operation.kind === "deploy" ? operation.spec : undefined;
-  const resolved = spec ? await resolveImages(images, participants, machineId, Object.values(spec.services).map((s) => s.image), operation.kind === "deploy" ? operation.images : undefined) : {};
+  const claimConflicts = spec ? await checkClaims(store.claims, namespace, spec) : [];
+  const resolved = spec ? await resolveImages(images, participants, self.machineId, Object.values(spec.services).map((s) => s.image), operation.kind === "deploy" ? operation.images : undefined) : {};
+  const containers = observed.map((o) => o.containers);
+  const inFlightDeploy = lease && lease.deployId !== self.deployId ? lease.deployId : undefined;
+  const unsettled = head
+    ? describeRollForward({
+        ...planRollForward({
+          head,
+          derived: { instances: instancesDoc.value, routing: [...routing.records.values()].filter((r) => r.namespace === namespace), invalidRouting: [], namespace: record },
+          observed: containers,
+          inFlightDeploy,
+          at: new Date().toISOString(),
+        }),
+        dead: [],
+      })
+    : containers.flatMap((o) => (o.reachable ? o.containers.filter((c) => c.deployId !== inFlightDeploy).map((c) => `leftover ${c.name} on ${o.machine} (deploy ${c.deployId})`) : []));
   return {
     head,
+    unsettled,
     planInput: {
       baseCommitSeq: head?.seq ?? null,
       current,
-      dead: head ? observedDead(head, observed.map((o) => o.containers)) : {},
+      dead: head ? observedDead(head, containers) : {},
       images: resolved,
       reservedElsewhere,
       machines: observed.map((o) => o.view),
       regions: regionRoles(regions),
     },
     routes: [...routing.records.values()],
+    claimConflicts,
   };
 }

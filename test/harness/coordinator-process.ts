@@ -41,6 +41,7 @@ const machine = provideDeployMachine({
     namespaces: store.kv.namespaces,
     instances: store.kv.instances,
     leases: store.kv.leases,
+    claims: store.kv.claims,
   },
   images: store.images,
   participants: new Participants(nc, job.holder),

@@ -34,12 +34,12 @@ function daemonPid(): number {
   return readPid(dataPaths(cluster.home.dataDir).daemonPid)!;
 }
 
-/** Restarts ployzd (gracefully), armed with `faults` if given, and reconnects the client. */
-async function restart(faults?: string): Promise<void> {
+/** Restarts ployzd (gracefully, if it runs), armed with `faults` if given, and reconnects the client. */
+async function restart(faults?: string, extraArgs: string[] = []): Promise<void> {
   await client.close().catch(() => undefined);
   const { devDown } = await import("../../runtime/dev.ts");
   await devDown({ dataDir: cluster.home.dataDir, timeoutMs: 20_000 });
-  await startDevDaemon(cluster.home, { faultInjection: true, extraArgs: DAEMON_ARGS, ...(faults ? { env: { PLOYZ_FAULTS: faults } } : {}) });
+  await startDevDaemon(cluster.home, { faultInjection: true, extraArgs: [...DAEMON_ARGS, ...extraArgs], ...(faults ? { env: { PLOYZ_FAULTS: faults } } : {}) });
   client = await connectClient(readContext(cluster.home.env, "dev"));
 }
 
@@ -101,5 +101,49 @@ describe("kill -9 of ployzd in the middle of a deploy", () => {
     const next = await client.deploy({ spec: specOf(ns, "three") });
     expect(next.type).toBe("deployed");
     expect((await eventually(() => converged(ns), "the next deploy to settle")).body).toBe("three");
+  }, 120_000);
+});
+
+describe("SIGTERM while deploys are in flight", () => {
+  it("before the commit: the deploy compensates before ployzd exits, nothing of it is left, the old commit runs", async () => {
+    const ns = cluster.namespace("term-before");
+    await client.deploy({ spec: specOf(ns, "one") });
+    const first = await eventually(() => converged(ns), "the first deploy to settle");
+    const committed = (await client.ps(ns)).instances.map((i) => i.containerId).sort();
+    const slow = aNamespaceSpec(ns, { web: httpService("slow", { replicas: 2, routes: [{ hostnames: [`${ns}.crash.test`], port: 8080 }], readiness: { type: "http", port: 8080, startPeriod: "30s" } }) });
+    const pending = client.deploy({ spec: slow }).then(
+      () => "finished",
+      (error: Error & { code?: string }) => `${error.code}: ${error.message}`,
+    );
+    await eventually(async () => ((await cluster.containersOf(ns)).length === 4 ? true : undefined), "the candidates to start");
+    const pid = daemonPid();
+    process.kill(pid, "SIGTERM");
+    expect(await pending).toMatch(/^deploy-failed: .*failed in phase shutdown: ployzd on \S+ is stopping; commit \d+ is still what runs/);
+    await eventually(async () => (isAlive(pid) ? undefined : true), "ployzd to exit");
+    // compensated before it exited: only the committed instances remain, untouched
+    expect((await cluster.containersOf(ns)).map((c) => c.Id).sort()).toEqual(committed);
+    await restart();
+    const after = await eventually(() => converged(ns), "the namespace to be settled after the restart");
+    expect(after).toEqual(first);
+  }, 120_000);
+
+  it("after the commit: the deploy is reported deployed and hands the drain to the reconciler, which finishes it after the restart", async () => {
+    await restart(undefined, ["--drain-ms", "20000"]);
+    const ns = cluster.namespace("term-after");
+    await client.deploy({ spec: specOf(ns, "one") });
+    await eventually(() => converged(ns), "the first deploy to settle");
+    const pending = client.deploy({ spec: specOf(ns, "two") });
+    // committed, routed to the new instances, waiting out the drain delay before removing the old ones
+    await eventually(async () => ((await client.history(ns)).commits.length === 2 && (await cluster.containersOf(ns)).length === 4 ? true : undefined), "the commit");
+    const pid = daemonPid();
+    process.kill(pid, "SIGTERM");
+    const reply = await pending;
+    expect(reply.type).toBe("deployed");
+    expect(reply.warnings?.join("\n")).toMatch(/left of the roll-forward of commit \d+ is the reconciler's/);
+    await eventually(async () => (isAlive(pid) ? undefined : true), "ployzd to exit");
+    expect((await cluster.containersOf(ns)).length).toBe(4); // the old instances were not removed on the way out
+    await restart();
+    const after = await eventually(() => converged(ns), "the reconciler to finish the drain", 45_000);
+    expect(after.body).toBe("two");
   }, 120_000);
 });

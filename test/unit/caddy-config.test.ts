@@ -147,15 +147,18 @@ describe("renderCaddyConfig: routes", () => {
     );
   });
 
-  // BUG (model/caddy-config.ts, renderCaddyConfig): routes with the same prefix length are ordered
-  // by "<namespace>/<service>" only, and Caddy takes the first match. A wildcard host "*.example.com"
-  // owned by blog/site comes before the exact "shop.example.com" of shop/web, so every request for
-  // shop.example.com goes to blog's wildcard, and findRouteConflicts does not see it either (the
-  // hostnames differ). An exact hostname should be tried before a wildcard that covers it.
+  // Caddy takes the first match: an exact hostname must be tried before any wildcard that covers it.
   it("tries an exact hostname before a wildcard that covers it", () => {
     const wildcard = aRoutingRecord({ namespace: "blog", service: "site", routes: [aRoute("*.example.com")], backends: [aBackend(0, { address: "10.0.1.1" })] });
     const exact = aRoutingRecord({ namespace: "shop", service: "web", routes: [aRoute("shop.example.com")], backends: [aBackend(0, { address: "10.0.2.1" })] });
 
     expect(briefly(aProjection(wildcard, exact))).toEqual(["shop.example.com → proxy 10.0.2.1:80", "*.example.com → proxy 10.0.1.1:80", "anything else → 404"]);
+  });
+
+  it("a wildcard with a longer path prefix still comes after every exact hostname (it cannot take shop.example.com/api)", () => {
+    const wildcard = aRoutingRecord({ namespace: "evil", service: "x", routes: [aRoute("*.example.com", { pathPrefix: "/api" })], backends: [aBackend(0, { address: "10.0.1.1" })] });
+    const exact = aRoutingRecord({ namespace: "shop", service: "web", routes: [aRoute("shop.example.com")], backends: [aBackend(0, { address: "10.0.2.1" })] });
+
+    expect(briefly(aProjection(wildcard, exact))).toEqual(["shop.example.com → proxy 10.0.2.1:80", "*.example.com /api,/api/* → proxy 10.0.1.1:80", "anything else → 404"]);
   });
 });

@@ -11,6 +11,8 @@ import { controllable, flush } from "../fixtures/effects.ts";
 const spec = aSpec({ web: aService({ replicas: 2 }) });
 const world: World = {
   head: null,
+  unsettled: [],
+  claimConflicts: [],
   planInput: { baseCommitSeq: null, current: [], dead: {}, images: {}, reservedElsewhere: {}, machines: [], regions: {} },
   routes: [],
 };
@@ -46,12 +48,14 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
   const planning = controllable<Plan>();
   const lock = controllable<string[]>();
   const probe = controllable<void>();
+  const claim = controllable<void, { token: number }>();
   const commit = controllable<{ seq: number; warnings: string[] }>();
   const removeCandidates = controllable<string[], { started: StartedCandidate[]; machines: string[]; token: number | undefined }>();
   const releaseLocks = controllable<string[], { locked: string[] }>();
   const rollForward = controllable<RollForwardOutput, { token: number | undefined }>();
   const starts: Array<{ sendBack: (event: DeployEvent) => void; stopped: boolean; input: { token: number } }> = [];
   const phases: string[] = [];
+  const lockKeepers: Array<{ input: { locked: string[]; everyMs: number }; stopped: boolean }> = [];
   const machine = deployMachine.provide({
     actors: {
       lease: fakeLease as never,
@@ -66,7 +70,15 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
           start.stopped = true;
         };
       }) as never,
+      keepLocks: fromCallback(({ input }) => {
+        const keeper = { input: input as { locked: string[]; everyMs: number }, stopped: false };
+        lockKeepers.push(keeper);
+        return () => {
+          keeper.stopped = true;
+        };
+      }) as never,
       probeCandidates: probe.logic as never,
+      claimRoutes: claim.logic as never,
       commit: commit.logic as never,
       removeCandidates: removeCandidates.logic as never,
       releaseLocks: releaseLocks.logic as never,
@@ -86,21 +98,24 @@ function startDeploy(operation: DeployOperation = { kind: "deploy", spec }) {
   actor.start();
   const state = () => actor.getSnapshot().value as unknown;
   const outcome = () => actor.getSnapshot().output as DeployOutcome | undefined;
-  return { actor, state, outcome, phases, observe, planning, lock, probe, commit, removeCandidates, releaseLocks, rollForward, starts, send: (e: DeployEvent) => actor.send(e) };
+  return { actor, state, outcome, phases, lockKeepers, observe, planning, lock, probe, claim, commit, removeCandidates, releaseLocks, rollForward, starts, send: (e: DeployEvent) => actor.send(e) };
 }
 
 type Deploy = ReturnType<typeof startDeploy>;
 
 /** Drives a deploy to `stage`, each step succeeding. */
-async function driveTo(stage: "settling" | "observing" | "planning" | "locking" | "starting" | "probing" | "committing" | "rollingForward", d: Deploy = startDeploy()) {
-  const order = ["settling", "observing", "planning", "locking", "starting", "probing", "committing", "rollingForward"];
-  const upTo = order.indexOf(stage);
+async function driveTo(stage: "settling" | "observing" | "planning" | "locking" | "starting" | "probing" | "claiming" | "committing" | "rollingForward", d: Deploy = startDeploy()) {
   d.send({ type: "LEASE_ACQUIRED", token: 41, warnings: [] });
+  if (stage === "settling") {
+    // an earlier coordinator left something: observing finds it unsettled
+    d.observe.latest().resolve({ ...world, unsettled: ["leftover ployz-shop-web-0-x on m1 (deploy d-dead)"] });
+    await flush();
+    return d;
+  }
+  const order = ["observing", "planning", "locking", "starting", "probing", "claiming", "committing", "rollingForward"];
+  const upTo = order.indexOf(stage);
   for (let i = 0; i < upTo; i++) {
     switch (order[i]) {
-      case "settling":
-        d.rollForward.latest().resolve(settled);
-        break;
       case "observing":
         d.observe.latest().resolve(world);
         break;
@@ -117,6 +132,9 @@ async function driveTo(stage: "settling" | "observing" | "planning" | "locking" 
         break;
       case "probing":
         d.probe.latest().resolve();
+        break;
+      case "claiming":
+        d.claim.latest().resolve();
         break;
       case "committing":
         d.commit.latest().resolve({ seq: 42, warnings: [] });
@@ -151,6 +169,7 @@ describe("deployMachine", () => {
     expect(d.outcome()).toMatchObject({ type: "deployed", commitSeq: 42, warnings: [], notes: [] });
     expect(d.removeCandidates.calls).toHaveLength(0);
     expect(d.phases).toEqual(["lease:started", "observe:started", "start:started", "commit:started", "commit:ok", "done:ok"]);
+    expect(d.claim.calls).toHaveLength(1);
   });
 
   it("starts candidates with its fence token and stops the start loop once it leaves `starting`", async () => {
@@ -161,19 +180,40 @@ describe("deployMachine", () => {
   });
 
   describe("LEASE_LOST before the commit compensates: it removes every candidate and fails, naming the lease", () => {
-    it.each(["settling", "observing", "planning", "locking", "starting", "probing"] as const)("in %s", async (stage) => {
+    it.each(["observing", "settling", "planning", "locking", "starting", "probing", "claiming"] as const)("in %s", async (stage) => {
       const d = await driveTo(stage);
       d.send({ type: "LEASE_LOST", reason: "the deploy lease of namespace shop is now held by m2" });
       await flush();
       expect(d.state()).toEqual({ leased: "compensating" });
       const removal = d.removeCandidates.latest().input;
-      if (stage === "probing") expect(removal.started.map((c) => c.containerId)).toEqual(["c0", "c1"]);
+      if (stage === "probing" || stage === "claiming") expect(removal.started.map((c) => c.containerId)).toEqual(["c0", "c1"]);
       // machines the plan touched are swept for candidates whose start it never heard of
-      if (["locking", "starting", "probing"].includes(stage)) expect(removal.machines).toEqual(["m1", "m2"]);
+      if (["locking", "starting", "probing", "claiming"].includes(stage)) expect(removal.machines).toEqual(["m1", "m2"]);
       await finish(d);
       expect(d.outcome()).toMatchObject({ type: "failed", phase: "lease", code: "lease-lost", reason: "lost the lease: the deploy lease of namespace shop is now held by m2" });
       expect(d.commit.calls).toHaveLength(0);
     });
+  });
+
+  it("refreshes the participant locks while it starts; a refresh that fails is a warning, not a lost lease", async () => {
+    const d = await driveTo("starting");
+    expect(d.lockKeepers.map((k) => k.input)).toEqual([expect.objectContaining({ locked: ["m1", "m2"], everyMs: 5_000 })]);
+    d.send({ type: "LOCK_REFRESH_FAILED", machine: "m2", reason: "machine m2 did not answer within 5000 ms" });
+    await flush();
+    expect(d.state()).toEqual({ leased: { preparing: "starting" } });
+    d.starts[0]!.sendBack({ type: "ALL_STARTED" });
+    await flush();
+    expect(d.lockKeepers[0]!.stopped).toBe(true); // only starts need the locks
+    d.probe.latest().resolve();
+    await flush();
+    d.claim.latest().resolve();
+    await flush();
+    d.commit.latest().resolve({ seq: 42, warnings: [] });
+    await flush();
+    d.rollForward.latest().resolve(settled);
+    await flush();
+    await finish(d);
+    expect(d.outcome()).toMatchObject({ type: "deployed", warnings: ["could not refresh the lock on m2: machine m2 did not answer within 5000 ms"] });
   });
 
   it("a second LEASE_LOST (or any later failure) does not restart compensation or replace the first reason", async () => {
@@ -213,6 +253,17 @@ describe("deployMachine", () => {
     expect(d.outcome()).toMatchObject({ type: "deployed", warnings: ["lease lost after the commit: gone"] });
   });
 
+  it("a route another namespace claimed first fails the deploy before its commit, naming the owner", async () => {
+    const d = await driveTo("claiming");
+    expect(d.claim.latest().input).toMatchObject({ token: 41 });
+    d.claim.latest().reject(Object.assign(new Error("route shop.example.com/ of shop/web conflicts with shop.example.com/, claimed by evil/x"), { code: "route-conflict" }));
+    await flush();
+    expect(d.state()).toEqual({ leased: "compensating" });
+    await finish(d);
+    expect(d.outcome()).toMatchObject({ type: "failed", phase: "claim", code: "route-conflict" });
+    expect(d.commit.calls).toHaveLength(0);
+  });
+
   it("a commit fenced out by a later holder compensates and fails with code `fenced`", async () => {
     const d = await driveTo("committing");
     d.commit.latest().reject(new FencedError("deploy d-000001 may not commit: fence 41 of namespace shop is stale"));
@@ -243,11 +294,30 @@ describe("deployMachine", () => {
     expect(d.outcome()).toMatchObject({ type: "failed", phase: "start", reason: "image not found" });
   });
 
+  it("settles what an earlier coordinator left before planning, observes again, and plans on what is there then", async () => {
+    const d = await driveTo("settling");
+    expect(d.state()).toEqual({ leased: { preparing: "settling" } });
+    expect(d.rollForward.latest().input).toMatchObject({ token: 41 });
+    d.rollForward.latest().resolve({ ...settled, notes: ["removed ployz-shop-web-0-x on m1 (never committed, deploy d-dead)"] });
+    await flush();
+    expect(d.observe.calls).toHaveLength(2);
+    // still unsettled the second time (say, a container that came back): it plans anyway, it does not loop
+    d.observe.latest().resolve({ ...world, unsettled: ["leftover y"] });
+    await flush();
+    expect(d.state()).toEqual({ leased: { preparing: "planning" } });
+    expect(d.rollForward.calls).toHaveLength(1);
+    d.planning.latest().resolve(plan);
+    await flush();
+    d.lock.latest().resolve([]);
+    await flush();
+    expect(d.actor.getSnapshot().context.notes).toEqual(["removed ployz-shop-web-0-x on m1 (never committed, deploy d-dead)"]);
+  });
+
   it("a failed settle (what an earlier coordinator left could not be finished) fails before planning", async () => {
     const d = await driveTo("settling");
     d.rollForward.latest().resolve({ failure: { phase: "drain", code: "fenced", reason: "refused" }, notes: [], dead: [] });
     await flush();
-    expect(d.observe.calls).toHaveLength(0);
+    expect(d.observe.calls).toHaveLength(1);
     await finish(d);
     expect(d.outcome()).toMatchObject({ type: "failed", phase: "settle", code: "fenced" });
   });
@@ -279,7 +349,7 @@ describe("deployMachine", () => {
     expect(d.state()).toEqual({ leased: "committing" });
     d.commit.latest().resolve({ seq: 42, warnings: [] });
     await flush();
-    expect(d.rollForward.calls).toHaveLength(1); // the settle only: no roll-forward after the commit
+    expect(d.rollForward.calls).toHaveLength(0); // nothing to settle, and no roll-forward after the commit
     await finish(d);
     expect(d.outcome()).toMatchObject({ type: "deployed", commitSeq: 42 });
   });
@@ -296,7 +366,6 @@ describe("deployMachine", () => {
   it("nothing to do (the same spec again): releases without locking, starting or committing", async () => {
     const d = startDeploy();
     d.send({ type: "LEASE_ACQUIRED", token: 41, warnings: [] });
-    d.rollForward.latest().resolve(settled);
     await flush();
     const head: World["head"] = { type: "commit", seq: 40, namespace: "shop", deployId: "d-0", authority: "m1", parentSeq: null, spec, revisions: {}, placement: [], planHash: "x", createdAt: "2026-01-01T00:00:00.000Z" };
     d.observe.latest().resolve({ ...world, head });

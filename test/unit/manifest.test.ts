@@ -185,6 +185,23 @@ describe("Ployz manifest errors name the file and the dotted path", () => {
   });
 });
 
+describe("routes that could break a gateway or take another's traffic are refused at their path", () => {
+  it.each([
+    ["a hostname listed twice", "routes:\n  - hostnames: [a.example.com, a.example.com]\n    port: 80", /services\.web\.routes\[0\]\.hostnames\[1\]: hostname a\.example\.com is listed twice/],
+    ["a repeated wildcard", "routes:\n  - hostnames: ['*.example.com', '*.example.com']\n    port: 80", /routes\[0\]\.hostnames\[1\]: hostname \*\.example\.com is listed twice/],
+    ["a glob path prefix", "routes:\n  - hostnames: [shop.example.com]\n    pathPrefix: /*\n    port: 80", /routes\[0\]\.pathPrefix: must start with \/ and hold only literal path characters/],
+    ["a placeholder", "routes:\n  - hostnames: [shop.example.com]\n    pathPrefix: /{x}\n    port: 80", /routes\[0\]\.pathPrefix/],
+    ["a .. segment", "routes:\n  - hostnames: [shop.example.com]\n    pathPrefix: /a/../b\n    port: 80", /routes\[0\]\.pathPrefix: must not have empty, \. or \.\. segments/],
+    [
+      "the same host and prefix twice in one namespace",
+      "routes:\n  - hostnames: [shop.example.com]\n    pathPrefix: /api\n    port: 80\n  - hostnames: [shop.example.com]\n    pathPrefix: /api/\n    port: 81",
+      /routes\[1\]\.hostnames\[0\]: shop\.example\.com\/api is already served by services\.web\.routes\.0/,
+    ],
+  ])("%s", (_, web, message) => {
+    expect(errorOf(() => parse(manifest(web))).message).toMatch(message);
+  });
+});
+
 describe("manifest text that is not a mapping, or not YAML", () => {
   it.each([
     ["", "app.yaml: is empty"],

@@ -4,7 +4,7 @@ import { DeployFailedError } from "../../model/errors.ts";
 import { formatOperation, formatPlan } from "../../model/format-operation.ts";
 import type { InstanceRecord } from "../../model/instance.ts";
 import type { NamespaceSpec, ServiceInput } from "../../model/manifest.ts";
-import { planDeploy, planHash } from "../../model/plan-deploy.ts";
+import { MAX_INSTANCES_PER_NAMESPACE, planDeploy, planHash } from "../../model/plan-deploy.ts";
 import type { MachineView, Operation, Plan, PlanInput } from "../../model/plan.ts";
 import { REGION_ROLES, type RegionRole } from "../../model/region.ts";
 import { aPlanInput, aService, aSpec, aView, anInstance, briefly, committed, GiB, MiB, revisionOf } from "../fixtures/deploy.ts";
@@ -83,6 +83,45 @@ describe("planDeploy: what changes", () => {
     const plan = planDeploy(aPlanInput(after, threeMachines.slice(0, 2), { current }));
 
     expect(briefly(plan)).toEqual(["create agent#0 on m2", "create agent#1 on m1", "remove agent#0 on m2", "remove agent#1 on m1"]);
+  });
+});
+
+describe("planDeploy: what runs", () => {
+  it("replaces a dead instance of an unchanged service in its own slot, keeping the live ones", () => {
+    const spec = aSpec({ web: aService({ replicas: 3 }) });
+    const current = deployed(spec, "web", 3);
+    const plan = planDeploy(aPlanInput(spec, threeMachines, { baseCommitSeq: 7, current, dead: { [current[1]!.containerId]: "exited (137)" } }));
+
+    expect(briefly(plan)).toEqual(["keep web#0 on m1", "keep web#2 on m3", "create web#1 on m2", "remove web#1 on m2"]);
+    expect(plan.operations[2]).toMatchObject({ reason: expect.stringMatching(/^replaces a dead instance \(its container exited \(137\)\); /) });
+    expect(plan.operations[3]).toMatchObject({ reason: "its container exited (137); replaced on m2", containerId: current[1]!.containerId });
+    expect(plan.explanations[0]!.change).toBe("changed");
+  });
+
+  it("replaces a dead instance of a global service on its machine", () => {
+    const spec = aSpec({ agent: aService({ mode: "global" }) });
+    const current = threeMachines.map((v, slot) => anInstance({ service: "agent", slot, machine: v.machine.id, of: spec }));
+    const plan = planDeploy(aPlanInput(spec, threeMachines, { baseCommitSeq: 7, current, dead: { [current[2]!.containerId]: "is missing" } }));
+
+    expect(briefly(plan)).toEqual(["keep agent#0 on m1", "keep agent#1 on m2", "create agent#2 on m3", "remove agent#2 on m3"]);
+    expect(plan.operations[3]).toMatchObject({ reason: "its container is missing" });
+  });
+
+  it("the revision follows the exact image: the same spec with a re-pushed tag replaces every instance", () => {
+    const spec = aSpec({ web: aService({ replicas: 2 }) });
+    const current = deployed(spec, "web", 2);
+    const plan = planDeploy(aPlanInput(spec, threeMachines, { current, images: { [spec.services.web!.image]: `sha256:${"9".repeat(64)}` } }));
+    expect(briefly(plan)).toEqual(["create web#0 on m1", "create web#1 on m2", "remove web#0 on m1", "remove web#1 on m2"]);
+  });
+
+  it("refuses, before placing anything, a namespace of more instances than the cap, naming each service's count", () => {
+    const many = aSpec({ a: aService({ replicas: 100 }), b: aService({ mode: "global" }) });
+    const machines = Array.from({ length: 200 }, (_, i) => aView(aMachine({ id: `m${i}` })));
+    const ok = planDeploy(aPlanInput(many, machines));
+    expect(ok.operations).toHaveLength(300);
+    const tooMany = aSpec(Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`s${i}`, aService({ replicas: 100 })])));
+    const error = failure(() => planDeploy(aPlanInput(tooMany, machines)));
+    expect(error.message).toBe(`namespace shop would run ${11 * 100} instances (${Array.from({ length: 11 }, (_, i) => `s${i}: 100`).join(", ")}); at most ${MAX_INSTANCES_PER_NAMESPACE} per namespace`);
   });
 });
 

@@ -76,12 +76,13 @@ describe("findRouteConflicts", () => {
     expect(findRouteConflicts(storefront, [blogOwns("shop.example.com", "/", { deleted: true })])).toEqual([]);
   });
 
-  it("refuses two services of the same spec claiming the same hostname and path prefix", () => {
-    const spec = aSpec({
-      web: aService({ routes: [aRoute("shop.example.com")] }),
-      web2: aService({ routes: [aRoute("shop.example.com")] }),
-    });
-    expect(findRouteConflicts(spec, [])).toEqual([{ hostname: "shop.example.com", pathPrefix: "/", service: "web2", owner: { namespace: "shop", service: "web" } }]);
+  it("two services of the same spec claiming the same hostname and path prefix are refused by the manifest schema, naming both", () => {
+    expect(() =>
+      aSpec({
+        web: aService({ routes: [aRoute("shop.example.com")] }),
+        web2: aService({ routes: [aRoute("shop.example.com", { pathPrefix: "/" })] }),
+      }),
+    ).toThrow(/shop\.example\.com\/ is already served by services\.web\.routes\.0/);
   });
 
   it("reports every conflicting route, and no route that is free", () => {
