@@ -33,7 +33,9 @@ export type SupervisedChildEvent =
   /** Operator asks to try a failed child again. */
   | { type: "RESTART" }
   /** Fault injection for tests and `ployzctl debug crash`: treated exactly like a crash. */
-  | { type: "INJECT_CRASH"; reason: string };
+  | { type: "INJECT_CRASH"; reason: string }
+  /** Start the child afresh, now, without counting a crash (what it drives was replaced, e.g. a restarted Caddy). */
+  | { type: "REFRESH"; reason: string };
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
@@ -109,6 +111,7 @@ export const supervisedChildMachine = setup({
         ],
       },
       on: {
+        REFRESH: { target: "running", reenter: true, actions: ["countRestart", assign({ lastError: ({ event }) => `refreshed: ${event.reason}` })] },
         INJECT_CRASH: [
           { guard: "crashLoop", target: "failed", actions: { type: "recordCrash", params: ({ event }) => ({ reason: event.reason }) } },
           { target: "backoff", actions: { type: "recordCrash", params: ({ event }) => ({ reason: event.reason }) } },

@@ -17,6 +17,9 @@ export interface GatewayListen {
   dns?: string;
 }
 
+/** The Host the gateway's requests to Caddy's admin socket carry. */
+export const CADDY_ADMIN_HOST = "caddy-admin";
+
 /** What the gateway serves over TLS, and the ACME http-01 challenges it answers right now. */
 export interface GatewayTls {
   /** Certificates from KV `secrets`, obtained by any machine: PEM chain and key, per hostname. */
@@ -34,6 +37,40 @@ interface FlatRoute {
   pathPrefix: string;
   port: number;
   record: RoutingRecord;
+}
+
+/** A record the gateway leaves out, and why. */
+export interface ExcludedRoute {
+  namespace: string;
+  service: string;
+  reason: string;
+}
+
+/**
+ * The records the gateway can serve, each checked on its own, and the ones it leaves out, so one
+ * bad record never makes Caddy refuse the whole config. Records reach here parsed by the schema
+ * (hostnames, literal prefixes). Two records that serve one hostname + path prefix can only come
+ * from a store written around the claims (model/route-claims.ts): which one is legitimate cannot
+ * be told here, so both are left out, each naming the other.
+ */
+export function servableProjection(projection: RoutingProjection): { projection: RoutingProjection; excluded: ExcludedRoute[] } {
+  const servers = new Map<string, string[]>();
+  const servedBy = (record: RoutingRecord) => [...new Set(record.routes.flatMap((route) => route.hostnames.map((h) => `${h}${normalizePrefix(route.pathPrefix)}`)))];
+  for (const record of projection.records.values()) {
+    for (const served of servedBy(record)) servers.set(served, [...(servers.get(served) ?? []), `${record.namespace}/${record.service}`]);
+  }
+  const records = new Map<string, RoutingRecord>();
+  const excluded: ExcludedRoute[] = [];
+  for (const [key, record] of [...projection.records].sort(([a], [b]) => compareText(a, b))) {
+    const self = `${record.namespace}/${record.service}`;
+    const clash = servedBy(record).find((served) => servers.get(served)!.length > 1);
+    if (clash) {
+      excluded.push({ namespace: record.namespace, service: record.service, reason: `${clash} is also served by ${servers.get(clash)!.filter((s) => s !== self).join(", ")}` });
+      continue;
+    }
+    records.set(key, record);
+  }
+  return { projection: { records, seq: projection.seq }, excluded };
 }
 
 /**
@@ -66,7 +103,8 @@ export function renderCaddyConfig(projection: RoutingProjection, listen: Gateway
   const certificates = [...tls.certificates].sort((a, b) => compareText(a.hostname, b.hostname));
   return {
     // No autosave: the config holds certificate keys, and the gateway reloads it from the store anyway.
-    admin: { listen: listen.admin, config: { persist: false } },
+    // On a unix socket Caddy accepts only the Host names it is told (an empty Host is hard to send).
+    admin: { listen: listen.admin, config: { persist: false }, ...(listen.admin.startsWith("unix/") ? { origins: [CADDY_ADMIN_HOST] } : {}) },
     apps: {
       http: { servers },
       ...(certificates.length ? { tls: { certificates: { load_pem: certificates.map((c) => ({ certificate: c.certPem, key: c.keyPem })) } } } : {}),

@@ -39,6 +39,22 @@ export function emptyProjection(): RoutingProjection {
 }
 
 /** Applies one whole record; deleted services leave the projection. Pure: returns a new projection. */
+/**
+ * Applies one message of stream ROUTING (pure). A message that does not parse — or names another
+ * service than its subject — takes that service out of the projection (what it holds is unknown)
+ * and says why; it never passes for the record before it.
+ */
+export function applyRoutingMessage(projection: RoutingProjection, json: unknown, subject: string, seq: number): { state: RoutingProjection; invalid?: string } {
+  const parsed = routingRecordSchema.safeParse(json);
+  const [, namespace, service] = subject.split(".");
+  const matches = parsed.success && parsed.data.namespace === namespace && parsed.data.service === service;
+  if (parsed.success && matches) return { state: applyRoutingRecord(projection, parsed.data, seq) };
+  const records = new Map(projection.records);
+  if (namespace && service) records.delete(routingKey(namespace, service));
+  const issue = parsed.success ? `it names ${parsed.data.namespace}/${parsed.data.service}` : `${parsed.error.issues[0]?.path.join(".") || "record"}: ${parsed.error.issues[0]?.message ?? "invalid"}`;
+  return { state: { records, seq }, invalid: `not a routing record of ${namespace}/${service} (${issue}); left out` };
+}
+
 export function applyRoutingRecord(projection: RoutingProjection, record: RoutingRecord, seq: number): RoutingProjection {
   const records = new Map(projection.records);
   if (record.deleted) records.delete(routingKey(record.namespace, record.service));

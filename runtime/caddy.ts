@@ -1,63 +1,70 @@
 import { spawn } from "node:child_process";
-import { openSync, closeSync } from "node:fs";
-import { DaemonStartError, ProgramMissingError } from "../model/errors.ts";
-import { httpRequest } from "../actors/http/http-request.ts";
-import { writeFileAtomic } from "./files.ts";
-import { assertPortFree } from "./process.ts";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { caddyAdmin, type CaddyAdmin } from "../actors/gateway/caddy-admin.ts";
 import { renderCaddyConfig } from "../model/caddy-config.ts";
+import { DaemonStartError, ProgramMissingError } from "../model/errors.ts";
 import { emptyProjection } from "../model/routing.ts";
+import { writeFileAtomic } from "./files.ts";
+import { assertPortFree, isAlive, waitForExit } from "./process.ts";
 
 export interface CaddyOptions {
   binary?: string;
   configFile: string;
   pidFile: string;
   logFile: string;
-  /** Caddy's data and config directories (certificates, autosave). */
+  /** Caddy's data and config directories (certificates, autosave): 0700. */
   home: string;
-  adminHost: string;
-  adminPort: number;
+  /** The admin API's unix socket (in `home`). */
+  adminSocket: string;
   httpHost: string;
   httpPort: number;
 }
 
 export interface CaddyHandle {
   pid: number;
-  adminUrl: string;
+  admin: CaddyAdmin;
   httpAddress: string;
+  /** It was already running (left by an earlier ployzd) and serves on, with the config it had. */
+  adopted: boolean;
   stop(): Promise<void>;
   exited: Promise<{ code: number | null }>;
 }
 
 /**
- * Starts the gateway's data plane: a Caddy child process with an empty routing config, its admin
- * API on loopback. The gateway actor programs it with whole configs; Caddy outlives a gateway
- * actor's restart, so routing keeps working while the actor recovers.
+ * The gateway's data plane: Caddy, its admin API on a unix socket. A Caddy an earlier ployzd left
+ * running (its pid file names it, its command line names our config) is adopted, not restarted:
+ * it goes on serving its last config through a ployzd restart or crash, and the gateway loads the
+ * current one once it has it. Otherwise Caddy is started with no routes.
  */
-export async function startCaddy(options: CaddyOptions): Promise<CaddyHandle> {
-  await assertPortFree(options.adminHost, options.adminPort, "the gateway's admin API");
+export async function startOrAdoptCaddy(options: CaddyOptions): Promise<CaddyHandle> {
+  const admin = caddyAdmin(options.adminSocket);
+  const httpAddress = `${options.httpHost}:${options.httpPort}`;
+  const running = runningCaddy(options.pidFile, options.configFile);
+  if (running !== undefined && (await admin.ping())) {
+    return { pid: running, admin, httpAddress, adopted: true, exited: exitOf(running), stop: () => stopPid(running) };
+  }
+  if (running !== undefined) await stopPid(running); // ours, but deaf: start afresh
+  rmSync(options.adminSocket, { force: true });
   await assertPortFree(options.httpHost, options.httpPort, "the gateway's HTTP listener");
-  const listen = { admin: `${options.adminHost}:${options.adminPort}`, http: `${options.httpHost}:${options.httpPort}` };
-  writeFileAtomic(options.configFile, JSON.stringify(renderCaddyConfig(emptyProjection(), listen), null, 2), 0o600);
+  writeFileAtomic(options.configFile, JSON.stringify(renderCaddyConfig(emptyProjection(), { admin: admin.listen, http: httpAddress }), null, 2), 0o600);
   const log = openSync(options.logFile, "a", 0o600);
   const child = spawn(options.binary ?? process.env.PLOYZ_CADDY ?? "caddy", ["run", "--config", options.configFile], {
     stdio: ["ignore", log, log],
+    // Its own process group, and unreferenced: it outlives ployzd on purpose.
     detached: true,
     env: { ...process.env, HOME: options.home, XDG_DATA_HOME: `${options.home}/data`, XDG_CONFIG_HOME: `${options.home}/config` },
   });
   closeSync(log);
+  child.unref();
   if (child.pid) writeFileAtomic(options.pidFile, `${child.pid}\n`, 0o644);
   const exited = new Promise<{ code: number | null }>((resolve) => child.once("exit", (code) => resolve({ code })));
   const failed = new Promise<Error>((resolve) => child.once("error", resolve));
-  const adminUrl = `http://${options.adminHost}:${options.adminPort}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
     const early = await Promise.race([
       exited.then((e) => ({ kind: "exit" as const, code: e.code })),
       failed.then((error) => ({ kind: "error" as const, error })),
-      httpRequest(`${adminUrl}/config/`, { timeoutMs: 500 }).then(
-        (r) => ({ kind: r.ok ? ("ready" as const) : ("wait" as const) }),
-        () => ({ kind: "wait" as const }),
-      ),
+      admin.ping().then((ok) => ({ kind: ok ? ("ready" as const) : ("wait" as const) })),
     ]);
     if (early.kind === "ready") break;
     if (early.kind === "error") throw new ProgramMissingError(`cannot run caddy: ${early.error.message}`, { hint: "install it: apt-get install --no-install-recommends caddy" });
@@ -66,22 +73,53 @@ export async function startCaddy(options: CaddyOptions): Promise<CaddyHandle> {
       child.kill("SIGKILL");
       throw new DaemonStartError("caddy did not become ready within 15 s", { hint: `see ${options.logFile}` });
     }
-    // Caddy is up in tens of milliseconds; a refused connection costs next to nothing.
+    // Caddy is up in tens of milliseconds; asking a socket nobody listens on yet costs next to nothing.
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return {
-    pid: child.pid!,
-    adminUrl,
-    httpAddress: listen.http,
-    exited,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
-      if (!done) {
-        child.kill("SIGKILL");
-        await exited;
+  return { pid: child.pid!, admin, httpAddress, adopted: false, exited, stop: () => stopPid(child.pid!) };
+}
+
+/** The pid of the Caddy the pid file names, if it is alive and runs our config. */
+function runningCaddy(pidFile: string, configFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number.parseInt(readFileSync(pidFile, "utf8").trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+    return cmdline.includes("caddy") && cmdline.includes(configFile) ? pid : undefined;
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** Resolves once `pid` (not our child) has exited: watched every half second. */
+function exitOf(pid: number): Promise<{ code: number | null }> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (!isAlive(pid)) {
+        clearInterval(timer);
+        resolve({ code: null });
       }
-    },
-  };
+    }, 500);
+    timer.unref();
+  });
+}
+
+/** SIGTERM, then SIGKILL after 5 s. */
+async function stopPid(pid: number): Promise<void> {
+  if (!isAlive(pid)) return;
+  process.kill(pid, "SIGTERM");
+  if (!(await waitForExit(pid, 5_000))) {
+    process.kill(pid, "SIGKILL");
+    await waitForExit(pid, 5_000);
+  }
+}
+
+/** Stops the Caddy a data directory's pid file names (`dev down`): ployzd itself leaves it running. */
+export async function stopCaddy(pidFile: string, configFile: string): Promise<number | undefined> {
+  const pid = runningCaddy(pidFile, configFile);
+  if (pid === undefined) return undefined;
+  await stopPid(pid);
+  rmSync(pidFile, { force: true });
+  return pid;
 }

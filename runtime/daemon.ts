@@ -1,6 +1,4 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { networkInterfaces } from "node:os";
-import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, DaemonStartError, toErrorPayload } from "../model/errors.ts";
 import type { MachineRecord } from "../model/machine.ts";
@@ -8,13 +6,15 @@ import { replicasFor } from "../model/store-layout.ts";
 import type { ClientInfo } from "./client-info.ts";
 import { createDocker } from "./docker.ts";
 import { faultsFrom, NO_FAULTS } from "../actors/faults.ts";
+import { dnsAddressAtStart } from "../actors/dns/dns-address.ts";
 import { ensureWritableDir, writeFileAtomic } from "./files.ts";
 import { loadOrCreateIdentity } from "./keys.ts";
 import { createFileLogger, type Logger } from "./logger.ts";
 import { renderNatsConfig } from "./nats/config.ts";
 import { connectNats } from "./nats/connect.ts";
 import { startNatsServer, stopOrphanNatsServer, type NatsServerHandle } from "./nats/server.ts";
-import { startCaddy } from "./caddy.ts";
+import { startOrAdoptCaddy } from "./caddy.ts";
+import { superviseProcess } from "./supervised-process.ts";
 import { loadOrCreateNodeConfig, nodeConfigSchema, saveNodeConfig, type NodeConfig } from "./node-config.ts";
 import { startNodeSystem, type NodeSystem } from "./node-system.ts";
 import { dataPaths } from "./paths.ts";
@@ -79,10 +79,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     log = log.child({ machine: config.machineId });
     log.info({ version: VERSION, dataDir: paths.dataDir }, "ployzd starting");
     const docker = createDocker(options.env);
-    if (!config.gateway || !config.dns) {
-      const dnsHost = await bridgeAddress(docker, log);
+    const dns = await dnsAddressAtStart(docker, config.dns, options.dnsPort, log); // the bridge may have appeared or moved since
+    if (!config.gateway || config.dns?.host !== dns.host || config.dns.port !== dns.port) {
       config.gateway ??= { host: "127.0.0.1", httpPort: options.gatewayPort || (await freePort("127.0.0.1")), adminPort: await freePort("127.0.0.1") };
-      config.dns ??= { host: dnsHost, port: options.dnsPort === 0 ? await freePort(dnsHost, "udp") : (options.dnsPort ?? 53) };
+      config.dns = dns;
       saveNodeConfig(paths, config);
     }
     if (config.gateway.httpsPort === undefined) {
@@ -116,41 +116,53 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       members: [],
     });
     writeFileAtomic(paths.natsConfig, `${JSON.stringify(natsConfig, null, 2)}\n`, 0o600);
-    const nats: NatsServerHandle = await startNatsServer({
-      configFile: paths.natsConfig,
-      pidFile: paths.natsPid,
-      logFile: paths.natsLog,
-      host: config.nats.host,
-      port: config.nats.clientPort,
-      env: options.env,
+    // nats-server and Caddy are supervised: an exit starts them again (after a backoff); a crash loop stops ployzd, loudly.
+    let fatal: ((reason: string) => void) | undefined;
+    let node: NodeSystem | undefined;
+    const natsProcess = superviseProcess({
+      name: "nats-server",
+      start: () => startNatsServer({ configFile: paths.natsConfig, pidFile: paths.natsPid, logFile: paths.natsLog, host: config.nats.host, port: config.nats.clientPort, env: options.env }),
+      log,
+      onFailed: (error) => fatal?.(`nats-server keeps exiting: ${error}`),
     });
+    const nats: NatsServerHandle = await natsProcess.first;
     cleanup.push(async () => {
-      await nats.stop();
+      await natsProcess.stop();
       rmSync(paths.natsPid, { force: true });
     });
     log.info({ natsPid: nats.pid, url: nats.url }, "nats-server ready");
 
-    const orphanCaddy = await stopOrphan(paths.caddyPid, ["caddy", paths.caddyConfig]);
-    if (orphanCaddy) log.warn({ pid: orphanCaddy }, "stopped a caddy left behind by an earlier ployzd");
     mkdirSync(paths.caddyDir, { recursive: true, mode: 0o700 });
-    const httpsAddress = `${config.gateway.host}:${config.gateway.httpsPort}`;
-    // Caddy starts with HTTP only; the gateway's first config opens HTTPS, so check it now.
-    await assertPortFree(config.gateway.host, config.gateway.httpsPort, "the gateway's HTTPS listener");
-    const caddy = await startCaddy({
+    const gateway = config.gateway;
+    const httpsPort = gateway.httpsPort!;
+    const httpsAddress = `${gateway.host}:${httpsPort}`;
+    const caddyOptions = {
       configFile: paths.caddyConfig,
       pidFile: paths.caddyPid,
       logFile: paths.caddyLog,
       home: paths.caddyDir,
-      adminHost: "127.0.0.1",
-      adminPort: config.gateway.adminPort,
+      adminSocket: paths.caddyAdminSocket,
       httpHost: config.gateway.host,
       httpPort: config.gateway.httpPort,
+    };
+    const caddyProcess = superviseProcess({
+      name: "caddy",
+      start: async () => {
+        const handle = await startOrAdoptCaddy(caddyOptions);
+        // Caddy starts with HTTP only; the gateway's first config opens HTTPS, so check it now.
+        if (!handle.adopted) await assertPortFree(gateway.host, httpsPort, "the gateway's HTTPS listener");
+        return handle;
+      },
+      log,
+      // A new Caddy has no routes: the gateway starts afresh and loads them.
+      onRestarted: () => node?.refresh("gateway", "caddy was started again"),
+      onFailed: (error) => fatal?.(`caddy keeps exiting: ${error}`),
     });
-    cleanup.push(async () => {
-      await caddy.stop();
-      rmSync(paths.caddyPid, { force: true });
-    });
-    log.info({ caddyPid: caddy.pid, gateway: caddy.httpAddress }, "caddy ready");
+    const caddy = await caddyProcess.first;
+    let started = false;
+    // Caddy outlives ployzd on purpose: the gateway serves through a restart. `dev down` stops it.
+    cleanup.push(() => caddyProcess.stop({ leaveRunning: started || caddy.adopted }));
+    log.info({ caddyPid: caddy.pid, gateway: caddy.httpAddress, adopted: caddy.adopted }, caddy.adopted ? "caddy adopted: it kept serving" : "caddy ready");
 
     const nc: NatsConnection = await connectNats({ servers: [nats.url], seed: machineKey.seed, name: `ployzd ${config.machineId}`, reconnect: true, pingIntervalMs: 2_000 });
     cleanup.push(async () => {
@@ -179,13 +191,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log.info({ url: stately.url }, "forwarding XState inspection to the Stately inspector");
       cleanup.push(() => stately.stop());
     }
-    const node: NodeSystem = startNodeSystem({
+    node = startNodeSystem({
       nc,
       store,
       docker,
       gateway: {
-        adminUrl: caddy.adminUrl,
-        listen: { admin: `127.0.0.1:${config.gateway.adminPort}`, http: caddy.httpAddress, https: httpsAddress, dns: `${config.dns.host}:${config.dns.port}` },
+        admin: caddy.admin,
+        listen: { admin: caddy.admin.listen, http: caddy.httpAddress, https: httpsAddress, dns: `${config.dns.host}:${config.dns.port}` },
         ...(config.acme ? { acme: config.acme } : {}),
       },
       dns: { host: config.dns.host, port: config.dns.port, upstream: hostResolver() },
@@ -200,8 +212,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       ...(stately ? { inspect: stately.inspect } : {}),
       ...(options.inspector === false ? { inspector: false } : {}),
     });
-    cleanup.push(() => node.stop());
-    await node.ready;
+    const running = node;
+    cleanup.push(() => running.stop());
+    await running.ready;
 
     const info: ClientInfo = {
       machineId: config.machineId,
@@ -217,7 +230,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     };
     writeFileAtomic(paths.clientInfo, `${JSON.stringify(info, null, 2)}\n`, 0o600);
     cleanup.push(() => rmSync(paths.clientInfo, { force: true }));
-    log.info({ children: node.children().map((c) => c.name) }, "ployzd ready");
+    log.info({ children: running.children().map((c) => c.name) }, "ployzd ready");
+    started = true;
 
     let resolveStopped!: (code: number) => void;
     const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
@@ -229,16 +243,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         log?.info("ployzd stopped");
         resolveStopped(code);
       })());
-    void caddy.exited.then(({ code }) => {
+    fatal = (reason) => {
       if (stopping) return;
-      log?.fatal({ code }, "caddy exited unexpectedly; stopping ployzd");
+      log?.fatal({ reason }, "stopping ployzd");
       void stop(1);
-    });
-    void nats.exited.then(({ code, signal }) => {
-      if (stopping) return;
-      log?.fatal({ code, signal }, "nats-server exited unexpectedly; stopping ployzd");
-      void stop(1);
-    });
+    };
     return { machineId: config.machineId, stop: () => stop(0), stopped };
   } catch (error) {
     log?.error({ err: error }, "ployzd could not start");
@@ -303,23 +312,6 @@ function isPloyzd(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** The address of this machine's Docker bridge: where containers reach the cluster DNS. */
-async function bridgeAddress(docker: Docker, log: Logger): Promise<string> {
-  const docker0 = networkInterfaces().docker0?.find((a) => a.family === "IPv4");
-  if (docker0) return docker0.address;
-  try {
-    const network = (await docker.getNetwork("bridge").inspect()) as { IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> } };
-    const config = network.IPAM?.Config?.[0];
-    if (config?.Gateway) return config.Gateway;
-    // Docker 20.10 leaves Gateway out: the bridge takes the subnet's first address.
-    const base = config?.Subnet?.match(/^(\d+\.\d+\.\d+)\.0\//)?.[1];
-    if (base) return `${base}.1`;
-  } catch (error) {
-    log.warn({ err: error }, "no Docker bridge address (is dockerd running?): the cluster DNS listens on 127.0.0.1, which containers cannot reach");
-  }
-  return "127.0.0.1"; // DNS on loopback until the next first start
 }
 
 /** The first nameserver of /etc/resolv.conf, for names outside the cluster zone. */

@@ -7,6 +7,7 @@ import { clientInfoSchema, type ClientInfo } from "./client-info.ts";
 import { connectClient } from "./client.ts";
 import { contextPaths, readContext, writeContext, type Context } from "./context.ts";
 import { ensureWritableDir, readJsonFile } from "./files.ts";
+import { stopCaddy } from "./caddy.ts";
 import { dataPaths, defaultDevDataDir } from "./paths.ts";
 import { isAlive, waitForExit } from "./process.ts";
 
@@ -82,15 +83,19 @@ export async function devUp(options: { dataDir: string; env: NodeJS.ProcessEnv; 
 
 /** `ployzctl dev down`: stops the dev daemon gracefully; a no-op when none runs. */
 export async function devDown(options: { dataDir: string; timeoutMs?: number }): Promise<{ wasRunning: boolean; pid?: number }> {
+  const paths = dataPaths(options.dataDir);
   const pid = daemonPid(options.dataDir);
-  if (pid === undefined) return { wasRunning: false };
-  process.kill(pid, "SIGTERM");
-  if (!(await waitForExit(pid, options.timeoutMs ?? 30_000))) {
-    throw new DaemonStartError(`ployzd (pid ${pid}) did not stop within ${(options.timeoutMs ?? 30_000) / 1000} s`, {
-      hint: `see ${dataPaths(options.dataDir).daemonLog}; \`kill -9 ${pid}\` forces it (durable state survives)`,
-    });
+  if (pid !== undefined) {
+    process.kill(pid, "SIGTERM");
+    if (!(await waitForExit(pid, options.timeoutMs ?? 30_000))) {
+      throw new DaemonStartError(`ployzd (pid ${pid}) did not stop within ${(options.timeoutMs ?? 30_000) / 1000} s`, {
+        hint: `see ${paths.daemonLog}; \`kill -9 ${pid}\` forces it (durable state survives)`,
+      });
+    }
   }
-  return { wasRunning: true, pid };
+  // ployzd leaves its gateway serving when it stops (a restart must not go dark): down means down.
+  await stopCaddy(paths.caddyPid, paths.caddyConfig);
+  return pid === undefined ? { wasRunning: false } : { wasRunning: true, pid };
 }
 
 export interface DevStatus {

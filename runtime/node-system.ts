@@ -4,11 +4,16 @@ import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApiServer } from "../actors/api/api.ts";
-import { createDnsServer } from "../actors/dns/dns-server.ts";
+import { containerDns } from "../actors/dns/container-resolver.ts";
+import { createDnsApplier } from "../actors/dns/dns-server.ts";
 import type { AcmeSettings } from "../actors/gateway/acme.ts";
-import { createGateway } from "../actors/gateway/gateway.ts";
+import type { CaddyAdmin } from "../actors/gateway/caddy-admin.ts";
+import { createGatewayApplier } from "../actors/gateway/gateway.ts";
+import { createRoutingFollower } from "../actors/routing/follow-routing.ts";
+import { routingConsumerMachine } from "../machines/routing-consumer.ts";
 import type { GatewayListen } from "../model/caddy-config.ts";
-import { newRoutingConsumerStatus } from "../model/routing-status.ts";
+import { newRoutingConsumerStatus, routingConsumerStatus, type RoutingConsumerSnapshot } from "../model/routing-status.ts";
+import { DEFAULT_SUPERVISION_POLICY } from "../model/supervision.ts";
 import { deployVerbs } from "../actors/api/deploy-verbs.ts";
 import { overviewVerbs } from "../actors/api/overview.ts";
 import type { DeployStore } from "../actors/deploy/deploy-store.ts";
@@ -23,7 +28,7 @@ import { createParticipant } from "../actors/participant/participant.ts";
 import { registerMachine } from "../actors/store/machines.ts";
 import { recordNodeStatus } from "../actors/store/node-status.ts";
 import { meshPeerMachine } from "../machines/mesh-peer.ts";
-import { NODE_CHILDREN, nodeMachine } from "../machines/node.ts";
+import { NODE_CHILDREN, nodeMachine, type NodeChildName } from "../machines/node.ts";
 import { supervisedChildMachine } from "../machines/supervised-child.ts";
 import { ActorTable } from "../model/actor-table.ts";
 import { InvalidArgumentError, NotFoundError } from "../model/errors.ts";
@@ -49,7 +54,7 @@ export interface NodeSystemDeps {
   /** Fault points armed with `--fault-injection` and PLOYZ_FAULTS (tests). */
   faults: Faults;
   /** The gateway's Caddy, and this machine's ACME directory when `tls: acme` routes may be ordered here. */
-  gateway: { adminUrl: string; listen: GatewayListen; acme?: AcmeSettings };
+  gateway: { admin: CaddyAdmin; listen: GatewayListen; acme?: AcmeSettings };
   dns: { host: string; port: number; upstream: { host: string; port: number } | undefined };
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
   inspect?: (event: InspectionEvent) => void;
@@ -65,6 +70,8 @@ export interface NodeSystem {
   ready: Promise<void>;
   children(): ChildStatus[];
   injectCrash(name: string): void;
+  /** Starts a supervised child afresh (what it drives was replaced), without counting a crash. */
+  refresh(name: NodeChildName, reason: string): void;
   /** Stops every child, records the stop as Status, and resolves when the node is done. */
   stop(): Promise<void>;
 }
@@ -111,8 +118,28 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     ref.send({ type: "INJECT_CRASH", reason: "crash injected by ployzctl debug crash" });
   };
 
-  const gatewayStatus = newRoutingConsumerStatus("gateway", deps.gateway.listen.http);
-  const dnsStatus = newRoutingConsumerStatus("dns", `${deps.dns.host}:${deps.dns.port}`);
+  const consumers = {
+    gateway: { kind: "gateway" as const, listen: deps.gateway.listen.http },
+    dns: { kind: "dns" as const, listen: `${deps.dns.host}:${deps.dns.port}` },
+  };
+  /** What each routing consumer serves, read from its statechart's snapshot (asked, not shared). */
+  const routingStatus = () =>
+    (["gateway", "dns"] as const).map((name) => {
+      const wrapper = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[name];
+      const wrapped = wrapper?.getSnapshot() as { value: string; children?: Record<string, AnyActorRef | undefined> } | undefined;
+      const consumer = wrapped?.children?.child;
+      if (!consumer || consumer.getSnapshot().status !== "active") {
+        return { ...newRoutingConsumerStatus(consumers[name].kind, consumers[name].listen), freshness: { state: "stale" as const, since: new Date().toISOString(), reason: `the ${name} actor is ${wrapped?.value ?? "not running"}` } };
+      }
+      return routingConsumerStatus(consumer.getSnapshot() as RoutingConsumerSnapshot);
+    });
+  const follower = createRoutingFollower({ nc, js: store.js, jsm: store.jsm });
+  const consumerActions = {
+    freshnessChanged: (_: unknown, params: { kind: "gateway" | "dns"; freshness: "fresh" | "stale"; reason?: string }) => {
+      if (params.freshness === "stale") log.warn({ actor: params.kind, reason: params.reason }, "routing projection stale; serving the last good one");
+      else log.info({ actor: params.kind }, "routing projection fresh");
+    },
+  };
 
   const deployStore: DeployStore = {
     js: store.js,
@@ -160,9 +187,9 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           machineId,
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
-          routing: () => [gatewayStatus, dnsStatus],
-          // Containers use the cluster DNS when it listens where resolv.conf can point: port 53.
-          ...(deps.dns.port === 53 ? { dns: { server: deps.dns.host } } : {}),
+          routing: routingStatus,
+          // Asked at each start: the bridge may appear after ployzd started; on port 53 only (resolv.conf has no port).
+          get dns() { return containerDns(deps.dns); },
           log,
           children,
           ...(deps.faultInjection ? { injectCrash } : {}),
@@ -196,29 +223,47 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           ? createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })
           : fromPromise<void, { name: string }>(() => new Promise<void>(() => {})), // idles until stopped
       ),
-      meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(store.kv.machines) } })),
+      meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(nc, store.kv.machines) } })),
       gateway: supervise(
-        createGateway({
-          nc,
-          js: store.js,
-          jsm: store.jsm,
-          adminUrl: deps.gateway.adminUrl,
-          listen: deps.gateway.listen,
-          secrets: store.kv.secrets,
-          machineId,
-          ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
-          status: gatewayStatus,
-          log: log.child({ actor: "gateway" }),
+        routingConsumerMachine.provide({
+          actors: {
+            follow: follower,
+            apply: createGatewayApplier({
+              nc,
+              admin: deps.gateway.admin,
+              listen: deps.gateway.listen,
+              secrets: store.kv.secrets,
+              machineId,
+              ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
+              log: log.child({ actor: "gateway" }),
+            }),
+          },
+          actions: consumerActions,
         }),
       ),
       dns: supervise(
-        createDnsServer({ nc, js: store.js, jsm: store.jsm, host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, status: dnsStatus, log: log.child({ actor: "dns" }) }),
+        routingConsumerMachine.provide({
+          actors: {
+            follow: follower,
+            apply: createDnsApplier({ host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, drainMs: deps.drainMs, docker: deps.docker, clusterId: store.clusterId, log: log.child({ actor: "dns" }) }),
+          },
+          actions: consumerActions,
+        }),
       ),
     },
   });
 
   actor = createActor(node, {
-    input: { machineId, now: Date.now, childInputs: { api: { machineId }, reconciler: reconcilerInput({ ...effects, timing, intervalMs: deps.reconcileIntervalMs }) } },
+    input: {
+      machineId,
+      now: Date.now,
+      childInputs: {
+        api: { machineId },
+        reconciler: reconcilerInput({ ...effects, timing, intervalMs: deps.reconcileIntervalMs }),
+        gateway: { ...consumers.gateway, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },
+        dns: { ...consumers.dns, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },
+      },
+    },
     ...(inspecting || deps.inspect
       ? {
           inspect: (event: InspectionEvent) => {
@@ -277,12 +322,20 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     ready,
     children,
     injectCrash,
+    refresh(name, reason) {
+      const ref = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[name];
+      log.warn({ actor: name, reason }, "actor started afresh");
+      ref?.send({ type: "REFRESH", reason });
+    },
     async stop() {
       if (actor.getSnapshot().status === "active") actor.send({ type: "STOP" });
       await toPromise(actor).catch(() => undefined);
     },
   };
 }
+
+/** Between reloads of a routing consumer that keep failing (the store unreachable): 500 ms doubling to 5 s. */
+const ROUTING_RELOAD_BACKOFF = { ...DEFAULT_SUPERVISION_POLICY, initialBackoffMs: 500, maxBackoffMs: 5_000 };
 
 /** How long ployzd waits on SIGTERM for its deploys to compensate or hand over. */
 const HANDOVER_TIMEOUT_MS = 15_000;

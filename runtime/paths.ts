@@ -29,6 +29,8 @@ export function dataPaths(dataDir: string) {
     caddyDir: join(dataDir, "caddy"),
     caddyConfig: join(dataDir, "caddy", "caddy.json"),
     caddyPid: join(dataDir, "caddy", "caddy.pid"),
+    /** Caddy's admin API: a unix socket in the 0700 caddy directory. */
+    caddyAdminSocket: join(dataDir, "caddy", "admin.sock"),
     caddyLog: join(dataDir, "logs", "caddy.log"),
     logsDir: join(dataDir, "logs"),
     daemonLog: join(dataDir, "logs", "ployzd.log"),

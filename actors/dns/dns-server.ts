@@ -1,115 +1,69 @@
-import { createSocket, type Socket } from "node:dgram";
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
-import * as packet from "dns-packet";
+import type Docker from "dockerode";
 import type { Logger } from "pino";
-import { fromPromise } from "xstate";
-import { answerQuestion, inClusterZone } from "../../model/dns-zone.ts";
-import { CLUSTER_ZONE, emptyProjection, type RoutingProjection } from "../../model/routing.ts";
-import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
-import { reportRouting } from "../routing/consumer-status.ts";
-import { followRouting } from "../routing/follow-routing.ts";
+import { fromCallback } from "xstate";
+import type { ApplierEvent } from "../../machines/routing-consumer.ts";
+import { dnsListenHosts } from "../../model/dns-address.ts";
+import { dnsTtlSeconds } from "../../model/dns-zone.ts";
+import { observeBridge } from "./bridge-address.ts";
+import { ClusterDns } from "./cluster-dns.ts";
+import { ClusterSources } from "./cluster-sources.ts";
+import type { Upstream } from "./forward.ts";
 
 export interface DnsDeps {
-  nc: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
+  /** The address chosen at start (`planDnsAddress`); the Docker bridge is added once it appears. */
   host: string;
   port: number;
   /** The host's resolver, for every name outside the cluster zone. */
-  upstream: { host: string; port: number } | undefined;
-  status: RoutingConsumerStatus;
+  upstream: Upstream | undefined;
+  /** How long a replaced instance keeps serving: no answer may be cached for longer. */
+  drainMs: number;
+  /** This machine's dockerd: which sources are this cluster's containers, and where its bridge is. */
+  docker: Docker;
+  clusterId: string;
   log: Logger;
 }
 
 /**
- * The cluster DNS: answers `*.ployz.internal` from the routing projection (ready, committed
- * instances only) and forwards everything else to the host's resolver. Same consumer pattern as
- * the gateway: reload on doubt, keep answering from the last projection while stale.
+ * The cluster DNS, the DNS's applier (of machines/routing-consumer.ts): answers
+ * `*.ployz.internal` from the last projection it was sent (ready, committed instances only) and
+ * forwards everything else to the host's resolver — for this host and this cluster's containers
+ * only (`ClusterDns`, `ClusterSources`). A projection counts as applied once the DNS listens. A
+ * socket that cannot be bound, or fails, ends the consumer (APPLIER_CRASHED): its supervisor
+ * restarts it.
  */
-export function createDnsServer(deps: DnsDeps) {
-  return fromPromise<void, { name: string }>(async ({ signal }) => {
-    let projection: RoutingProjection = emptyProjection();
-    const socket = createSocket({ type: deps.host.includes(":") ? "udp6" : "udp4", reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(deps.port, deps.host, () => {
-        socket.off("error", reject);
-        resolve();
-      });
+export function createDnsApplier(deps: DnsDeps) {
+  return fromCallback<ApplierEvent, { kind: "gateway" | "dns" }>(({ sendBack, receive }) => {
+    const stop = new AbortController();
+    const crash = (error: unknown) => {
+      if (!stop.signal.aborted) sendBack({ type: "APPLIER_CRASHED", error: error instanceof Error ? error.message : String(error) });
+    };
+    const sources = new ClusterSources({ docker: deps.docker, clusterId: deps.clusterId, log: deps.log });
+    const dns = new ClusterDns({ port: deps.port, upstream: deps.upstream, ttl: dnsTtlSeconds(deps.drainMs), trusts: (address) => sources.trusts(address), log: deps.log });
+    dns.failed.catch(crash);
+
+    let toldNoBridge = false;
+    // dockerd (re)appearing is when its bridge may have appeared or moved: listen there too.
+    const followBridge = async () => {
+      const bridge = await observeBridge(deps.docker);
+      const added = await dns.listenOn(dnsListenHosts(deps.host, bridge.address));
+      if (added.length > 0) deps.log.info({ hosts: dns.hosts(), port: deps.port }, "the Docker bridge appeared: the cluster DNS listens there too, and containers started from now on use it");
+      if (!bridge.address && !toldNoBridge) deps.log.warn({ why: bridge.why }, "no Docker bridge yet: containers cannot reach the cluster DNS until it appears");
+      toldNoBridge ||= !bridge.address;
+    };
+    const listening = dns.listenOn([deps.host]).then(() => {
+      sources.follow(stop.signal, followBridge).catch(crash);
     });
-    const report = reportRouting(deps.status, deps.log, (r) => [`${r.service}.${r.namespace}.${CLUSTER_ZONE}`]);
-    let crashed: ((error: Error) => void) | undefined;
-    const crash = new Promise<never>((_, reject) => (crashed = reject));
-    socket.on("error", (error) => crashed?.(error));
-    socket.on("message", (message, remote) => {
-      void answer(socket, message, remote, projection, deps).catch((error: unknown) => deps.log.warn({ err: error }, "dns query failed"));
+    listening.catch(crash);
+
+    receive((event) => {
+      dns.apply(event.projection);
+      // A DNS that could not listen has applied nothing (its failure is reported once, by `crash`).
+      void listening.then(() => sendBack({ type: "APPLIED", seq: event.projection.seq, excluded: [] }), () => undefined);
     });
-    try {
-      await Promise.race([
-        crash,
-        followRouting({
-          nc: deps.nc,
-          js: deps.js,
-          jsm: deps.jsm,
-          signal,
-          onReload: report.onReload,
-          onFreshness: report.onFreshness,
-          onProjection: (next) => {
-            projection = next;
-            report.applied(next);
-          },
-        }),
-      ]);
-    } finally {
-      socket.close();
-    }
+    return () => {
+      stop.abort();
+      const close = () => void dns.close();
+      void listening.then(close, close);
+    };
   });
-}
-
-async function answer(socket: Socket, message: Buffer, remote: { address: string; port: number }, projection: RoutingProjection, deps: DnsDeps): Promise<void> {
-  let query: packet.Packet;
-  try {
-    query = packet.decode(message);
-  } catch {
-    return; // not DNS: ignore
-  }
-  const question = query.questions?.[0];
-  if (!question) return;
-  if (!inClusterZone(question.name)) {
-    if (!deps.upstream) return reply(socket, remote, { ...base(query), flags: RCODES.REFUSED } as never);
-    return forward(socket, message, remote, deps.upstream, query);
-  }
-  const result = answerQuestion(projection, question.name, question.type);
-  reply(socket, remote, {
-    ...base(query),
-    // dns-packet carries the rcode in the low four bits of the flags.
-    flags: packet.AUTHORITATIVE_ANSWER | packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | RCODES[result.rcode],
-    answers: result.answers.map((a) => ({ type: a.type, name: a.name, ttl: a.ttl, class: "IN", data: a.data }) as packet.Answer),
-  } as never);
-}
-
-const RCODES = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
-
-function base(query: packet.Packet) {
-  return { id: query.id, type: "response" as const, questions: query.questions };
-}
-
-function reply(socket: Socket, remote: { address: string; port: number }, response: packet.Packet): void {
-  socket.send(packet.encode(response), remote.port, remote.address);
-}
-
-function forward(socket: Socket, message: Buffer, remote: { address: string; port: number }, upstream: { host: string; port: number }, query: packet.Packet): void {
-  const out = createSocket(upstream.host.includes(":") ? "udp6" : "udp4");
-  const timer = setTimeout(() => {
-    out.close();
-    reply(socket, remote, { ...base(query), flags: RCODES.SERVFAIL } as never);
-  }, 2_000);
-  out.on("message", (response) => {
-    clearTimeout(timer);
-    out.close();
-    socket.send(response, remote.port, remote.address);
-  });
-  out.on("error", () => undefined);
-  out.send(message, upstream.port, upstream.host);
 }

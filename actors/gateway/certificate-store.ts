@@ -1,5 +1,5 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
-import { KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import {
@@ -16,6 +16,7 @@ import {
   type OrderLock,
 } from "../../model/certificates.ts";
 import { describeCertificate, directoryHash, registerAccount, type AcmeSettings } from "./acme.ts";
+import { followKv } from "../nats/follow-kv.ts";
 import { sleep } from "../sleep.ts";
 
 /**
@@ -28,7 +29,7 @@ const isWrongLastSequence = (error: unknown) => error instanceof JetStreamApiErr
 /** The certificate stored for a hostname, if there is a usable one. */
 export async function readCertificate(secrets: KV, hostname: string): Promise<CertificateRecord | undefined> {
   const entry = await secrets.get(certificateKey(hostname));
-  return entry?.operation === "PUT" ? usableCertificate(entry) : undefined;
+  return entry?.operation === "PUT" ? usableCertificate(safeJson(entry.string())) : undefined;
 }
 
 export async function storeCertificate(secrets: KV, record: CertificateRecord): Promise<void> {
@@ -36,9 +37,9 @@ export async function storeCertificate(secrets: KV, record: CertificateRecord): 
 }
 
 /** A certificate record that parses and whose key matches its leaf; anything else is ignored. */
-function usableCertificate(entry: KvEntry): CertificateRecord | undefined {
+function usableCertificate(json: unknown): CertificateRecord | undefined {
   try {
-    const record = certificateRecordSchema.parse(entry.json());
+    const record = certificateRecordSchema.parse(json);
     describeCertificate(record.certPem, record.keyPem);
     return record;
   } catch {
@@ -128,9 +129,11 @@ export async function releaseOrderLock(secrets: KV, hostname: string, revision: 
 }
 
 /**
- * Follows every `cert.*` key: loads them all, then applies updates, and calls `onChange` with the
- * whole map (hostname → usable certificate) each time it changes. A reconnect, or a watch that
- * ends, reloads; while the store is unreachable the last map stays in use. Runs until `signal`.
+ * Follows every `cert.*` key (`followKv`) and calls `onChange` with the whole map (hostname →
+ * usable certificate) each time it changes. A record that does not parse, or whose key does not
+ * match its certificate, is left out and logged. A reconnect, or a watch that ends, reloads (after
+ * a short pause when it keeps failing); while the store is unreachable the last map stays in use.
+ * Runs until `signal`.
  */
 export async function watchCertificates(options: {
   nc: NatsConnection;
@@ -139,53 +142,56 @@ export async function watchCertificates(options: {
   log: Logger;
   onChange: (certificates: ReadonlyMap<string, CertificateRecord>) => void;
 }): Promise<void> {
-  const { secrets, signal, log } = options;
-  let stopCurrent: (() => void) | undefined;
-  const statuses = options.nc.status()[Symbol.asyncIterator]();
-  signal.addEventListener("abort", () => void statuses.return?.(), { once: true });
-  void (async () => {
-    for (let next = await statuses.next(); !next.done; next = await statuses.next()) if (next.value.type === "reconnect") stopCurrent?.();
-  })().catch(() => undefined);
-  let failedBefore = false;
+  const { signal, log } = options;
+  let failures = 0;
   while (!signal.aborted) {
-    try {
-      // Updates are watched before the load, so none falls between; revisions drop stale ones.
-      const updates = await secrets.watch({ key: CERTIFICATE_KEYS, include: KvWatchInclude.UpdatesOnly });
-      stopCurrent = () => updates.stop();
-      const onAbort = () => updates.stop();
-      signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        const revisions = new Map<string, number>();
-        let certificates = new Map<string, CertificateRecord>();
-        const apply = (entry: KvEntry) => {
-          const hostname = entry.key.slice(certificateKey("").length);
-          if ((revisions.get(hostname) ?? 0) >= entry.revision) return false;
-          revisions.set(hostname, entry.revision);
-          const record = entry.operation === "PUT" ? usableCertificate(entry) : undefined;
-          if (entry.operation === "PUT" && !record) log.warn({ hostname }, "ignoring an unusable certificate record in KV secrets");
-          certificates = new Map(certificates);
-          if (record && record.hostname === hostname) certificates.set(hostname, record);
-          else certificates.delete(hostname);
-          return true;
-        };
-        for await (const key of await secrets.keys(CERTIFICATE_KEYS)) {
-          const entry = await secrets.get(key);
-          if (entry) apply(entry);
-        }
-        options.onChange(certificates);
-        if (failedBefore) log.info("certificate watch resumed");
-        failedBefore = false;
-        for await (const entry of updates) if (apply(entry)) options.onChange(certificates);
-      } finally {
-        signal.removeEventListener("abort", onAbort);
-        updates.stop();
-      }
-    } catch (error) {
-      if (signal.aborted) break;
-      if (!failedBefore) log.warn({ error: error instanceof Error ? error.message : String(error) }, "certificate watch failed; serving the certificates it had");
-      failedBefore = true;
-    }
-    await sleep(1_000, signal);
+    const doubt = await new Promise<string | undefined>((resolve) => {
+      const stop = followKv<Map<string, CertificateRecord>>(
+        {
+          nc: options.nc,
+          kv: options.secrets,
+          keys: CERTIFICATE_KEYS,
+          initial: () => new Map(),
+          apply: (state, key, json) => {
+            const hostname = key.slice(certificateKey("").length);
+            const next = new Map(state);
+            next.delete(hostname);
+            if (json === null) return { state: next };
+            const record = usableCertificate(json);
+            if (record?.hostname === hostname) return { state: next.set(hostname, record) };
+            return { state: next, invalid: "not a usable certificate record for its key" };
+          },
+        },
+        (event) => {
+          if (event.type === "STATE") {
+            if (failures > 0) log.info("certificate watch resumed");
+            failures = 0;
+            options.onChange(event.state);
+          } else if (event.type === "INVALID") log.warn({ key: event.key, reason: event.reason }, "ignoring a certificate record in KV secrets");
+          else if (event.type === "RECONNECTED") resolve("reconnected to NATS");
+          else if (event.type === "FOLLOW_FAILED") resolve(event.error);
+        },
+      );
+      signal.addEventListener(
+        "abort",
+        () => {
+          stop();
+          resolve(undefined);
+        },
+        { once: true },
+      );
+    });
+    if (doubt === undefined || signal.aborted) return;
+    failures++;
+    if (failures === 1) log.warn({ reason: doubt }, "certificate watch reloads");
+    await sleep(Math.min(500 * 2 ** (failures - 1), 5_000), signal);
   }
 }
 
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

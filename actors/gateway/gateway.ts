@@ -1,51 +1,49 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { fromPromise } from "xstate";
-import { renderCaddyConfig, type GatewayListen, type GatewayTls } from "../../model/caddy-config.ts";
+import { fromCallback } from "xstate";
+import type { ApplierEvent } from "../../machines/routing-consumer.ts";
+import { renderCaddyConfig, servableProjection, type ExcludedRoute, type GatewayListen, type GatewayTls } from "../../model/caddy-config.ts";
+import { compareText } from "../../model/compare.ts";
 import { acmeHostnames, summarize, unsupportedReason, type CertificatePlan, type CertificateRecord } from "../../model/certificates.ts";
 import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
-import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
-import { httpRequest } from "../http/http-request.ts";
-import { reportRouting } from "../routing/consumer-status.ts";
-import { followRouting } from "../routing/follow-routing.ts";
 import type { AcmeSettings } from "./acme.ts";
+import type { CaddyAdmin } from "./caddy-admin.ts";
 import { watchCertificates } from "./certificate-store.ts";
 import { orderCertificates, type CertificateOrders } from "./certificates.ts";
-import { compareText } from "../../model/compare.ts";
 
 export interface GatewayDeps {
-  nc: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  adminUrl: string;
+  /** Caddy's admin API (a unix socket). */
+  admin: CaddyAdmin;
   listen: GatewayListen;
   /** KV `secrets`: certificates every gateway serves, the ACME account, order locks. */
   secrets: KV;
+  nc: NatsConnection;
   machineId: string;
   /** This machine's ACME directory; without it, it orders nothing (it still serves stored certificates). */
   acme?: AcmeSettings;
-  /** Shared with the participant, which reports it on `observe.routes`. */
-  status: RoutingConsumerStatus;
   log: Logger;
 }
 
 /**
- * The gateway: a routing consumer that turns the projection — plus the certificates in KV
- * `secrets` and the ACME challenges being validated — into a whole Caddy config, and loads it
- * through Caddy's admin API on loopback. Certificates are ordered here too (`orderCertificates`),
- * so any machine's gateway can obtain one and every gateway serves it. Caddy keeps serving the
- * last config it accepted while this actor restarts or NATS is away.
+ * The gateway's applier (of machines/routing-consumer.ts): turns each projection it is sent — plus
+ * the certificates in KV `secrets` and the ACME challenges being validated — into a whole Caddy
+ * config, and loads it through Caddy's admin API. Records it cannot serve are left out and
+ * reported (APPLIED names them), never sent to Caddy. Certificates are ordered here too
+ * (`orderCertificates`), so any machine's gateway can obtain one and every gateway serves it.
+ * Caddy keeps serving the last config it accepted while this actor restarts or NATS is away.
  */
-export function createGateway(deps: GatewayDeps) {
-  return fromPromise<void, { name: string }>(async ({ signal }) => {
+export function createGatewayApplier(deps: GatewayDeps) {
+  return fromCallback<ApplierEvent, { kind: "gateway" | "dns" }>(({ sendBack, receive }) => {
+    const abort = new AbortController();
+    const signal = abort.signal;
     let projection: RoutingProjection | undefined;
+    let excluded: ExcludedRoute[] = [];
     let certificates: ReadonlyMap<string, CertificateRecord> = new Map();
     const challenges = new Map<string, string>();
     let plan: { plan: CertificatePlan; ordering: string | undefined } | undefined;
     let orders: CertificateOrders | undefined;
-    const caddy = caddyLoader(deps.adminUrl);
+    const caddy = caddyLoader(deps.admin);
 
     /** The certificates served: those `tls: acme` routes ask for (others stay in the store, unused). */
     const served = () => {
@@ -61,10 +59,18 @@ export function createGateway(deps: GatewayDeps) {
      * good), and never after this actor stopped: an order still finishing must not load an old view.
      */
     const apply = async () => {
-      if (projection && !signal.aborted) await caddy.load(renderCaddyConfig(projection, deps.listen, tls()));
+      if (!projection || signal.aborted) return;
+      const seq = projection.seq;
+      try {
+        await caddy.load(renderCaddyConfig(projection, deps.listen, tls()));
+        if (!signal.aborted) sendBack({ type: "APPLIED", seq, excluded });
+      } catch (error) {
+        deps.log.error({ error: message(error) }, "caddy refused the config; it keeps serving the last one it accepted");
+        if (!signal.aborted) sendBack({ type: "APPLY_FAILED", error: message(error) });
+      }
     };
     const reportTls = () => {
-      if (signal.aborted) return; // the status belongs to the gateway that runs now
+      if (signal.aborted) return;
       const waiting = acmeHostnames(projection ?? emptyProjection())
         .filter((h) => !certificates.has(h))
         .map((hostname) => {
@@ -72,16 +78,34 @@ export function createGateway(deps: GatewayDeps) {
           if (plan?.ordering === hostname) return { hostname, reason: "ordering" };
           return plan?.plan.waiting.find((w) => w.hostname === hostname) ?? { hostname, reason: unsupportedReason(hostname) ?? "waiting to be ordered" };
         });
-      deps.status.tls = {
-        ...(deps.listen.https ? { https: deps.listen.https } : {}),
-        acme: deps.acme ? { configured: true, directory: deps.acme.directory } : { configured: false },
-        certificates: served().map(summarize).sort((a, b) => compareText(a.hostname, b.hostname)),
-        waiting,
-      };
+      sendBack({
+        type: "TLS",
+        tls: {
+          ...(deps.listen.https ? { https: deps.listen.https } : {}),
+          acme: deps.acme ? { configured: true, directory: deps.acme.directory } : { configured: false },
+          certificates: served().map(summarize).sort((a, b) => compareText(a.hostname, b.hostname)),
+          waiting,
+        },
+      });
     };
     reportTls();
 
-    const watching = watchCertificates({
+    receive((event) => {
+      const servable = servableProjection(event.projection);
+      for (const e of servable.excluded) if (!excluded.some((x) => x.namespace === e.namespace && x.service === e.service)) deps.log.warn(e, "routing record left out");
+      projection = servable.projection;
+      excluded = servable.excluded;
+      void apply();
+      reportTls();
+      orders?.wake();
+    });
+
+    const failed = (what: string) => (error: unknown) => {
+      if (signal.aborted) return;
+      deps.log.error({ error: message(error) }, `${what} failed`);
+      sendBack({ type: "APPLY_FAILED", error: `${what}: ${message(error)}` });
+    };
+    watchCertificates({
       nc: deps.nc,
       secrets: deps.secrets,
       signal,
@@ -90,9 +114,9 @@ export function createGateway(deps: GatewayDeps) {
         certificates = latest;
         reportTls();
         orders?.wake();
-        apply().catch((error: unknown) => deps.log.error({ error: message(error) }, "caddy refused the config with the new certificates"));
+        void apply();
       },
-    });
+    }).catch(failed("watching certificates"));
 
     if (deps.acme) {
       orders = orderCertificates({
@@ -108,7 +132,7 @@ export function createGateway(deps: GatewayDeps) {
           if (current?.certPem === record.certPem) return;
           certificates = new Map(certificates).set(record.hostname, record);
           reportTls();
-          apply().catch((error: unknown) => deps.log.error({ error: message(error) }, "caddy refused the config with the new certificate"));
+          void apply();
         },
         publish: async (challenge) => {
           challenges.set(challenge.token, challenge.keyAuthorization);
@@ -123,25 +147,9 @@ export function createGateway(deps: GatewayDeps) {
           reportTls();
         },
       });
+      orders.done.catch(failed("ordering certificates"));
     }
-
-    const report = reportRouting(deps.status, deps.log, (r) => r.routes.flatMap((route) => route.hostnames.map((h) => `${h}${route.pathPrefix}`)));
-    const routing = followRouting({
-      nc: deps.nc,
-      js: deps.js,
-      jsm: deps.jsm,
-      signal,
-      onReload: report.onReload,
-      onFreshness: report.onFreshness,
-      onProjection: async (latest) => {
-        projection = latest;
-        await apply();
-        report.applied(latest);
-        reportTls();
-        orders?.wake();
-      },
-    });
-    await Promise.all([routing, watching, orders?.done]);
+    return () => abort.abort();
   });
 }
 
@@ -149,7 +157,7 @@ export function createGateway(deps: GatewayDeps) {
  * Loads whole configs into Caddy one at a time, in the order asked, skipping a config identical
  * to the one last accepted. A refusal rejects that load; the next load tries again.
  */
-function caddyLoader(adminUrl: string) {
+function caddyLoader(admin: CaddyAdmin) {
   let loaded = "";
   let queue: Promise<void> = Promise.resolve();
   return {
@@ -157,17 +165,13 @@ function caddyLoader(adminUrl: string) {
       const body = JSON.stringify(config);
       const run = queue.then(async () => {
         if (body === loaded) return;
-        const response = await httpRequest(`${adminUrl}/load`, { method: "POST", headers: { "Content-Type": "application/json" }, body, timeoutMs: 10_000 });
-        if (!response.ok) throw new Error(`caddy refused the config: HTTP ${response.status} ${withoutPem(response.text).slice(0, 300)}`);
+        await admin.load(config);
         loaded = body;
       });
-      queue = run.catch(() => undefined);
+      queue = run.catch(() => undefined); // the caller hears this one's failure; the queue goes on
       return run;
     },
   };
 }
-
-/** Caddy's errors quote what they refused: never let a key through to a log or a status. */
-const withoutPem = (text: string) => text.replace(/-----BEGIN [^-]+-----[\s\S]*?(-----END [^-]+-----|$)/g, "[PEM removed]");
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -24,6 +24,9 @@ export const routesCommand: CommandBody<RoutesArgs> = {
       for (const c of m.consumers) {
         const freshness = c.freshness.state === "stale" ? `stale since ${formatTime(c.freshness.since)} (${c.freshness.reason})` : c.freshness.state;
         lines.push(`${m.machine} ${c.kind} ${c.listen}: sequence ${c.seq}, ${freshness}, ${c.reloads} reload(s)`);
+        if (c.applyError) lines.push(`  not applied: ${c.applyError}`);
+        for (const e of c.excluded ?? []) lines.push(`  left out ${e.namespace}/${e.service}: ${e.reason}`);
+        for (const i of c.invalid ?? []) lines.push(`  invalid record ${i.seq} on ${i.subject}: ${i.reason}`);
         if (c.kind !== "gateway") continue;
         const rows = c.services.flatMap((s) =>
           s.hostnames.map((h) => [h, `${s.namespace}/${s.service}`, String(s.commitSeq), s.backends.length ? s.backends.join(", ") : "none (503)"]),

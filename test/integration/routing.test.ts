@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import { Resolver } from "node:dns/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dataPaths } from "../../runtime/paths.ts";
-import { eventually, readPid } from "../harness/daemon.ts";
+import { jetstream } from "@nats-io/jetstream";
+import { JETSTREAM_DOMAIN } from "../../model/store-layout.ts";
+import { connectAsOperator, eventually, readPid } from "../harness/daemon.ts";
 import { aNamespaceSpec, httpService, startTestCluster, viaGateway, type TestCluster } from "../harness/cluster.ts";
 
 let cluster: TestCluster;
@@ -99,13 +101,51 @@ describe("the gateway", () => {
     await cluster.client.deploy({ spec: aNamespaceSpec(owner, { api: routed("owner", host) }) });
     const error = await cluster.client.deploy({ spec: aNamespaceSpec(thief, { web: routed("thief", host) }), preview: true }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "route-conflict" });
-    expect((error as Error).message).toBe(`ployzd (API): route ${host}/ of ${thief}/web is already served by ${owner}/api`);
+    expect((error as Error).message).toBe(`ployzd (API): route ${host}/ of ${thief}/web conflicts with ${host}/, claimed by ${owner}/api`);
     // a different path on the same host is fine
     const other = await cluster.client.deploy({
       spec: aNamespaceSpec(thief, { web: httpService("t", { routes: [{ hostnames: [host], pathPrefix: "/thief", port: 8080 }] }) }),
       preview: true,
     });
     expect(other.type).toBe("previewed");
+  });
+
+  it("a bad record forced into the stream is left out and reported; every other route keeps serving and new deploys still apply", async () => {
+    const ns = cluster.namespace("bystander");
+    const host = `${ns}.example.test`;
+    await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("bystander", host) }) });
+    await eventually(async () => ((await viaGateway(cluster.gateway, host)).body === "bystander" ? true : undefined), "the bystander's route");
+    const nc = await connectAsOperator(cluster.home);
+    const evil = cluster.namespace("forged");
+    try {
+      const js = jetstream(nc, { domain: JETSTREAM_DOMAIN });
+      // a record no deploy could write: a hostname twice (Caddy would refuse the whole config for it)
+      const forged = { type: "routing", namespace: evil, service: "x", commitSeq: 1, revision: "r", deleted: false, routes: [{ hostnames: [host, host], pathPrefix: "/", port: 80, tls: "none" }], ports: [], backends: [], at: new Date().toISOString() };
+      const { seq } = await js.publish(`routing.${evil}.x`, JSON.stringify(forged));
+      // and one that parses but serves the bystander's host: both are left out, each naming the other
+      const clash = { ...forged, service: "y", routes: [{ hostnames: [`twin-${host}`], pathPrefix: "/", port: 80, tls: "none" }] };
+      await js.publish(`routing.${evil}.y`, JSON.stringify(clash));
+      await js.publish(`routing.${evil}.z`, JSON.stringify({ ...clash, service: "z" }));
+      const status = await eventually(async () => {
+        const s = await gatewayStatus();
+        return s.seq >= seq + 2 ? s : undefined;
+      }, "the gateway to apply past the forged records");
+      expect(status.invalid).toContainEqual(expect.objectContaining({ subject: `routing.${evil}.x`, seq, reason: expect.stringContaining("is listed twice") }));
+      expect(status.excluded).toEqual(expect.arrayContaining([{ namespace: evil, service: "y", reason: `twin-${host}/ is also served by ${evil}/z` }]));
+      expect(status.applyError).toBeUndefined();
+      expect(await viaGateway(cluster.gateway, host)).toEqual({ status: 200, body: "bystander" });
+      const human = await cluster.home.cli("routes");
+      expect(human.stdout).toContain(`invalid record ${seq} on routing.${evil}.x`);
+      expect(human.stdout).toContain(`left out ${evil}/y: twin-${host}/ is also served by ${evil}/z`);
+      // the gateway still applies what comes next
+      const next = cluster.namespace("after-forged");
+      await cluster.client.deploy({ spec: aNamespaceSpec(next, { web: routed("after", `${next}.example.test`) }) });
+      await eventually(async () => ((await viaGateway(cluster.gateway, `${next}.example.test`)).body === "after" ? true : undefined), "a later deploy to be served");
+    } finally {
+      const js = jetstream(nc, { domain: JETSTREAM_DOMAIN });
+      for (const service of ["x", "y", "z"]) await js.publish(`routing.${evil}.${service}`, JSON.stringify({ type: "routing", namespace: evil, service, commitSeq: 2, revision: "r", deleted: true, routes: [], ports: [], backends: [], at: new Date().toISOString() }));
+      await nc.close();
+    }
   });
 
   it("without an ACME directory, serves tls: acme routes on HTTP and says why there is no certificate", async () => {
@@ -125,9 +165,10 @@ describe("the gateway", () => {
     const before = await gatewayStatus();
     const crash = await cluster.home.cli("debug", "crash", "gateway");
     expect(crash.code, crash.stderr).toBe(0);
+    // a new consumer: it loaded the projection again from the stream
     const after = await eventually(async () => {
       const s = await gatewayStatus();
-      return s.reloads > before.reloads && s.freshness.state === "fresh" ? s : undefined;
+      return s.lastReload!.at > before.lastReload!.at && s.freshness.state === "fresh" ? s : undefined;
     }, "the gateway to reload");
     expect(after.seq).toBe(before.seq);
     expect(after.services).toEqual(before.services);

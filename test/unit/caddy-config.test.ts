@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { renderCaddyConfig, type GatewayListen } from "../../model/caddy-config.ts";
+import { renderCaddyConfig, servableProjection, type GatewayListen } from "../../model/caddy-config.ts";
 import { emptyProjection, routingKey, type RoutingProjection, type RoutingRecord } from "../../model/routing.ts";
 import { aBackend, aProjection, aRoute, aRoutingRecord } from "../fixtures/routing.ts";
 
@@ -160,5 +160,19 @@ describe("renderCaddyConfig: routes", () => {
     const exact = aRoutingRecord({ namespace: "shop", service: "web", routes: [aRoute("shop.example.com")], backends: [aBackend(0, { address: "10.0.2.1" })] });
 
     expect(briefly(aProjection(wildcard, exact))).toEqual(["shop.example.com → proxy 10.0.2.1:80", "*.example.com /api,/api/* → proxy 10.0.1.1:80", "anything else → 404"]);
+  });
+});
+
+describe("servableProjection", () => {
+  it("serves every record that stands on its own, and leaves out both records that serve one hostname + prefix, each naming the other", () => {
+    const shop = aRoutingRecord({ namespace: "shop", service: "web", routes: [aRoute("shop.example.com")], backends: [aBackend(0)] });
+    const forged = aRoutingRecord({ namespace: "evil", service: "x", routes: [aRoute(["evil.example.com", "shop.example.com"], { pathPrefix: "/" })], backends: [aBackend(1)] });
+    const blog = aRoutingRecord({ namespace: "blog", service: "site", routes: [aRoute("blog.example.com")], backends: [aBackend(2)] });
+    const { projection, excluded } = servableProjection(aProjection(shop, forged, blog));
+    expect([...projection.records.keys()]).toEqual(["blog/site"]);
+    expect(excluded).toEqual([
+      { namespace: "evil", service: "x", reason: "shop.example.com/ is also served by shop/web" },
+      { namespace: "shop", service: "web", reason: "shop.example.com/ is also served by evil/x" },
+    ]);
   });
 });

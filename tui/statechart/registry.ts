@@ -5,6 +5,7 @@ import { deployMachine } from "../../machines/deploy.ts";
 import { namespaceReconcilerMachine } from "../../machines/namespace-reconciler.ts";
 import { reconcilerMachine } from "../../machines/reconciler.ts";
 import { rollForwardMachine } from "../../machines/roll-forward.ts";
+import { routingConsumerMachine } from "../../machines/routing-consumer.ts";
 import { meshPeerMachine } from "../../machines/mesh-peer.ts";
 import { nodeMachine } from "../../machines/node.ts";
 import { supervisedChildMachine } from "../../machines/supervised-child.ts";
@@ -23,6 +24,7 @@ export const STATECHARTS: Readonly<Record<string, AnyStateMachine>> = {
   [apiMachine.id]: apiMachine,
   [reconcilerMachine.id]: reconcilerMachine,
   [namespaceReconcilerMachine.id]: namespaceReconcilerMachine,
+  [routingConsumerMachine.id]: routingConsumerMachine,
 };
 
 export const STATECHART_NAMES = Object.keys(STATECHARTS);
