@@ -8,6 +8,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stopCaddy } from "../runtime/caddy.ts";
+import { dataPaths } from "../runtime/paths.ts";
 import { startTestNats } from "../test/harness/nats.ts";
 import { withCleanup, type Cleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
@@ -58,8 +60,13 @@ export async function benchPloyzdStart(options: StartOptions, print: (line: stri
     cleanup.add(`remove ${root}`, () => rmSync(root, { recursive: true, force: true }));
     // ployzd writes no context itself, but nothing it runs may touch the user's ~/.config/ployz.
     const env = { ...process.env, XDG_CONFIG_HOME: join(root, "config") };
-    const launch = (dir: string, machineId: string) =>
-      cleanup.own(`stop ployzd in ${dir}`, startPloyzd({ dataDir: join(root, dir), machineId, env }), (p) => p.stop());
+    /** `keepCaddy`: stopping leaves its Caddy serving, as a stopping ployzd does, for the next start to adopt. */
+    const launch = (dir: string, machineId: string, keepCaddy = false) => {
+      const dataDir = join(root, dir);
+      const paths = dataPaths(dataDir);
+      cleanup.add(`stop the Caddy of ${dir}`, () => stopCaddy(paths.caddyPid, paths.caddyConfig));
+      return cleanup.own(`stop ployzd in ${dir}`, startPloyzd({ dataDir, machineId, env }), (p) => p.stop(undefined, { keepCaddy }));
+    };
 
     print(`ployzd start-to-ready: ${options.runs} runs each, interleaved; baseline: bare nats-server (JetStream, loopback, free port)`);
     // One untimed start so the page cache is warm (and the bundle rebuilt if stale) for every run alike.
@@ -73,9 +80,10 @@ export async function benchPloyzdStart(options: StartOptions, print: (line: stri
     const stops: StopOutcome[] = [];
     for (let run = 1; run <= options.runs; run++) {
       nats.push(await timeBareNats(cleanup));
-      for (const [samples, phases] of [[first, firstPhases], [warm, warmPhases]] as const) {
-        // The same directory twice: first start on an empty one, then a restart on what it left.
-        const { value: ployzd, release } = await launch(`run-${run}`, `bench-${run}`);
+      for (const [samples, phases, restart] of [[first, firstPhases, true], [warm, warmPhases, false]] as const) {
+        // The same directory twice: first start on an empty one, then a restart on what it left,
+        // which adopts the Caddy the first one left serving.
+        const { value: ployzd, release } = await launch(`run-${run}`, `bench-${run}`, restart);
         samples.push(ployzd.readyMs);
         if (ployzd.phases) phases.push(ployzd.phases);
         stops.push(await stopSoon({ value: ployzd, release }));

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { DaemonStartError } from "../../model/errors.ts";
 import { clientInfoSchema, type ClientInfo } from "../../runtime/client-info.ts";
 import { readJsonFile } from "../../runtime/files.ts";
+import { stopCaddy } from "../../runtime/caddy.ts";
 import { stopOrphanNatsServer } from "../../runtime/nats/server.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { isAlive, waitForExit } from "../../runtime/process.ts";
@@ -16,7 +17,7 @@ export interface StartPhases {
   bootMs: number;
   /** "ployzd starting" → "nats-server ready": config, keys, nats-server start. */
   natsMs: number;
-  /** "nats-server ready" → "caddy ready": the gateway's Caddy start. */
+  /** "nats-server ready" → "caddy ready" (or "caddy adopted", the one a previous ployzd left serving): the gateway's Caddy. */
   caddyMs: number;
   /** "caddy ready" → "ployzd ready": NATS connection, store declaration, registration, actor tree. */
   nodeMs: number;
@@ -30,8 +31,11 @@ export interface PloyzdProcess {
   /** Spawn → the `ployzd: machine X ready` line (client.json is written just before it). */
   readyMs: number;
   phases: StartPhases | undefined;
-  /** SIGTERM, wait for exit; SIGKILL (and the orphaned nats-server) after `timeoutMs`. */
-  stop(timeoutMs?: number): Promise<StopOutcome>;
+  /**
+   * SIGTERM, wait for exit; SIGKILL (and the orphaned nats-server) after `timeoutMs`. Then its
+   * Caddy, which a stopping ployzd leaves serving for the next one to adopt, unless `keepCaddy`.
+   */
+  stop(timeoutMs?: number, options?: { keepCaddy?: boolean }): Promise<StopOutcome>;
 }
 
 /** How a ployzd stopped. */
@@ -81,7 +85,7 @@ export async function startPloyzd(options: { dataDir: string; machineId: string;
     new Promise<{ kind: "timeout" }>((resolve) => (timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs))),
   ]);
   clearTimeout(timer);
-  const stop = async (stopTimeoutMs = 30_000): Promise<StopOutcome> => {
+  const stop = async (stopTimeoutMs = 30_000, stopOptions: { keepCaddy?: boolean } = {}): Promise<StopOutcome> => {
     const natsPid = readPid(paths.natsPid);
     const started = performance.now();
     let forced = false;
@@ -100,6 +104,7 @@ export async function startPloyzd(options: { dataDir: string; machineId: string;
     // ployzd stops its nats-server last; one still alive afterwards is a daemon bug, not ours to keep.
     const natsOutlived = natsPid !== undefined && isAlive(natsPid) && !(await waitForExit(natsPid, 1_000));
     if (natsOutlived) await stopOrphanNatsServer(paths.natsPid, paths.natsConfig);
+    if (!stopOptions.keepCaddy) await stopCaddy(paths.caddyPid, paths.caddyConfig);
     return { stopMs, clean: exit.code === 0, exit, forced, natsOutlived };
   };
   if (outcome.kind !== "ready") {
@@ -141,7 +146,7 @@ function readPhases(logFile: string, offset: number, spawnedAt: number): StartPh
   }
   const starting = at["ployzd starting"];
   const natsReady = at["nats-server ready"];
-  const caddyReady = at["caddy ready"];
+  const caddyReady = at["caddy ready"] ?? at["caddy adopted: it kept serving"];
   const ready = at["ployzd ready"];
   if (starting === undefined || natsReady === undefined || caddyReady === undefined || ready === undefined) return undefined;
   return { bootMs: starting - spawnedAt, natsMs: natsReady - starting, caddyMs: caddyReady - natsReady, nodeMs: ready - caddyReady };
