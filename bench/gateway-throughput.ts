@@ -2,19 +2,26 @@
  * Gateway throughput and tail latency for a small response: `wrk` through the gateway (Caddy,
  * Host header) against the same `wrk` straight to the container, in the same run.
  *
- *   npx tsx bench/gateway-throughput.ts [--runs 2] [--wrk-seconds 10] [--connections 32] [--threads 2]
+ *   npx tsx bench/gateway-throughput.ts [--runs 2] [--wrk-seconds 10] [--connections 32] [--threads 2] [--restart-seconds 12]
+ *
+ * Then the failed requests across ployzd restarts: one more wrk run through the gateway while
+ * ployzd is stopped (SIGTERM) and started, then killed (-9) and started; Caddy and the DNS process
+ * are adopted, so every request should succeed. Its count is set beside the counted gateway runs'.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { availableParallelism, loadavg } from "node:os";
 import { ProgramMissingError } from "../model/errors.ts";
-import { aNamespaceSpec, httpService, startTestCluster, viaGateway } from "../test/harness/cluster.ts";
-import { eventually } from "../test/harness/daemon.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { dataPaths } from "../runtime/paths.ts";
+import { waitForExit } from "../runtime/process.ts";
+import { aNamespaceSpec, httpService, startTestCluster, viaGateway, type TestCluster } from "../test/harness/cluster.ts";
+import { eventually, readPid, startDevDaemon } from "../test/harness/daemon.ts";
 import type { Cleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { withInterruptibleCleanup } from "./support/interruption.ts";
 import { median, ms, round, times } from "./support/stats.ts";
 
-export const THROUGHPUT_DEFAULTS = { runs: 2, wrkSeconds: 10, connections: 32, threads: 2 };
+export const THROUGHPUT_DEFAULTS = { runs: 2, wrkSeconds: 10, connections: 32, threads: 2, restartSeconds: 12 };
 export type ThroughputOptions = typeof THROUGHPUT_DEFAULTS;
 
 /** Untimed first load of each target, so neither pays for cold caches in a counted run. */
@@ -43,6 +50,8 @@ export interface ThroughputResult {
   /** gateway / direct, of the medians. */
   ratio: { requestsPerSec: number; p50: number; p99: number };
   samples: { gateway: WrkResult[]; direct: WrkResult[] };
+  /** One gateway run across two ployzd restarts (SIGTERM + start, kill -9 + start). */
+  acrossRestarts: { seconds: number; requests: number; failed: number; failedInCountedRuns: number; ployzdDownMs: { stop: number; kill: number }; wrk: WrkResult };
 }
 
 /** Runs the throughput benchmark against a dev cluster of its own, printing as it goes. */
@@ -100,6 +109,11 @@ export async function benchGatewayThroughput(options: ThroughputOptions, print: 
     print(`  gateway (median of ${options.runs})  ${gateway.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${ms(gateway.p50Ms)}  p99 ${ms(gateway.p99Ms)}`);
     print(`  direct  (median of ${options.runs})  ${direct.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${ms(direct.p50Ms)}  p99 ${ms(direct.p99Ms)}`);
     print(`  gateway/direct: throughput ${times(ratio.requestsPerSec)}, p50 latency ${times(ratio.p50)}, p99 latency ${times(ratio.p99)}`);
+    await interruption.checkpoint();
+    const acrossRestarts = await throughRestarts(cluster, () => wrk(targets.gateway, options.restartSeconds), options.restartSeconds);
+    const failedInCountedRuns = samples.gateway.reduce((n, r) => n + failures(r), 0);
+    print(`  across ployzd restarts (SIGTERM + start, kill -9 + start) in ${options.restartSeconds} s of wrk through the gateway:`);
+    print(`    ${acrossRestarts.wrk.requests} requests, ${acrossRestarts.failed} failed${problems(acrossRestarts.wrk)}; ployzd down ${ms(acrossRestarts.ployzdDownMs.stop)} (stop) and ${ms(acrossRestarts.ployzdDownMs.kill)} (kill -9); counted gateway runs without restarts: ${failedInCountedRuns} failed`);
     const loadAtEnd = loadavg()[0]!;
     print(`  1-minute load average: ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end`);
     return {
@@ -111,8 +125,36 @@ export async function benchGatewayThroughput(options: ThroughputOptions, print: 
       direct,
       ratio,
       samples,
+      acrossRestarts: { seconds: options.restartSeconds, requests: acrossRestarts.wrk.requests, failed: acrossRestarts.failed, failedInCountedRuns, ployzdDownMs: acrossRestarts.ployzdDownMs, wrk: acrossRestarts.wrk },
     };
   });
+}
+
+/** Failed requests of a wrk run: non-2xx responses and socket errors. */
+const failures = (r: WrkResult) => r.non2xx + r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout;
+
+/**
+ * A wrk run through the gateway while ployzd is stopped and started (at 15% of the run), then
+ * killed with -9 and started (at 55%); resolves with its report and how long ployzd was away.
+ */
+async function throughRestarts(cluster: TestCluster, run: () => Promise<WrkResult>, seconds: number) {
+  const pidFile = dataPaths(cluster.home.dataDir).daemonPid;
+  const restart = async (signal: "SIGTERM" | "SIGKILL") => {
+    const pid = readPid(pidFile);
+    if (!pid) throw new Error(`no ployzd pid in ${pidFile}`);
+    const started = performance.now();
+    process.kill(pid, signal);
+    if (!(await waitForExit(pid, 20_000))) throw new Error(`ployzd ${pid} did not exit within 20 s of ${signal}`);
+    await startDevDaemon(cluster.home);
+    return performance.now() - started;
+  };
+  const running = run();
+  await sleep(seconds * 150);
+  const stop = await restart("SIGTERM");
+  await sleep(Math.max(0, seconds * 550 - stop - seconds * 150));
+  const kill = await restart("SIGKILL");
+  const wrk = await running;
+  return { wrk, failed: failures(wrk), ployzdDownMs: { stop: round(stop), kill: round(kill) } };
 }
 
 /** Fails before anything starts when wrk is not installed: no number is better than a made-up one. */

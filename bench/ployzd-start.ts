@@ -8,8 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stopCaddy } from "../runtime/caddy.ts";
-import { dataPaths } from "../runtime/paths.ts";
+import { stopLeftServing } from "../runtime/dev.ts";
 import { startTestNats } from "../test/harness/nats.ts";
 import { withCleanup, type Cleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
@@ -60,12 +59,11 @@ export async function benchPloyzdStart(options: StartOptions, print: (line: stri
     cleanup.add(`remove ${root}`, () => rmSync(root, { recursive: true, force: true }));
     // ployzd writes no context itself, but nothing it runs may touch the user's ~/.config/ployz.
     const env = { ...process.env, XDG_CONFIG_HOME: join(root, "config") };
-    /** `keepCaddy`: stopping leaves its Caddy serving, as a stopping ployzd does, for the next start to adopt. */
-    const launch = (dir: string, machineId: string, keepCaddy = false) => {
+    /** `keepServing`: stopping leaves its Caddy and DNS process serving, as a stopping ployzd does, for the next start to adopt. */
+    const launch = (dir: string, machineId: string, keepServing = false) => {
       const dataDir = join(root, dir);
-      const paths = dataPaths(dataDir);
-      cleanup.add(`stop the Caddy of ${dir}`, () => stopCaddy(paths.caddyPid, paths.caddyConfig));
-      return cleanup.own(`stop ployzd in ${dir}`, startPloyzd({ dataDir, machineId, env }), (p) => p.stop(undefined, { keepCaddy }));
+      cleanup.add(`stop the Caddy and DNS process of ${dir}`, () => stopLeftServing(dataDir));
+      return cleanup.own(`stop ployzd in ${dir}`, startPloyzd({ dataDir, machineId, env }), (p) => p.stop(undefined, { keepServing }));
     };
 
     print(`ployzd start-to-ready: ${options.runs} runs each, interleaved; baseline: bare nats-server (JetStream, loopback, free port)`);
@@ -82,7 +80,7 @@ export async function benchPloyzdStart(options: StartOptions, print: (line: stri
       nats.push(await timeBareNats(cleanup));
       for (const [samples, phases, restart] of [[first, firstPhases, true], [warm, warmPhases, false]] as const) {
         // The same directory twice: first start on an empty one, then a restart on what it left,
-        // which adopts the Caddy the first one left serving.
+        // which adopts the Caddy and DNS process the first one left serving.
         const { value: ployzd, release } = await launch(`run-${run}`, `bench-${run}`, restart);
         samples.push(ployzd.readyMs);
         if (ployzd.phases) phases.push(ployzd.phases);

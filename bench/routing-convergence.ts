@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/routing-convergence.ts [--deploys 50] [--baseline-requests 20]
  */
-import { readFileSync, statSync } from "node:fs";
+import { Resolver } from "node:dns/promises";
 import { request, type IncomingHttpHeaders } from "node:http";
 import { availableParallelism, loadavg } from "node:os";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -50,16 +50,18 @@ export interface ConvergenceResult {
   /** client.deploy call → resolve (includes waiting for the gateways and the 500 ms drain). */
   deployMs: Summary;
   phasesMedianMs: DeployPhases | null;
-  /** Where the convergence time goes; the Caddy steps come from its log (`logs/caddy.log`, µs timestamps). */
+  /**
+   * Where the convergence time goes. Replacing an instance does not change Caddy's config: each
+   * route resolves `<service>.<ns>.ployz.internal` from the cluster DNS (dynamic upstreams,
+   * refreshed every 50 ms), so the path is routing event → DNS process → Caddy's next lookup.
+   */
   breakdownMs: {
     /** commits.<ns> arrives → routing.<ns>.web arrives (before t0): instance records, routing read, publish. */
     commitToRoutingEvent: Summary | null;
-    /** t0 → Caddy logs "received request" for POST /load: ordered consumer delivery, render, request. */
-    routingEventToLoadRequest: Summary | null;
-    /** Caddy's "received request" → "load complete": Caddy replacing its whole config. */
-    caddyLoad: Summary | null;
-    /** "load complete" → t1: until the polling loop's next response (Caddy logs after switching: can be < 0). */
-    loadedToSeen: Summary | null;
+    /** t0 → the cluster DNS answers the new backend (polled 1 ms apart): ordered consumer delivery, control socket, DNS process. */
+    routingEventToDns: Summary | null;
+    /** DNS answers it → the gateway serves it: Caddy's next lookup of the name (at most 50 ms apart) and the polling loop. */
+    dnsToServed: Summary | null;
   };
   /** Polls per convergence (median), and requests that failed while polling (total, distinct messages). */
   polling: { pollsMedian: number; errors: number; errorMessages: string[] };
@@ -75,7 +77,8 @@ interface Round {
   polls: number;
   errorMessages: string[];
   commitToRoutingEventMs: number | undefined;
-  caddy: { eventToRequestMs: number; loadMs: number; loadedToSeenMs: number } | undefined;
+  /** t0 → the DNS answers the new backend. */
+  dnsMs: number | undefined;
   phases: DeployPhases | undefined;
 }
 
@@ -126,9 +129,8 @@ export async function benchRoutingConvergence(options: ConvergenceOptions, print
     };
     const breakdown = {
       commitToRoutingEvent: summary(rounds.map((r) => r.commitToRoutingEventMs)),
-      routingEventToLoadRequest: summary(rounds.map((r) => r.caddy?.eventToRequestMs)),
-      caddyLoad: summary(rounds.map((r) => r.caddy?.loadMs)),
-      loadedToSeen: summary(rounds.map((r) => r.caddy?.loadedToSeenMs)),
+      routingEventToDns: summary(rounds.map((r) => r.dnsMs)),
+      dnsToServed: summary(rounds.map((r) => (r.dnsMs === undefined ? undefined : r.convergenceMs - r.dnsMs))),
     };
     const phasesMedianMs = medianPhases(rounds.flatMap((r) => (r.phases ? [r.phases] : [])));
     const polls = summarize(rounds.map((r) => r.polls)).p50;
@@ -140,11 +142,10 @@ export async function benchRoutingConvergence(options: ConvergenceOptions, print
     line("convergence (routing event → served)", conv, `target p99 < ${CONVERGENCE_TARGET_P99_MS} ms: ${targetMet ? "met" : "NOT met"}`);
     line("one gateway request (baseline)", base);
     print(`  ratio convergence/baseline: p50 ${times(ratio.p50)}, p99 ${times(ratio.p99)}`);
-    print(`  where it goes (Caddy's steps from its log, matched for ${breakdown.caddyLoad?.n ?? 0} of ${rounds.length} deploys):`);
+    print(`  where it goes (replacing an instance leaves Caddy's config as it is: its routes look the service up in the cluster DNS every 50 ms; seen in ${breakdown.routingEventToDns?.n ?? 0} of ${rounds.length} deploys):`);
     line("  commit record → routing event", breakdown.commitToRoutingEvent, "(before t0: instance records, routing read + publish)");
-    line("  t0 → Caddy receives POST /load", breakdown.routingEventToLoadRequest, "(ployzd: ordered consumer, render, request)");
-    line("  Caddy load (received → complete)", breakdown.caddyLoad);
-    line("  load complete → first poll sees it", breakdown.loadedToSeen, "(the polling loop's resolution; Caddy logs after it switched, so it can be < 0)");
+    line("  t0 → the DNS answers the new backend", breakdown.routingEventToDns, `(ployzd's consumer, control socket, DNS process; polled ${POLL_PAUSE_MS} ms apart)`);
+    line("  DNS answers it → gateway serves it", breakdown.dnsToServed, "(Caddy's next lookup, at most 50 ms later, and the polling loop)");
     print(`  polls per convergence: median ${polls}; failed requests while polling: ${errorMessages.length}${distinctErrors.length ? ` (${distinctErrors.join("; ")})` : ""}`);
     print(`  deploy (client.deploy call → resolve) median ${ms(dep.p50)}  p99 ${ms(dep.p99)}  (includes waiting for the gateways and the 500 ms drain)`);
     print(phasesMedianMs ? `  deploy phases, median: ${formatPhases(phasesMedianMs)}` : "  deploy phases: not in ployzd.log (a milestone readDeployPhases needs is missing)");
@@ -170,9 +171,8 @@ export async function benchRoutingConvergence(options: ConvergenceOptions, print
       phasesMedianMs,
       breakdownMs: {
         commitToRoutingEvent: rounded(breakdown.commitToRoutingEvent),
-        routingEventToLoadRequest: rounded(breakdown.routingEventToLoadRequest),
-        caddyLoad: rounded(breakdown.caddyLoad),
-        loadedToSeen: rounded(breakdown.loadedToSeen),
+        routingEventToDns: rounded(breakdown.routingEventToDns),
+        dnsToServed: rounded(breakdown.dnsToServed),
       },
       polling: { pollsMedian: polls, errors: errorMessages.length, errorMessages: distinctErrors },
       warmup: { firstDeployMs: round(first.deployMs), replaceDeployMs: round(warm.deployMs), replaceConvergenceMs: round(warm.convergenceMs) },
@@ -193,29 +193,27 @@ async function timedDeploy(cluster: TestCluster, events: NamespaceEvents, namesp
       readiness: { type: "http", port: 8080, path: "/", interval: "50ms", timeout: "1s", retries: 100 },
     }),
   });
-  const caddyLog = dataPaths(cluster.home.dataDir).caddyLog;
-  const caddyLogOffset = statSync(caddyLog).size;
-  const toEpoch = wallClock();
+  const dnsName = `${SERVICE}.${namespace}.ployz.internal`;
+  const before = await dnsAnswer(cluster.dns, dnsName);
   events.expectNext();
   const calledAt = Date.now();
   const started = performance.now();
   const deploying = cluster.client.deploy({ spec }).then((reply) => ({ reply, ms: performance.now() - started, resolvedAt: Date.now() }));
   deploying.catch(() => undefined); // a failure surfaces through the race below or the await after it
   const event = await Promise.race([events.nextRouting(), deploying.then(() => events.nextRouting())]);
-  const seen = await pollUntilRound(cluster.gateway, host, n);
+  const [seen, dnsAt] = await Promise.all([pollUntilRound(cluster.gateway, host, n), pollDnsUntilChanged(cluster.dns, dnsName, before)]);
   const deployed = await deploying;
   if (deployed.reply.type !== "deployed" || deployed.reply.commitSeq !== event.commitSeq) {
     throw new Error(`deploy ${n} of ${namespace} answered ${deployed.reply.type} (commit ${deployed.reply.commitSeq}), but the routing event was for commit ${event.commitSeq}`);
   }
   const commitAt = events.commitArrivedAt();
-  const load = readCaddyLoad(caddyLog, caddyLogOffset);
   return {
     convergenceMs: seen.at - event.at,
     deployMs: deployed.ms,
     polls: seen.polls,
     errorMessages: seen.errorMessages,
     commitToRoutingEventMs: commitAt === undefined ? undefined : event.at - commitAt,
-    caddy: load && { eventToRequestMs: load.receivedAt - toEpoch(event.at), loadMs: load.completeAt - load.receivedAt, loadedToSeenMs: toEpoch(seen.at) - load.completeAt },
+    dnsMs: dnsAt === undefined ? undefined : dnsAt - event.at,
     phases: deployed.reply.deployId ? readDeployPhases(dataPaths(cluster.home.dataDir).daemonLog, deployed.reply.deployId, calledAt, deployed.resolvedAt) : undefined,
   };
 }
@@ -323,36 +321,29 @@ function requestOnce(url: URL, headers: Record<string, string>): Promise<{ statu
   });
 }
 
-/**
- * performance.now() → epoch milliseconds, anchored at the moment Date.now() ticks (a wait of at
- * most 1 ms), so times of this process compare with Caddy's log to well under a millisecond.
- */
-function wallClock(): (at: number) => number {
-  const start = Date.now();
-  let now = start;
-  while (now === start) now = Date.now();
-  const offset = now - performance.now();
-  return (at) => at + offset;
+/** The cluster DNS's A answer for `name`, sorted (empty for NXDOMAIN). */
+async function dnsAnswer(dns: string, name: string): Promise<string[]> {
+  const [host, port] = dns.split(":");
+  const resolver = new Resolver({ timeout: 1_000, tries: 1 });
+  resolver.setServers([`${host}:${port}`]);
+  try {
+    return (await resolver.resolve4(name)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOTFOUND") return [];
+    throw error;
+  }
 }
 
 /**
- * The first POST /load in the Caddy log lines written after `offset` (before the deploy): its
- * admin API logs "received request", then "load complete". A deploy makes one routing change, so
- * this is its load; it may even be received before this process hears the routing event.
+ * Asks the cluster DNS every millisecond until its answer is neither `before` nor empty; when
+ * (performance.now()) that answer arrived. Undefined if it did not change within the timeout.
  */
-function readCaddyLoad(logFile: string, offset: number): { receivedAt: number; completeAt: number } | undefined {
-  let receivedAt: number | undefined;
-  for (const line of readFileSync(logFile).subarray(offset).toString("utf8").split("\n")) {
-    let entry: { ts?: number; logger?: string; msg?: string; uri?: string };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue;
-    }
-    if (entry.logger !== "admin.api" || typeof entry.ts !== "number") continue;
-    const at = entry.ts * 1_000;
-    if (receivedAt === undefined && entry.msg === "received request" && entry.uri === "/load") receivedAt = at;
-    else if (receivedAt !== undefined && entry.msg === "load complete") return { receivedAt, completeAt: at };
+async function pollDnsUntilChanged(dns: string, name: string, before: string[]): Promise<number | undefined> {
+  const deadline = performance.now() + CONVERGENCE_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    const answer = await dnsAnswer(dns, name).catch(() => before);
+    if (answer.length > 0 && answer.join() !== before.join()) return performance.now();
+    await new Promise((resolve) => setTimeout(resolve, POLL_PAUSE_MS));
   }
   return undefined;
 }

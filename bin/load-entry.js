@@ -45,13 +45,14 @@ async function loadBundle(name) {
  * Runs a CommonJS bundle with a V8 code cache beside it, as Node 22's module compile cache would:
  * compiling ployzd's 1.4 MB took about 25 ms of every start. V8 checks a cache against the
  * source's length only, so its name carries the bundle's content hash, and the Node version and
- * flags (V8 refuses a cache made under other flags) and whether it runs the daemon. A missing or refused cache is written when
+ * flags (V8 refuses a cache made under other flags) and the command. A missing or refused cache is written when
  * the process exits or has run for CACHE_AFTER_MS, with every function compiled by then.
  */
 function loadScript(name, file, hash) {
-  // One cache per Node, flags and command: `ployzd version` must not leave `ployzd run` a cache
-  // without the functions its start compiles.
-  const key = fnv1a(`${process.version} ${process.arch} ${process.execArgv.join(" ")} ${process.argv[2] === "run" ? "run" : "other"}`);
+  // One cache per Node, flags and command: `ployzd version` must not leave `ployzd run` (or the
+  // `ployzd dns` process) a cache without the functions its start compiles.
+  const command = /^[a-z]+$/.test(process.argv[2] ?? "") ? process.argv[2] : "";
+  const key = fnv1a(`${process.version} ${process.arch} ${process.execArgv.join(" ")} ${command}`);
   const cacheFile = `${file}.${hash}.${key}.v8cache`;
   const cachedData = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
   const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData });

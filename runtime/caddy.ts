@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, rmSync } from "node:fs";
 import { caddyAdmin, type CaddyAdmin } from "../actors/gateway/caddy-admin.ts";
 import { renderCaddyConfig } from "../model/caddy-config.ts";
 import { DaemonStartError, ProgramMissingError } from "../model/errors.ts";
 import { emptyProjection } from "../model/routing.ts";
 import { writeFileAtomic } from "./files.ts";
-import { assertPortFree, isAlive, waitForExit } from "./process.ts";
+import { assertPortFree, exitOf, ownedPid, stopPid } from "./process.ts";
 
 export interface CaddyOptions {
   binary?: string;
@@ -41,7 +41,7 @@ export async function startOrAdoptCaddy(options: CaddyOptions): Promise<CaddyHan
   const httpAddress = `${options.httpHost}:${options.httpPort}`;
   const running = runningCaddy(options.pidFile, options.configFile);
   if (running !== undefined && (await admin.ping())) {
-    return { pid: running, admin, httpAddress, adopted: true, exited: exitOf(running), stop: () => stopPid(running) };
+    return { pid: running, admin, httpAddress, adopted: true, exited: exitOf(running), stop: () => stopPid(running, 5_000) };
   }
   if (running !== undefined) await stopPid(running); // ours, but deaf: start afresh
   rmSync(options.adminSocket, { force: true });
@@ -76,44 +76,11 @@ export async function startOrAdoptCaddy(options: CaddyOptions): Promise<CaddyHan
     // Caddy is up in tens of milliseconds; asking a socket nobody listens on yet costs next to nothing.
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return { pid: child.pid!, admin, httpAddress, adopted: false, exited, stop: () => stopPid(child.pid!) };
+  return { pid: child.pid!, admin, httpAddress, adopted: false, exited, stop: () => stopPid(child.pid!, 5_000) };
 }
 
 /** The pid of the Caddy the pid file names, if it is alive and runs our config. */
-function runningCaddy(pidFile: string, configFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number.parseInt(readFileSync(pidFile, "utf8").trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-    return cmdline.includes("caddy") && cmdline.includes(configFile) ? pid : undefined;
-  } catch {
-    return undefined; // gone meanwhile
-  }
-}
-
-/** Resolves once `pid` (not our child) has exited: watched every half second. */
-function exitOf(pid: number): Promise<{ code: number | null }> {
-  return new Promise((resolve) => {
-    const timer = setInterval(() => {
-      if (!isAlive(pid)) {
-        clearInterval(timer);
-        resolve({ code: null });
-      }
-    }, 500);
-    timer.unref();
-  });
-}
-
-/** SIGTERM, then SIGKILL after 5 s. */
-async function stopPid(pid: number): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, "SIGTERM");
-  if (!(await waitForExit(pid, 5_000))) {
-    process.kill(pid, "SIGKILL");
-    await waitForExit(pid, 5_000);
-  }
-}
+const runningCaddy = (pidFile: string, configFile: string) => ownedPid(pidFile, ["caddy", configFile]);
 
 /** Stops the Caddy a data directory's pid file names (`dev down`): ployzd itself leaves it running. */
 export async function stopCaddy(pidFile: string, configFile: string): Promise<number | undefined> {

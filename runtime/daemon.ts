@@ -7,6 +7,7 @@ import type { ClientInfo } from "./client-info.ts";
 import { createDocker } from "./docker.ts";
 import { faultsFrom, NO_FAULTS } from "../actors/faults.ts";
 import { dnsAddressAtStart } from "../actors/dns/dns-address.ts";
+import { dnsTtlSeconds } from "../model/dns-zone.ts";
 import { ensureWritableDir, writeFileAtomic } from "./files.ts";
 import { loadOrCreateIdentity } from "./keys.ts";
 import { createFileLogger, type Logger } from "./logger.ts";
@@ -14,11 +15,12 @@ import { renderNatsConfig } from "./nats/config.ts";
 import { connectNats } from "./nats/connect.ts";
 import { startNatsServer, stopOrphanNatsServer, type NatsServerHandle } from "./nats/server.ts";
 import { startOrAdoptCaddy } from "./caddy.ts";
+import { startOrAdoptDns } from "./dns-process.ts";
 import { superviseProcess } from "./supervised-process.ts";
 import { loadOrCreateNodeConfig, nodeConfigSchema, saveNodeConfig, type NodeConfig } from "./node-config.ts";
 import { startNodeSystem, type NodeSystem } from "./node-system.ts";
-import { dataPaths } from "./paths.ts";
-import { assertPortFree, freePort, isAlive, stopOrphan } from "./process.ts";
+import { dataPaths, PLOYZD_SCRIPT } from "./paths.ts";
+import { assertPortFree, freePort, isAlive } from "./process.ts";
 import { declareStore } from "./store.ts";
 import { VERSION } from "./version.ts";
 
@@ -41,12 +43,17 @@ export interface DaemonOptions {
   reconcileIntervalMs?: number;
   /** How long a replaced instance keeps serving after the gateways route to its successor (default 500 ms). */
   drainMs?: number;
+  /** The script that runs ployzd (default bin/ployzd.js): the DNS process is `ployzd dns`. */
+  ployzdScript?: string;
   /** `--inspect`: the Stately inspector bridge to forward inspection events to. */
   inspectUrl?: string;
   /** `--no-inspector`: no actor snapshots on `ployz.actors.<id>` (to measure what they cost). */
   inspector?: boolean;
   env: NodeJS.ProcessEnv;
 }
+
+/** How long a replaced instance keeps serving by default. */
+export const DEFAULT_DRAIN_MS = 500;
 
 /** A started daemon; `stopped` resolves with the exit code once it has shut down. */
 export interface RunningDaemon {
@@ -173,6 +180,37 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     const store = await declareStore(nc, { replicas: replicasFor(config.storage ? 1 : 0), declaredBy: config.machineId });
 
+    // The DNS outlives ployzd like Caddy: containers and the gateway's upstreams resolve through a restart.
+    mkdirSync(paths.dnsDir, { recursive: true, mode: 0o700 });
+    const upstream = hostResolver(log);
+    const dnsProcess = superviseProcess({
+      name: "dns",
+      start: () =>
+        startOrAdoptDns({
+          config: {
+            host: config.dns!.host,
+            port: config.dns!.port,
+            ...(upstream ? { upstream } : {}),
+            ttl: dnsTtlSeconds(options.drainMs ?? DEFAULT_DRAIN_MS),
+            clusterId: store.clusterId,
+            controlSocket: paths.dnsControlSocket,
+            zoneFile: paths.dnsZone,
+            logFile: paths.daemonLog,
+          },
+          configFile: paths.dnsConfig,
+          pidFile: paths.dnsPid,
+          ployzdScript: options.ployzdScript ?? PLOYZD_SCRIPT,
+          outFile: paths.dnsOut,
+        }),
+      log,
+      // A new DNS process answers from its zone file: the consumer starts afresh and sends the projection.
+      onRestarted: () => node?.refresh("dns", "the DNS process was started again"),
+      onFailed: (error) => fatal?.(`the DNS process keeps exiting: ${error}`),
+    });
+    const dnsHandle = await dnsProcess.first;
+    cleanup.push(() => dnsProcess.stop({ leaveRunning: started || dnsHandle.adopted }));
+    log.info({ dnsPid: dnsHandle.pid, dns: `${config.dns.host}:${config.dns.port}`, adopted: dnsHandle.adopted }, dnsHandle.adopted ? "the DNS process adopted: it kept answering" : "the DNS process ready");
+
     const now = new Date().toISOString();
     const record: MachineRecord = {
       id: config.machineId,
@@ -200,14 +238,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         listen: { admin: caddy.admin.listen, http: caddy.httpAddress, https: httpsAddress, dns: `${config.dns.host}:${config.dns.port}` },
         ...(config.acme ? { acme: config.acme } : {}),
       },
-      dns: { host: config.dns.host, port: config.dns.port, upstream: hostResolver() },
+      dns: { host: config.dns.host, port: config.dns.port, control: dnsHandle.control },
       record,
       dataDir: paths.dataDir,
       version: VERSION,
       log,
       faultInjection: options.faultInjection,
       faults: options.faultInjection ? faultsFrom(options.env.PLOYZ_FAULTS, (point, action) => log?.warn({ point, action }, "fault injected")) : NO_FAULTS,
-      drainMs: options.drainMs ?? 500,
+      drainMs: options.drainMs ?? DEFAULT_DRAIN_MS,
       reconcileIntervalMs: options.reconcileIntervalMs ?? 30_000,
       ...(stately ? { inspect: stately.inspect } : {}),
       ...(options.inspector === false ? { inspector: false } : {}),
@@ -314,13 +352,16 @@ function isPloyzd(pid: number): boolean {
   }
 }
 
-/** The first nameserver of /etc/resolv.conf, for names outside the cluster zone. */
-function hostResolver(): { host: string; port: number } | undefined {
+/** The first nameserver of /etc/resolv.conf, for names outside the cluster zone; none is said in the log. */
+function hostResolver(log: Logger): { host: string; port: number } | undefined {
+  let text: string;
   try {
-    const line = readFileSync("/etc/resolv.conf", "utf8").split("\n").find((l) => /^\s*nameserver\s+/.test(l));
-    const host = line?.trim().split(/\s+/)[1];
-    return host ? { host, port: 53 } : undefined;
-  } catch {
+    text = readFileSync("/etc/resolv.conf", "utf8");
+  } catch (error) {
+    log.warn({ err: error }, "cannot read /etc/resolv.conf: the cluster DNS answers only *.ployz.internal (other names REFUSED)");
     return undefined;
   }
+  const host = text.split("\n").find((l) => /^\s*nameserver\s+/.test(l))?.trim().split(/\s+/)[1];
+  if (!host) log.warn("/etc/resolv.conf names no nameserver: the cluster DNS answers only *.ployz.internal (other names REFUSED)");
+  return host ? { host, port: 53 } : undefined;
 }

@@ -1,18 +1,16 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, watch } from "node:fs";
-import { join } from "node:path";
 import { DaemonStartError, errorFromPayload, type ErrorPayload } from "../model/errors.ts";
-import { PACKAGE_ROOT } from "./build-info.ts";
 import { clientInfoSchema, type ClientInfo } from "./client-info.ts";
 import { connectClient } from "./client.ts";
 import { contextPaths, readContext, writeContext, type Context } from "./context.ts";
 import { ensureWritableDir, readJsonFile } from "./files.ts";
 import { stopCaddy } from "./caddy.ts";
-import { dataPaths, defaultDevDataDir } from "./paths.ts";
+import { stopDnsProcess } from "./dns-process.ts";
+import { dataPaths, defaultDevDataDir, PLOYZD_SCRIPT } from "./paths.ts";
 import { isAlive, waitForExit } from "./process.ts";
 
 export const DEV_CONTEXT = "dev";
-const PLOYZD = join(PACKAGE_ROOT, "bin", "ployzd.js");
 
 /**
  * The dev data directory: the flag, else the dev context's, else the default. A dev context that
@@ -45,7 +43,7 @@ export async function devUp(options: { dataDir: string; env: NodeJS.ProcessEnv; 
   rmSync(paths.clientInfo, { force: true });
   mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 });
   const out = openSync(paths.daemonOut, "a", 0o600);
-  const child = spawn(process.execPath, [PLOYZD, "run", "--data-dir", paths.dataDir, ...(options.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [PLOYZD_SCRIPT, "run", "--data-dir", paths.dataDir, ...(options.extraArgs ?? [])], {
     detached: true,
     stdio: ["ignore", out, out],
     env: options.env,
@@ -93,9 +91,15 @@ export async function devDown(options: { dataDir: string; timeoutMs?: number }):
       });
     }
   }
-  // ployzd leaves its gateway serving when it stops (a restart must not go dark): down means down.
-  await stopCaddy(paths.caddyPid, paths.caddyConfig);
+  // ployzd leaves its gateway and its DNS serving when it stops (a restart must not go dark): down means down.
+  await stopLeftServing(options.dataDir);
   return pid === undefined ? { wasRunning: false } : { wasRunning: true, pid };
+}
+
+/** Stops what a stopping ployzd leaves serving on purpose for the next one to adopt: Caddy and the DNS process. */
+export async function stopLeftServing(dataDir: string): Promise<void> {
+  const paths = dataPaths(dataDir);
+  await Promise.all([stopCaddy(paths.caddyPid, paths.caddyConfig), stopDnsProcess(paths.dnsPid, paths.dnsConfig)]);
 }
 
 export interface DevStatus {

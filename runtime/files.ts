@@ -6,9 +6,11 @@ import { ConfigError, DataDirNotWritableError } from "../model/errors.ts";
 /**
  * Writes a file atomically and durably, with the given mode (secrets use 0o600): a temp file,
  * fsynced, renamed over the target, and the directory fsynced, so after a power loss the file is
- * the old one or the new one, whole, never empty or half.
+ * the old one or the new one, whole, never empty or half. `durable: false` leaves out the fsyncs
+ * for a cache rewritten often (still whole or absent to a reader, but a power loss may lose it).
  */
-export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
+export function writeFileAtomic(path: string, content: string, mode = 0o644, options: { durable?: boolean } = {}): void {
+  const durable = options.durable ?? true;
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
@@ -16,11 +18,12 @@ export function writeFileAtomic(path: string, content: string, mode = 0o644): vo
   try {
     fchmodSync(fd, mode); // exactly `mode`, whatever the umask or a stale temp file said
     writeSync(fd, content);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  if (!durable) return;
   const dirFd = openSync(dir, "r");
   try {
     fsyncSync(dirFd);

@@ -5,6 +5,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApiServer } from "../actors/api/api.ts";
 import { containerDns } from "../actors/dns/container-resolver.ts";
+import type { DnsControl } from "../actors/dns/dns-control.ts";
 import { createDnsApplier } from "../actors/dns/dns-server.ts";
 import type { AcmeSettings } from "../actors/gateway/acme.ts";
 import type { CaddyAdmin } from "../actors/gateway/caddy-admin.ts";
@@ -55,7 +56,8 @@ export interface NodeSystemDeps {
   faults: Faults;
   /** The gateway's Caddy, and this machine's ACME directory when `tls: acme` routes may be ordered here. */
   gateway: { admin: CaddyAdmin; listen: GatewayListen; acme?: AcmeSettings };
-  dns: { host: string; port: number; upstream: { host: string; port: number } | undefined };
+  /** Where the DNS process listens (for the status and containers' resolver) and its control socket. */
+  dns: { host: string; port: number; control: DnsControl };
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
   inspect?: (event: InspectionEvent) => void;
   /** `false` (`ployzd run --no-inspector`): no actor table, nothing on `ployz.actors.<id>`; for measuring its cost. */
@@ -245,7 +247,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
         routingConsumerMachine.provide({
           actors: {
             follow: follower,
-            apply: createDnsApplier({ host: deps.dns.host, port: deps.dns.port, upstream: deps.dns.upstream, drainMs: deps.drainMs, docker: deps.docker, clusterId: store.clusterId, log: log.child({ actor: "dns" }) }),
+            apply: createDnsApplier({ control: deps.dns.control, log: log.child({ actor: "dns" }) }),
           },
           actions: consumerActions,
         }),

@@ -1,5 +1,9 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { PACKAGE_ROOT } from "./build-info.ts";
+
+/** The script that runs ployzd (and, as `ployzd dns`, the DNS process). */
+export const PLOYZD_SCRIPT = join(PACKAGE_ROOT, "bin", "ployzd.js");
 
 /** Where a dev cluster keeps its data unless told otherwise. */
 export function defaultDevDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -32,6 +36,13 @@ export function dataPaths(dataDir: string) {
     /** Caddy's admin API: a unix socket in the 0700 caddy directory. */
     caddyAdminSocket: join(dataDir, "caddy", "admin.sock"),
     caddyLog: join(dataDir, "logs", "caddy.log"),
+    /** The cluster DNS process (`ployzd dns`): its config, pid, last zone and control socket, in a 0700 directory. */
+    dnsDir: join(dataDir, "dns"),
+    dnsConfig: join(dataDir, "dns", "dns.json"),
+    dnsPid: join(dataDir, "dns", "dns.pid"),
+    dnsZone: join(dataDir, "dns", "zone.json"),
+    dnsControlSocket: join(dataDir, "dns", "control.sock"),
+    dnsOut: join(dataDir, "logs", "dns.out"),
     logsDir: join(dataDir, "logs"),
     daemonLog: join(dataDir, "logs", "ployzd.log"),
     daemonOut: join(dataDir, "logs", "ployzd.out"),

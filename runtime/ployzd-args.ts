@@ -46,7 +46,12 @@ export type RunArgs = {
 };
 
 /** What the command line asks for. */
-export type PloyzdCommand = { command: "run"; args: RunArgs } | { command: "version"; json: boolean } | { command: "help"; text: string };
+export type PloyzdCommand =
+  | { command: "run"; args: RunArgs }
+  | { command: "version"; json: boolean }
+  /** The cluster DNS process, which `ployzd run` starts (not listed in --help). */
+  | { command: "dns"; config: string }
+  | { command: "help"; text: string };
 
 const COMMANDS = {
   run: "run this machine's node daemon in the foreground",
@@ -62,6 +67,11 @@ export function parsePloyzdArgs(argv: readonly string[]): PloyzdCommand {
     const { values } = parse(rest, { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, "version");
     if (values.help) return { command: "help", text: `ployzd version [--json]\n\n${COMMANDS.version}\n` };
     return { command: "version", json: values.json === true };
+  }
+  if (command === "dns") {
+    const { values } = parse(rest, { config: { type: "string" } }, "dns");
+    if (typeof values.config !== "string" || values.config === "") throw new InvalidArgumentError("ployzd dns needs --config FILE (ployzd run starts it)");
+    return { command: "dns", config: values.config };
   }
   if (command !== "run") throw new InvalidArgumentError(`no command ${JSON.stringify(command)}: say \`ployzd run\` (see ployzd --help)`);
 

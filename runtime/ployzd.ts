@@ -5,7 +5,7 @@ import { defaultDevDataDir } from "./paths.ts";
 import { parsePloyzdArgs, type RunArgs } from "./ployzd-args.ts";
 import { VERSION } from "./version.ts";
 
-/** `ployzd` — the node daemon's command line (`ployzd run`, `ployzd version`, `--help`). */
+/** `ployzd` — the node daemon's command line (`ployzd run`, `ployzd version`, `--help`; `ployzd dns`, which `run` starts). */
 export async function ployzdMain(argv: string[]): Promise<void> {
   let parsed: ReturnType<typeof parsePloyzdArgs>;
   try {
@@ -25,6 +25,16 @@ export async function ployzdMain(argv: string[]): Promise<void> {
       return;
     case "run":
       return await run(parsed.args);
+    case "dns": {
+      const { dnsProcessMain } = await import("./dns-main.ts");
+      try {
+        await dnsProcessMain(parsed.config);
+      } catch (error) {
+        process.stderr.write(`ployzd dns: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      }
+      return;
+    }
   }
 }
 

@@ -77,24 +77,52 @@ export async function freePort(host = "127.0.0.1", protocol: "tcp" | "udp" = "tc
 }
 
 /**
+ * The pid a pid file names, if that process is alive and its command line contains every marker
+ * (so an unrelated process that reused the pid is never taken for ours).
+ */
+export function ownedPid(pidFile: string, markers: readonly string[]): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number.parseInt(readFileSync(pidFile, "utf8").trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return undefined; // it exited meanwhile
+  }
+  return markers.every((m) => cmdline.includes(m)) ? pid : undefined;
+}
+
+/** Resolves once `pid` (a process that is not our child: no exit event) has exited; looked at every half second. */
+export function exitOf(pid: number): Promise<{ code: number | null }> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (!isAlive(pid)) {
+        clearInterval(timer);
+        resolve({ code: null });
+      }
+    }, 500);
+    timer.unref();
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
+  if (!isAlive(pid)) return;
+  process.kill(pid, "SIGTERM");
+  if (!(await waitForExit(pid, graceMs))) {
+    process.kill(pid, "SIGKILL");
+    await waitForExit(pid, 5_000);
+  }
+}
+
+/**
  * Stops a child left behind by a ployzd that was killed: its pid file names it, and its command
  * line must contain every marker (so an unrelated process that reused the pid is never touched).
  */
 export async function stopOrphan(pidFile: string, markers: string[]): Promise<number | undefined> {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number.parseInt(readFileSync(pidFile, "utf8").trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  let cmdline = "";
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return undefined;
-  }
-  if (!markers.every((m) => cmdline.includes(m))) return undefined;
-  process.kill(pid, "SIGTERM");
-  if (!(await waitForExit(pid, 10_000))) {
-    process.kill(pid, "SIGKILL");
-    await waitForExit(pid, 5_000);
-  }
+  const pid = ownedPid(pidFile, markers);
+  if (pid === undefined) return undefined;
+  await stopPid(pid);
   return pid;
 }

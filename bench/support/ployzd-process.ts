@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { DaemonStartError } from "../../model/errors.ts";
 import { clientInfoSchema, type ClientInfo } from "../../runtime/client-info.ts";
 import { readJsonFile } from "../../runtime/files.ts";
-import { stopCaddy } from "../../runtime/caddy.ts";
+import { stopLeftServing } from "../../runtime/dev.ts";
 import { stopOrphanNatsServer } from "../../runtime/nats/server.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { isAlive, waitForExit } from "../../runtime/process.ts";
@@ -33,9 +33,10 @@ export interface PloyzdProcess {
   phases: StartPhases | undefined;
   /**
    * SIGTERM, wait for exit; SIGKILL (and the orphaned nats-server) after `timeoutMs`. Then its
-   * Caddy, which a stopping ployzd leaves serving for the next one to adopt, unless `keepCaddy`.
+   * Caddy and DNS process, which a stopping ployzd leaves serving for the next one to adopt,
+   * unless `keepServing`.
    */
-  stop(timeoutMs?: number, options?: { keepCaddy?: boolean }): Promise<StopOutcome>;
+  stop(timeoutMs?: number, options?: { keepServing?: boolean }): Promise<StopOutcome>;
 }
 
 /** How a ployzd stopped. */
@@ -85,7 +86,7 @@ export async function startPloyzd(options: { dataDir: string; machineId: string;
     new Promise<{ kind: "timeout" }>((resolve) => (timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs))),
   ]);
   clearTimeout(timer);
-  const stop = async (stopTimeoutMs = 30_000, stopOptions: { keepCaddy?: boolean } = {}): Promise<StopOutcome> => {
+  const stop = async (stopTimeoutMs = 30_000, stopOptions: { keepServing?: boolean } = {}): Promise<StopOutcome> => {
     const natsPid = readPid(paths.natsPid);
     const started = performance.now();
     let forced = false;
@@ -104,7 +105,7 @@ export async function startPloyzd(options: { dataDir: string; machineId: string;
     // ployzd stops its nats-server last; one still alive afterwards is a daemon bug, not ours to keep.
     const natsOutlived = natsPid !== undefined && isAlive(natsPid) && !(await waitForExit(natsPid, 1_000));
     if (natsOutlived) await stopOrphanNatsServer(paths.natsPid, paths.natsConfig);
-    if (!stopOptions.keepCaddy) await stopCaddy(paths.caddyPid, paths.caddyConfig);
+    if (!stopOptions.keepServing) await stopLeftServing(options.dataDir);
     return { stopMs, clean: exit.code === 0, exit, forced, natsOutlived };
   };
   if (outcome.kind !== "ready") {

@@ -99,6 +99,30 @@ export async function viaGateway(gateway: string, host: string, path = "/"): Pro
   });
 }
 
+/** Requests through the gateway in a loop (a new connection each) until stopped; every response is recorded. */
+export function gatewayLoop(gateway: string, host: string) {
+  const responses: Array<{ status: number; body: string; at: number } | { error: string; at: number }> = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      responses.push(
+        await viaGateway(gateway, host).then(
+          (r) => ({ ...r, at: Date.now() }),
+          (e: Error) => ({ error: e.message, at: Date.now() }),
+        ),
+      );
+    }
+  })();
+  return {
+    responses,
+    failed: () => responses.filter((r) => "error" in r || r.status !== 200),
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
 /**
  * GET through the gateway's HTTPS listener as a browser would for `host`: SNI and Host are the
  * hostname, and the server's certificate must chain to `ca`. Also returns that certificate's issuer.

@@ -1,14 +1,9 @@
 import { connect } from "node:net";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createActor, fromCallback, waitFor } from "xstate";
 import { ClusterDns, type ClusterDnsOptions } from "../../actors/dns/cluster-dns.ts";
 import { freeDnsPort } from "../../actors/dns/dns-address.ts";
-import { createDnsApplier } from "../../actors/dns/dns-server.ts";
 import { listenDns } from "../../actors/dns/listen.ts";
-import { routingConsumerMachine, type RoutingConsumerEvent } from "../../machines/routing-consumer.ts";
-import { DEFAULT_SUPERVISION_POLICY } from "../../model/supervision.ts";
-import { createDocker } from "../../runtime/docker.ts";
 import { DnsListenError } from "../../model/dns-errors.ts";
 import { dnsTtlSeconds } from "../../model/dns-zone.ts";
 import { PortInUseError } from "../../model/errors.ts";
@@ -237,43 +232,5 @@ describe("an upstream that is the cluster DNS itself", () => {
     expect((await dig(HOST, port, "www.example")).status).toBe("SERVFAIL");
     expect((await dig(HOST, port, "www.example", "A", ["+tcp"])).status).toBe("SERVFAIL");
     expect(warnings()).toEqual(["the host's resolver fails; forwarded queries get SERVFAIL until it answers again"]);
-  });
-});
-
-describe("the DNS applier inside a routing consumer", () => {
-  /** A routing consumer with the real DNS applier and a follower the test drives. */
-  function consumer(port: number) {
-    let tell!: (event: RoutingConsumerEvent) => void;
-    const machine = routingConsumerMachine.provide({
-      actors: {
-        follow: fromCallback(({ sendBack }) => void (tell = sendBack as typeof tell)),
-        apply: createDnsApplier({ host: HOST, port, upstream: undefined, drainMs: 500, docker: createDocker(), clusterId: "dns-applier-test", log: capturedLog().log }),
-      },
-    });
-    const actor = createActor(machine, { input: { kind: "dns", listen: `${HOST}:${port}`, now: Date.now, reloadBackoff: DEFAULT_SUPERVISION_POLICY } });
-    actor.start();
-    running.push({ close: async () => void actor.stop() });
-    return { actor, tell: (event: RoutingConsumerEvent) => tell(event) };
-  }
-
-  it("answers from each projection it is sent, and reports it applied once it listens", async () => {
-    const port = await freeDnsPort(HOST);
-    const { actor, tell } = consumer(port);
-    tell({ type: "PROJECTION", projection: { ...projection, seq: 7 } });
-    await waitFor(actor, (s) => s.context.appliedSeq === 7);
-    expect((await dig(HOST, port, NAME, "A", ["+tcp"])).answers).toHaveLength(40);
-
-    tell({ type: "PROJECTION", projection: { ...aProjection(), seq: 8 } });
-    await waitFor(actor, (s) => s.context.appliedSeq === 8);
-    expect((await dig(HOST, port, NAME)).status).toBe("NXDOMAIN");
-  });
-
-  it("ends the consumer (APPLIER_CRASHED, for its supervisor to restart) when it cannot listen, saying why", async () => {
-    const { port } = await serve();
-    const { actor, tell } = consumer(port);
-    tell({ type: "PROJECTION", projection: { ...projection, seq: 3 } });
-    const done = await waitFor(actor, (s) => s.status === "done");
-    expect(done.context.applyError).toContain(`cannot listen on 127.0.0.1:${port}`);
-    expect(done.context.appliedSeq).toBe(0);
   });
 });

@@ -5,7 +5,7 @@ import { dataPaths } from "../../runtime/paths.ts";
 import { jetstream } from "@nats-io/jetstream";
 import { JETSTREAM_DOMAIN } from "../../model/store-layout.ts";
 import { connectAsOperator, eventually, readPid } from "../harness/daemon.ts";
-import { aNamespaceSpec, httpService, startTestCluster, viaGateway, type TestCluster } from "../harness/cluster.ts";
+import { aNamespaceSpec, gatewayLoop, httpService, startTestCluster, viaGateway, type TestCluster } from "../harness/cluster.ts";
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -25,22 +25,6 @@ async function gatewayStatus() {
   return mine.consumers.find((c) => c.kind === "gateway")!;
 }
 
-/** Requests through the gateway in a loop until stopped; every response is recorded. */
-function loadLoop(host: string) {
-  const responses: Array<{ status: number; body: string } | { error: string }> = [];
-  let running = true;
-  const done = (async () => {
-    while (running) responses.push(await viaGateway(cluster.gateway, host).catch((e: Error) => ({ error: e.message })));
-  })();
-  return {
-    responses,
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
-}
-
 describe("the gateway", () => {
   it("serves a deployed route, 404 for unknown hosts, and switches v1 → v2 → v3 with zero failed requests", async () => {
     const ns = cluster.namespace("zd");
@@ -50,7 +34,7 @@ describe("the gateway", () => {
     expect(await viaGateway(cluster.gateway, "unknown.example.test")).toEqual({ status: 404, body: "no route for this host" });
 
     // two clients looping on fresh connections while two deploys replace every instance
-    const loops = [loadLoop(host), loadLoop(host)];
+    const loops = [gatewayLoop(cluster.gateway, host), gatewayLoop(cluster.gateway, host)];
     await eventually(async () => (loops.every((l) => l.responses.length > 10) ? true : undefined), "the load loops to run");
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("v2", host) }) });
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("v3", host) }) });
@@ -75,7 +59,7 @@ describe("the gateway", () => {
     const host = `${ns}.example.test`;
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("good", host) }) });
     await eventually(async () => ((await viaGateway(cluster.gateway, host)).body === "good" ? true : undefined), "good to be served");
-    const loop = loadLoop(host);
+    const loop = gatewayLoop(cluster.gateway, host);
     const broken = routed("bad", host, { readiness: { type: "http", port: 8080, path: "/missing", interval: "100ms", retries: 5 } });
     await expect(cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: broken }) })).rejects.toMatchObject({ code: "deploy-failed" });
     await loop.stop();

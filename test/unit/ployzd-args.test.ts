@@ -42,5 +42,7 @@ describe("ployzd's command line", () => {
     expect(parsePloyzdArgs([])).toMatchObject({ command: "help" });
     expect(parsePloyzdArgs(["--version"])).toEqual({ command: "version", json: false });
     expect(parsePloyzdArgs(["version", "--json"])).toEqual({ command: "version", json: true });
+    expect(parsePloyzdArgs(["dns", "--config", "/d/dns.json"])).toEqual({ command: "dns", config: "/d/dns.json" });
+    expect(() => parsePloyzdArgs(["dns"])).toThrow(/needs --config/);
   });
 });
