@@ -13,6 +13,7 @@ import { subjects } from "../model/subjects.ts";
 import { devDown, devUp } from "../runtime/dev.ts";
 import { createDocker } from "../runtime/docker.ts";
 import { readIdentity } from "../runtime/keys.ts";
+import { inboxPrefix } from "../model/roles.ts";
 import { connectNats } from "../runtime/nats/connect.ts";
 import { stopOrphanNatsServer } from "../runtime/nats/server.ts";
 import { dataPaths } from "../runtime/paths.ts";
@@ -47,7 +48,9 @@ export async function benchCapacityRtt(options: RttOptions, print: (line: string
     const up = (await cleanup.own("stop ployzd", devUp({ dataDir, env, extraArgs: ["--machine-id", "bench-rtt"] }), () => stopDaemon(dataDir))).value;
     const machineId = up.info.machineId;
 
-    const nc = await connectNats({ servers: up.info.servers, seed: readIdentity(up.info.seedFile).seed, name: "bench capacity-rtt", reconnect: false });
+    // The machine's own identity: it may ask machines and answer on its own inbox prefix (the baseline's responder).
+    const prefix = inboxPrefix({ role: "machine", name: machineId });
+    const nc = await connectNats({ servers: up.info.servers, seed: readIdentity(dataPaths(dataDir).machineSeed).seed, name: "bench capacity-rtt", inboxPrefix: prefix, reconnect: false });
     cleanup.add("close the NATS connection", () => nc.close());
     const docker = createDocker(env);
 
@@ -57,7 +60,7 @@ export async function benchCapacityRtt(options: RttOptions, print: (line: string
     const sample = await nc.request(capacitySubject, "{}", { timeout: 5_000 });
     const canned = sample.data.slice();
     const containers = capacitySchema.parse(sample.json()).containers;
-    const echoSubject = `bench.echo.${process.pid}`;
+    const echoSubject = `${prefix}.bench-echo`;
     const responder = nc.subscribe(echoSubject, { callback: (_error, msg) => void msg.respond(canned) });
     cleanup.add("unsubscribe the baseline responder", () => responder.unsubscribe());
     await nc.flush();

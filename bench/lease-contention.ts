@@ -15,6 +15,9 @@ import { subjects } from "../model/subjects.ts";
 import { readIdentity } from "../runtime/keys.ts";
 import { connectNats } from "../runtime/nats/connect.ts";
 import { openStore, type Store } from "../runtime/store.ts";
+import { dataPaths } from "../runtime/paths.ts";
+import { contextIdentity } from "../runtime/context.ts";
+import { inboxPrefix } from "../model/roles.ts";
 import { ensureBusyboxImage } from "../test/harness/docker.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { readLeaseRefusals } from "./support/deploy-log.ts";
@@ -58,14 +61,29 @@ export async function benchLeaseContention(options: LeaseOptions, print: (line: 
     const cluster = await startDevCluster(cleanup, "bench-lease");
     // One connection for the refused deploys, the baseline and the direct lease checks. The deploy
     // requests go through requestJson on ployz.api.deploy, which is all PloyzClient.deploy does.
+    const prefix = inboxPrefix(contextIdentity(cluster.context));
     const nc = (
       await cleanup.own(
         "close the NATS connection",
-        connectNats({ servers: cluster.context.servers, seed: readIdentity(cluster.context.seedFile).seed, name: "bench lease-contention", reconnect: false }),
+        connectNats({ servers: cluster.context.servers, seed: readIdentity(cluster.context.seedFile).seed, name: "bench lease-contention", inboxPrefix: prefix, reconnect: false }),
         (c) => c.close(),
       )
     ).value;
-    const store = await openStore(nc);
+    // The direct lease checks do what a coordinator does: with the machine's identity.
+    const machineNc = (
+      await cleanup.own(
+        "close the machine's NATS connection",
+        connectNats({
+          servers: cluster.context.servers,
+          seed: readIdentity(dataPaths(cluster.dataDir).machineSeed).seed,
+          name: "bench lease-contention (machine)",
+          inboxPrefix: inboxPrefix({ role: "machine", name: cluster.machineId }),
+          reconnect: false,
+        }),
+        (c) => c.close(),
+      )
+    ).value;
+    const store = await openStore(machineNc);
     const { kv } = store;
     const namespace = cluster.newNamespace("bench-lease");
     const holdMs = options.holdSeconds * 1_000;
@@ -92,7 +110,7 @@ export async function benchLeaseContention(options: LeaseOptions, print: (line: 
     const sample = await nc.request(deploySubject, JSON.stringify(request()), { timeout: 10_000 });
     const canned = sample.data.slice();
     const requestBytes = Buffer.byteLength(JSON.stringify(request()));
-    const echoSubject = `bench.echo.${process.pid}`;
+    const echoSubject = `${prefix}.bench-echo`;
     const responder = nc.subscribe(echoSubject, { callback: (_error, msg) => void msg.respond(canned) });
     cleanup.add("unsubscribe the baseline responder", () => responder.unsubscribe());
     await nc.flush();

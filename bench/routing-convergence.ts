@@ -14,7 +14,7 @@ import { commitSchema } from "../model/commit.ts";
 import { routingRecordSchema, routingSubject } from "../model/routing.ts";
 import { dataPaths } from "../runtime/paths.ts";
 import { aNamespaceSpec, httpService, startTestCluster, type TestCluster } from "../test/harness/cluster.ts";
-import { connectAsOperator } from "../test/harness/daemon.ts";
+import { connectAsMachine } from "../test/harness/daemon.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { formatPhases, medianPhases, readDeployPhases, type DeployPhases } from "./support/deploy-log.ts";
 import { withInterruptibleCleanup } from "./support/interruption.ts";
@@ -87,7 +87,7 @@ export async function benchRoutingConvergence(options: ConvergenceOptions, print
   return await withInterruptibleCleanup(async (cleanup, interruption) => {
     const loadAtStart = loadavg()[0]!;
     const cluster = (await cleanup.own("dispose the test cluster", startTestCluster(), (c) => c.dispose())).value;
-    const nc = (await cleanup.own("close the operator's NATS connection", connectAsOperator(cluster.home), (c) => c.close())).value;
+    const nc = (await cleanup.own("close the operator's NATS connection", connectAsMachine(cluster.home), (c) => c.close())).value;
     const namespace = cluster.namespace("bench-conv");
     const host = `${namespace}.bench.test`;
     const events = watchNamespace(nc, namespace);

@@ -31,6 +31,8 @@ import type { MachineRecord } from "../model/machine.ts";
 import { subjects } from "../model/subjects.ts";
 import { toInspectionRecord } from "../runtime/inspection.ts";
 import { readIdentity } from "../runtime/keys.ts";
+import { inboxPrefix } from "../model/roles.ts";
+import { localOperatorName } from "../model/credentials.ts";
 import { connectNats } from "../runtime/nats/connect.ts";
 import { dataPaths } from "../runtime/paths.ts";
 import { openStore } from "../runtime/store.ts";
@@ -83,7 +85,7 @@ export async function benchTop(options: TopBenchOptions, print: (line: string) =
 export async function benchWatching(cleanup: Cleanup, options: TopBenchOptions, print: (line: string) => void): Promise<TopBenchResult["watching"]> {
   if (spawnSync("tmux", ["-V"]).status !== 0) throw new Error("tmux is not installed (scripts/setup.sh installs it)");
   const cluster = await startDevCluster(cleanup, "bench-top");
-  const nc = (await cleanup.own("close the publishers' connection", connectNats({ servers: cluster.context.servers, seed: readIdentity(cluster.context.seedFile).seed, name: "bench-top", reconnect: false }), (c) => c.close())).value;
+  const nc = (await cleanup.own("close the publishers' connection", connectNats({ servers: cluster.context.servers, seed: readIdentity(dataPaths(cluster.dataDir).machineSeed).seed, name: "bench-top", inboxPrefix: inboxPrefix({ role: "machine", name: cluster.machineId }), reconnect: false }), (c) => c.close())).value;
   const store = await openStore(nc);
   const template = await nextSnapshot(nc, cluster.machineId);
 
@@ -232,7 +234,7 @@ async function benchInspectorIdle(cleanup: Cleanup, options: TopBenchOptions, pr
 }
 
 async function countSnapshots(servers: string[], seedFile: string, machineId: string, ms: number): Promise<number> {
-  const nc = await connectNats({ servers, seed: readIdentity(seedFile).seed, name: "bench-count", reconnect: false });
+  const nc = await connectNats({ servers, seed: readIdentity(seedFile).seed, name: "bench-count", inboxPrefix: inboxPrefix({ role: "operator", name: localOperatorName(machineId) }), reconnect: false });
   try {
     let count = 0;
     const sub = nc.subscribe(subjects.actors(machineId), { callback: () => void count++ });

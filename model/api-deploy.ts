@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { progressInboxSchema } from "./deploy.ts";
 import { instanceRecordSchema } from "./instance.ts";
 import { nameSchema } from "./names.ts";
 import { capacitySchema } from "./observation.ts";
@@ -9,7 +10,7 @@ import { regionRoleSchema } from "./region.ts";
 export const namespaceRefSchema = z.object({ namespace: nameSchema("namespace") }).strict();
 export const psRequestSchema = z.object({ namespace: nameSchema("namespace").optional() }).strict();
 export const rollbackRequestSchema = z
-  .object({ namespace: nameSchema("namespace"), to: z.number().int().positive().optional(), progress: z.string().regex(/^_INBOX\.[A-Za-z0-9]+$/).optional() })
+  .object({ namespace: nameSchema("namespace"), to: z.number().int().positive().optional(), progress: progressInboxSchema.optional() })
   .strict();
 export const explainRequestSchema = z.object({ namespace: nameSchema("namespace"), service: nameSchema("service") }).strict();
 export const logsApiRequestSchema = z
@@ -17,7 +18,7 @@ export const logsApiRequestSchema = z
   .strict();
 /** `ployz.api.namespace.rm`: removes every instance, route and claim of a namespace; its history stays. */
 export const namespaceRmRequestSchema = z
-  .object({ namespace: nameSchema("namespace"), progress: z.string().regex(/^_INBOX\.[A-Za-z0-9]+$/).optional() })
+  .object({ namespace: nameSchema("namespace"), progress: progressInboxSchema.optional() })
   .strict();
 export const regionSetRequestSchema = z.object({ region: nameSchema("region"), role: regionRoleSchema }).strict();
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { RoutingProjection } from "./routing.ts";
 
 /**
- * Gateway certificates and the ACME account: secrets in KV `secrets`, one whole JSON record per
+ * Gateway certificates and the ACME account: secrets in KV `tls`, one whole JSON record per
  * key. `cert.<hostname>` holds a certificate any gateway may serve; `acme.account.<hash>` the
  * account for one ACME directory; `acme.order.<hostname>` says which machine is ordering a
  * hostname right now. Only hostname, notAfter and issuer ever leave the store (status, logs).

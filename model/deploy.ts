@@ -22,6 +22,9 @@ export type DeployOperation =
   | { kind: "remove"; reason?: string };
 
 /** `ployz.api.deploy`: a whole namespace spec (already validated by the CLI, validated again here). */
+/** Where a coordinator reports progress: an inbox of the asking client (`_INBOX.<its prefix>.<id>`). */
+export const progressInboxSchema = z.string().regex(/^_INBOX(\.[A-Za-z0-9_-]+)+$/, "must be an _INBOX subject");
+
 export const deployRequestSchema = z
   .object({
     spec: z.unknown(),
@@ -30,7 +33,7 @@ export const deployRequestSchema = z
     planHash: z.string().regex(/^[0-9a-f]{12}$/, "must be a plan hash from --preview").optional(),
     rollbackOf: z.number().int().positive().optional(),
     /** An inbox the coordinator reports progress to (accepted, phases), so the caller can watch it live. */
-    progress: z.string().regex(/^_INBOX\.[A-Za-z0-9]+$/, "must be an _INBOX subject").optional(),
+    progress: progressInboxSchema.optional(),
   })
   .strict();
 export type DeployRequest = z.input<typeof deployRequestSchema>;

@@ -163,6 +163,16 @@ export class DaemonStoppingError extends PloyzError {
   override readonly code = "daemon-stopping";
 }
 
+/** NATS refused this identity an operation its role does not allow (a permission violation). */
+export class PermissionDeniedError extends PloyzError {
+  override readonly code = "permission-denied";
+}
+
+/** A name that must be unique is taken (and is never reused). */
+export class AlreadyExistsError extends PloyzError {
+  override readonly code = "already-exists";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -188,6 +198,8 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "lease-lost": LeaseLostError,
   "store-unavailable": StoreUnavailableError,
   "daemon-stopping": DaemonStoppingError,
+  "permission-denied": PermissionDeniedError,
+  "already-exists": AlreadyExistsError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

@@ -8,8 +8,11 @@
  * 2: instance records are one document per namespace (KV instances, key `<ns>`); commits carry
  * their fence, images and whole placement; ROUTING keeps a few records per subject, STATUS two
  * weeks; containers carry the cluster id.
+ * 3: certificates and the ACME account move from KV `secrets` to KV `tls` (only the roles that
+ * serve TLS may read it; `secrets` keeps the service secrets the operator writes); KV
+ * `credentials` holds the credentials handed out.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export const JETSTREAM_DOMAIN = "ployz";
 
 export interface BucketSpec {
@@ -53,7 +56,9 @@ export const STORE_LAYOUT: readonly StoreSpec[] = [
   { kind: "kv", name: "leases", description: "deploy leases", ttlMs: LEASE_TTL_MS, history: 1 },
   { kind: "kv", name: "locks", description: "participant locks", ttlMs: LEASE_TTL_MS, history: 1 },
   { kind: "kv", name: "claims", description: "route ownership: hostname + path prefix → namespace, per zone", history: 5 },
-  { kind: "kv", name: "secrets", description: "certificates and ACME account", history: 1 },
+  { kind: "kv", name: "secrets", description: "service secrets (Compose secrets), by version", history: 1 },
+  { kind: "kv", name: "tls", description: "certificates, the ACME account, order locks", history: 1 },
+  { kind: "kv", name: "credentials", description: "credentials handed out: name, role, public key, expiry, revocation", history: 5 },
   // COMMITS: pruned per namespace by the authority after each commit (COMMITS_KEPT_PER_NAMESPACE); never by age or count here, so the head always stays.
   { kind: "stream", name: "COMMITS", description: "deploy commits (Intent)", subjects: ["commits.>"] },
   // ROUTING: readers want the last record per service; a few more allow a look back.

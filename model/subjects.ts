@@ -38,6 +38,9 @@ export const API_VERBS = [
   "namespace.rm",
   "routes",
   "overview",
+  "credentials.create",
+  "credentials.ls",
+  "credentials.revoke",
 ] as const;
 export type ApiVerb = (typeof API_VERBS)[number];
 

@@ -24,16 +24,18 @@ import {
   type RegionSetReply,
 } from "../model/api-deploy.ts";
 import { deployProgressSchema, type DeployProgress, type DeployRequest } from "../model/deploy.ts";
-import { CoordinatorLostError, NoResponderError, RequestTimeoutError } from "../model/errors.ts";
+import { CoordinatorLostError, NoResponderError, RequestTimeoutError, PermissionDeniedError } from "../model/errors.ts";
 import type { RegionRole } from "../model/region.ts";
 import type { SecretValue } from "../model/service-secrets.ts";
 import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
-import type { Context } from "./context.ts";
+import { contextIdentity, type Context } from "./context.ts";
 
 /** A deploy waits for readiness on every candidate: minutes, not seconds. */
 const DEPLOY_TIMEOUT_MS = 15 * 60_000;
 import { readIdentity } from "./keys.ts";
 import { connectNats } from "./nats/connect.ts";
+import { inboxPrefix } from "../model/roles.ts";
+import { credentialCreatedSchema, credentialListSchema, credentialRevokedSchema, type CreateCredentialRequest, type CredentialList } from "../model/credentials.ts";
 
 /** Everything the CLI and TUI may ask of a cluster. Commands use only this. */
 export interface PloyzClient {
@@ -56,6 +58,9 @@ export interface PloyzClient {
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
   regionLs(): Promise<RegionLsReply>;
   routes(): Promise<ClusterRoutes>;
+  createCredential(request: CreateCredentialRequest): Promise<z.infer<typeof credentialCreatedSchema>>;
+  listCredentials(): Promise<CredentialList>;
+  revokeCredential(name: string): Promise<z.infer<typeof credentialRevokedSchema>>;
   /** Machines, regions, namespaces with head commits, leases and deploys in flight, from the store. */
   overview(): Promise<Overview>;
   /** One machine's actor snapshot now, asked of its inspector (fails at once if nobody answers there). */
@@ -91,7 +96,7 @@ export interface ClientOptions {
 /** Connects to the cluster a context names. Fails at once if nobody is there. */
 export async function connectClient(context: Context, options: ClientOptions = {}): Promise<PloyzClient> {
   const identity = readIdentity(context.seedFile);
-  const nc = await connectNats({ servers: context.servers, seed: identity.seed, name: "ployzctl", reconnect: false });
+  const nc = await connectNats({ servers: context.servers, seed: identity.seed, name: `ployzctl ${context.name}`, inboxPrefix: inboxPrefix(contextIdentity(context)), reconnect: false });
   return new NatsClient(nc, context, options.timeoutMs ?? 10_000);
 }
 
@@ -102,8 +107,22 @@ class NatsClient implements PloyzClient {
     private readonly timeoutMs: number,
   ) {}
 
-  private api<T>(verb: ApiVerb, schema: z.ZodType<T>, body: unknown = {}, timeoutMs = this.timeoutMs): Promise<T> {
-    return requestJson(this.nc, subjects.api(verb), body, schema, { who: "ployzd (API)", timeoutMs });
+  private async api<T>(verb: ApiVerb, schema: z.ZodType<T>, body: unknown = {}, timeoutMs = this.timeoutMs): Promise<T> {
+    return await this.asRole(`ployzctl's ${verb}`, requestJson(this.nc, subjects.api(verb), body, schema, { who: "ployzd (API)", timeoutMs }));
+  }
+
+  /** A refusal by NATS, said in terms of this context's role. */
+  private async asRole<T>(what: string, call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      if (!(error instanceof PermissionDeniedError)) throw error;
+      const { role, name } = contextIdentity(this.context);
+      throw new PermissionDeniedError(`the ${role} role (context ${this.context.name}, identity ${name}) may not do ${what}: ${error.message}`, {
+        hint: role === "operator" ? "a bug: the operator role should allow every ployzctl command" : "ask someone with the operator role, or use a context that has it",
+        cause: error,
+      });
+    }
   }
 
   /**
@@ -112,7 +131,7 @@ class NatsClient implements PloyzClient {
    * once, naming it, when it is not — instead of waiting out the long timeout.
    */
   private async watched<T>(verb: ApiVerb, schema: z.ZodType<T>, body: object, options: WatchOptions): Promise<T> {
-    const inbox = createInbox();
+    const inbox = createInbox(inboxPrefix(contextIdentity(this.context)));
     const sub = this.nc.subscribe(inbox);
     let accepted: Extract<DeployProgress, { type: "accepted" }> | undefined;
     let reportLost!: (error: Error) => void;
@@ -153,8 +172,8 @@ class NatsClient implements PloyzClient {
     }
   }
 
-  private machine<T>(machineId: string, verb: MachineVerb, schema: z.ZodType<T>, body: unknown = {}): Promise<T> {
-    return requestJson(this.nc, subjects.machine(machineId, verb), body, schema, { who: `machine ${machineId}`, timeoutMs: this.timeoutMs });
+  private async machine<T>(machineId: string, verb: MachineVerb, schema: z.ZodType<T>, body: unknown = {}): Promise<T> {
+    return await this.asRole(`${verb} on machine ${machineId}`, requestJson(this.nc, subjects.machine(machineId, verb), body, schema, { who: `machine ${machineId}`, timeoutMs: this.timeoutMs }));
   }
 
   ping() {
@@ -236,6 +255,15 @@ class NatsClient implements PloyzClient {
     });
     return () => sub.unsubscribe();
   }
+  createCredential(request: CreateCredentialRequest) {
+    return this.api("credentials.create", credentialCreatedSchema, request);
+  }
+  listCredentials() {
+    return this.api("credentials.ls", credentialListSchema);
+  }
+  revokeCredential(name: string) {
+    return this.api("credentials.revoke", credentialRevokedSchema, { name });
+  }
   async pushImage(image: string) {
     // Only this command needs Docker on the operator's side; the CLI does not load it otherwise.
     const { pushImage } = await import("./images.ts");
@@ -251,13 +279,12 @@ class NatsClient implements PloyzClient {
     await storeServiceSecrets(bucket, values);
   }
   /**
-   * The store (JetStream, KV, object store clients: ~200 kB) for the secret verbs, loaded when a
+   * The secrets bucket (the JetStream and KV clients: ~200 kB) for the secret verbs, loaded when a
    * deploy with secrets needs them: every other command, `status` above all, starts without it.
    */
   private async secretsBucket() {
-    const [{ openStore }, { secretVersionKey, storeServiceSecrets }] = await Promise.all([import("./store.ts"), import("../actors/store/service-secrets.ts")]);
-    const store = await openStore(this.nc);
-    return { bucket: store.kv.secrets, secretVersionKey, storeServiceSecrets };
+    const [{ openBucket }, { secretVersionKey, storeServiceSecrets }] = await Promise.all([import("./store.ts"), import("../actors/store/service-secrets.ts")]);
+    return { bucket: await openBucket(this.nc, "secrets"), secretVersionKey, storeServiceSecrets };
   }
   async close() {
     await this.nc.close();

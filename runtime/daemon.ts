@@ -11,6 +11,9 @@ import { dnsTtlSeconds } from "../model/dns-zone.ts";
 import { ensureWritableDir, writeFileAtomic } from "./files.ts";
 import { loadOrCreateIdentity } from "./keys.ts";
 import { createFileLogger, type Logger } from "./logger.ts";
+import { localOperatorName } from "../model/credentials.ts";
+import { inboxPrefix } from "../model/roles.ts";
+import { natsAccess } from "./nats/access.ts";
 import { renderNatsConfig } from "./nats/config.ts";
 import { connectNats } from "./nats/connect.ts";
 import { startNatsServer, stopOrphanNatsServer, type NatsServerHandle } from "./nats/server.ts";
@@ -112,17 +115,32 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
     const orphan = await stopOrphanNatsServer(paths.natsPid, paths.natsConfig);
     if (orphan) log.warn({ pid: orphan }, "stopped a nats-server left behind by an earlier ployzd");
-    const natsConfig = renderNatsConfig({
-      machineId: config.machineId,
-      storage: config.storage,
-      clientHost: config.nats.host,
-      clientPort: config.nats.clientPort,
-      storeDir: paths.natsStore,
-      pidFile: paths.natsPid,
-      users: [machineKey.publicKey, operatorKey.publicKey],
-      members: [],
+    // Who nats-server admits: this machine, its local operator, and the credentials in force (model/roles.ts).
+    let natsPid: () => number | undefined = () => undefined;
+    const access = natsAccess({
+      configFile: paths.natsConfig,
+      cacheFile: paths.natsAdmission,
+      logFile: paths.natsLog,
+      base: [
+        { nkey: machineKey.publicKey, role: "machine", name: config.machineId },
+        { nkey: operatorKey.publicKey, role: "operator", name: localOperatorName(config.machineId) },
+      ],
+      render: (identities) =>
+        renderNatsConfig({
+          machineId: config.machineId,
+          storage: config.storage,
+          clientHost: config.nats.host,
+          clientPort: config.nats.clientPort,
+          storeDir: paths.natsStore,
+          pidFile: paths.natsPid,
+          identities,
+          members: [],
+        }),
+      pid: () => natsPid(),
+      log,
     });
-    writeFileAtomic(paths.natsConfig, `${JSON.stringify(natsConfig, null, 2)}\n`, 0o600);
+    access.writeInitial();
+    cleanup.push(() => access.stop());
     // nats-server and Caddy are supervised: an exit starts them again (after a backoff); a crash loop stops ployzd, loudly.
     let fatal: ((reason: string) => void) | undefined;
     let node: NodeSystem | undefined;
@@ -133,6 +151,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       onFailed: (error) => fatal?.(`nats-server keeps exiting: ${error}`),
     });
     const nats: NatsServerHandle = await natsProcess.first;
+    natsPid = () => natsProcess.current()?.pid;
     cleanup.push(async () => {
       await natsProcess.stop();
       rmSync(paths.natsPid, { force: true });
@@ -171,7 +190,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     cleanup.push(() => caddyProcess.stop({ leaveRunning: started || caddy.adopted }));
     log.info({ caddyPid: caddy.pid, gateway: caddy.httpAddress, adopted: caddy.adopted }, caddy.adopted ? "caddy adopted: it kept serving" : "caddy ready");
 
-    const nc: NatsConnection = await connectNats({ servers: [nats.url], seed: machineKey.seed, name: `ployzd ${config.machineId}`, reconnect: true, pingIntervalMs: 2_000 });
+    const nc: NatsConnection = await connectNats({
+      servers: [nats.url],
+      seed: machineKey.seed,
+      name: `ployzd ${config.machineId}`,
+      inboxPrefix: inboxPrefix({ role: "machine", name: config.machineId }),
+      reconnect: true,
+      pingIntervalMs: 2_000,
+    });
     cleanup.push(async () => {
       // Drain flushes what is pending; with the server already gone it would wait forever.
       const drained = nc.drain().then(() => true, () => false);
@@ -239,6 +265,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         ...(config.acme ? { acme: config.acme } : {}),
       },
       dns: { host: config.dns.host, port: config.dns.port, control: dnsHandle.control },
+      access,
       record,
       dataDir: paths.dataDir,
       version: VERSION,

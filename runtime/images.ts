@@ -4,7 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { imageObjectName } from "../actors/docker/ensure-image.ts";
 import { translateDockerError } from "../actors/docker/containers.ts";
 import { NotFoundError } from "../model/errors.ts";
-import { openStore } from "./store.ts";
+import { openImages } from "./store.ts";
 
 /**
  * `ployzctl image push`: `docker save` of a local image into the cluster's `images` object store,
@@ -21,7 +21,7 @@ export async function pushImage(nc: NatsConnection, image: string, env: NodeJS.P
     }
     throw translateDockerError(error, `image ${image}`);
   }
-  const store = await openStore(nc);
+  const store = await openImages(nc);
   const archive = (await docker.getImage(image).get()) as unknown as Readable;
   // The image id goes with it: deploys plan with it, and participants load it when theirs differs.
   const info = await store.images.put(

@@ -7,6 +7,9 @@ import { createApiServer } from "../actors/api/api.ts";
 import { containerDns } from "../actors/dns/container-resolver.ts";
 import type { DnsControl } from "../actors/dns/dns-control.ts";
 import { createDnsApplier } from "../actors/dns/dns-server.ts";
+import { credentialVerbs } from "../actors/api/credential-verbs.ts";
+import { createAdmissionFollower } from "../actors/nats/follow-admission.ts";
+import type { NatsAccess } from "./nats/access.ts";
 import type { AcmeSettings } from "../actors/gateway/acme.ts";
 import type { CaddyAdmin } from "../actors/gateway/caddy-admin.ts";
 import { createGatewayApplier } from "../actors/gateway/gateway.ts";
@@ -58,6 +61,8 @@ export interface NodeSystemDeps {
   gateway: { admin: CaddyAdmin; listen: GatewayListen; acme?: AcmeSettings };
   /** Where the DNS process listens (for the status and containers' resolver) and its control socket. */
   dns: { host: string; port: number; control: DnsControl };
+  /** Who this machine's nats-server admits (runtime/nats/access.ts). */
+  access: Pick<NatsAccess, "apply" | "whenApplied">;
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
   inspect?: (event: InspectionEvent) => void;
   /** `false` (`ployzd run --no-inspector`): no actor table, nothing on `ployz.actors.<id>`; for measuring its cost. */
@@ -212,6 +217,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               observeTimeoutMs: 2_000,
               verbs: (run) => ({
                 ...deployVerbs({ nc, store: deployStore, participants, machineId, incarnation, timing, newDeployId, log }, run),
+                ...credentialVerbs({ credentials: store.kv.credentials, machineId, whenApplied: (record) => deps.access.whenApplied(record) }),
                 ...overviewVerbs({ jsm: store.jsm, machines: store.kv.machines, regions: store.kv.regions, namespaces: store.kv.namespaces, leases: store.kv.leases, machineId }),
               }),
             }),
@@ -226,6 +232,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           : fromPromise<void, { name: string }>(() => new Promise<void>(() => {})), // idles until stopped
       ),
       meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(nc, store.kv.machines) } })),
+      access: supervise(createAdmissionFollower({ nc, machines: store.kv.machines, credentials: store.kv.credentials, apply: deps.access.apply, log: log.child({ actor: "access" }) })),
       gateway: supervise(
         routingConsumerMachine.provide({
           actors: {
@@ -234,7 +241,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               nc,
               admin: deps.gateway.admin,
               listen: deps.gateway.listen,
-              secrets: store.kv.secrets,
+              tls: store.kv.tls,
               machineId,
               ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
               log: log.child({ actor: "gateway" }),

@@ -30,6 +30,8 @@ export function dataPaths(dataDir: string) {
     natsStore: join(dataDir, "nats", "store"),
     natsPid: join(dataDir, "nats", "nats-server.pid"),
     natsLog: join(dataDir, "nats", "nats-server.log"),
+    /** The members and credentials last admitted, so a start admits them at once. */
+    natsAdmission: join(dataDir, "nats", "admission.json"),
     caddyDir: join(dataDir, "caddy"),
     caddyConfig: join(dataDir, "caddy", "caddy.json"),
     caddyPid: join(dataDir, "caddy", "caddy.pid"),

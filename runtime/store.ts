@@ -13,7 +13,7 @@ import {
   type StreamSpec,
 } from "../model/store-layout.ts";
 
-export type BucketName = "meta" | "machines" | "regions" | "namespaces" | "instances" | "leases" | "locks" | "claims" | "secrets";
+export type BucketName = "meta" | "machines" | "regions" | "namespaces" | "instances" | "leases" | "locks" | "claims" | "secrets" | "tls" | "credentials";
 
 /** Handles on the control-plane store. */
 export interface Store {
@@ -64,6 +64,7 @@ export async function declareStore(nc: NatsConnection, options: { replicas: numb
   );
 
   if (existing && existing.version < 2) await migrateTo2(kv.instances!);
+  if (existing && existing.version < 3) await migrateTo3(kv.secrets!, kv.tls!);
   if (!existing || existing.version < SCHEMA_VERSION) {
     const record: SchemaRecord = { version: SCHEMA_VERSION, declaredAt: new Date().toISOString(), declaredBy: options.declaredBy };
     await meta.put("schema", JSON.stringify(record));
@@ -78,6 +79,20 @@ export async function declareStore(nc: NatsConnection, options: { replicas: numb
  */
 async function migrateTo2(instances: KV): Promise<void> {
   for await (const key of await instances.keys()) if (key.includes(".")) await instances.purge(key);
+}
+
+/**
+ * Schema 2 → 3: certificates (`cert.*`), ACME accounts (`acme.*`) and order locks move from KV
+ * `secrets` to KV `tls`, which only the roles that serve TLS may read. Copied, then purged from
+ * `secrets`; a key already in `tls` (a migration that stopped half-way) is kept as it is.
+ */
+async function migrateTo3(secrets: KV, tls: KV): Promise<void> {
+  for await (const key of await secrets.keys()) {
+    if (!key.startsWith("cert.") && !key.startsWith("acme.")) continue;
+    const entry = await secrets.get(key);
+    if (entry?.operation === "PUT" && (await tls.get(key))?.operation !== "PUT") await tls.put(key, entry.value);
+    await secrets.purge(key);
+  }
 }
 
 /** The cluster's id; made once, by whichever machine declares the store first. */
@@ -100,7 +115,19 @@ async function clusterIdOf(meta: KV, create: boolean): Promise<string> {
   return (await read())!;
 }
 
-/** Opens the store without declaring anything (clients). */
+/** Opens one KV bucket without declaring anything (clients open only what their role may read). */
+export async function openBucket(nc: NatsConnection, name: BucketName): Promise<KV> {
+  const { js } = await jetstreamHandles(nc);
+  return await new Kvm(js).open(name);
+}
+
+/** The image store, opened without declaring anything. */
+export async function openImages(nc: NatsConnection): Promise<{ images: ObjectStore; js: JetStreamClient }> {
+  const { js } = await jetstreamHandles(nc);
+  return { images: await new Objm(js).open("images"), js };
+}
+
+/** Opens the whole store without declaring anything (a machine, or a test looking in). */
 export async function openStore(nc: NatsConnection): Promise<Store> {
   const { js, jsm } = await jetstreamHandles(nc);
   const kvm = new Kvm(js);

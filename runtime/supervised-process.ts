@@ -14,6 +14,8 @@ export interface SupervisedProcess<H extends RunningProcess> {
   first: Promise<H>;
   /** The supervisor's statechart (machines/supervised-child.ts), for `status` and `top`. */
   actor: AnyActorRef;
+  /** The process running now (undefined between an exit and the next start). */
+  current(): H | undefined;
   /** Stops supervising; stops the process too unless `leaveRunning`. */
   stop(options?: { leaveRunning?: boolean }): Promise<void>;
 }
@@ -60,6 +62,7 @@ export function superviseProcess<H extends RunningProcess>(options: {
       if (!leaveRunning) await handle.stop();
       return;
     }
+    if (current === handle) current = undefined;
     options.log.error({ process: options.name, pid: handle.pid, code: ended.code, signal: ended.signal }, `${options.name} exited unexpectedly`);
     throw new Error(`${options.name} exited (${ended.signal ?? `code ${ended.code}`})`);
   });
@@ -72,6 +75,7 @@ export function superviseProcess<H extends RunningProcess>(options: {
   return {
     first,
     actor,
+    current: () => current,
     async stop(stopOptions = {}) {
       leaveRunning = stopOptions.leaveRunning ?? false;
       const handle = current;

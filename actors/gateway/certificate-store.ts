@@ -20,20 +20,20 @@ import { followKv } from "../nats/follow-kv.ts";
 import { sleep } from "../sleep.ts";
 
 /**
- * Certificates, the ACME account and order locks in KV `secrets`. Every value is one whole JSON
+ * Certificates, the ACME account and order locks in KV `tls`. Every value is one whole JSON
  * record. Nothing here logs a key or a PEM: only hostnames, dates and issuers.
  */
 
 const isWrongLastSequence = (error: unknown) => error instanceof JetStreamApiError && error.code === 10071;
 
 /** The certificate stored for a hostname, if there is a usable one. */
-export async function readCertificate(secrets: KV, hostname: string): Promise<CertificateRecord | undefined> {
-  const entry = await secrets.get(certificateKey(hostname));
+export async function readCertificate(tls: KV, hostname: string): Promise<CertificateRecord | undefined> {
+  const entry = await tls.get(certificateKey(hostname));
   return entry?.operation === "PUT" ? usableCertificate(safeJson(entry.string())) : undefined;
 }
 
-export async function storeCertificate(secrets: KV, record: CertificateRecord): Promise<void> {
-  await secrets.put(certificateKey(record.hostname), JSON.stringify(record));
+export async function storeCertificate(tls: KV, record: CertificateRecord): Promise<void> {
+  await tls.put(certificateKey(record.hostname), JSON.stringify(record));
 }
 
 /** A certificate record that parses and whose key matches its leaf; anything else is ignored. */
@@ -52,9 +52,9 @@ function usableCertificate(json: unknown): CertificateRecord | undefined {
  * Two machines registering at once both succeed at the ACME server; the first to store wins and
  * the other uses that one.
  */
-export async function loadOrRegisterAccount(secrets: KV, settings: AcmeSettings, machineId: string, now: Date): Promise<AcmeAccountRecord> {
+export async function loadOrRegisterAccount(tls: KV, settings: AcmeSettings, machineId: string, now: Date): Promise<AcmeAccountRecord> {
   const key = accountKey(directoryHash(settings.directory));
-  const stored = await readAccount(secrets, key);
+  const stored = await readAccount(tls, key);
   if (stored) return stored;
   const registered = await registerAccount(settings);
   const record: AcmeAccountRecord = {
@@ -67,26 +67,26 @@ export async function loadOrRegisterAccount(secrets: KV, settings: AcmeSettings,
     createdBy: machineId,
   };
   try {
-    await secrets.create(key, JSON.stringify(record));
+    await tls.create(key, JSON.stringify(record));
     return record;
   } catch (error) {
     if (!isWrongLastSequence(error)) throw error;
-    const winner = await readAccount(secrets, key);
+    const winner = await readAccount(tls, key);
     if (!winner) throw error;
     return winner;
   }
 }
 
 /** Registers the stored account key again (the ACME server forgot it) and stores the new URL. */
-export async function reregisterAccount(secrets: KV, settings: AcmeSettings, account: AcmeAccountRecord): Promise<AcmeAccountRecord> {
+export async function reregisterAccount(tls: KV, settings: AcmeSettings, account: AcmeAccountRecord): Promise<AcmeAccountRecord> {
   const registered = await registerAccount(settings, account.keyPem);
   const record: AcmeAccountRecord = { ...account, accountUrl: registered.accountUrl };
-  await secrets.put(accountKey(directoryHash(settings.directory)), JSON.stringify(record));
+  await tls.put(accountKey(directoryHash(settings.directory)), JSON.stringify(record));
   return record;
 }
 
-async function readAccount(secrets: KV, key: string): Promise<AcmeAccountRecord | undefined> {
-  const entry = await secrets.get(key);
+async function readAccount(tls: KV, key: string): Promise<AcmeAccountRecord | undefined> {
+  const entry = await tls.get(key);
   if (entry?.operation !== "PUT") return undefined;
   const parsed = acmeAccountRecordSchema.safeParse(entry.json());
   return parsed.success ? parsed.data : undefined;
@@ -97,32 +97,32 @@ async function readAccount(secrets: KV, key: string): Promise<AcmeAccountRecord 
  * bucket has no TTL: a lock older than ORDER_LOCK_EXPIRY_MS is taken over with `update` on its
  * revision. Returns the revision to release with, or the lock another machine holds.
  */
-export async function takeOrderLock(secrets: KV, hostname: string, machineId: string, now: Date): Promise<{ revision: number } | { heldBy: OrderLock }> {
+export async function takeOrderLock(tls: KV, hostname: string, machineId: string, now: Date): Promise<{ revision: number } | { heldBy: OrderLock }> {
   const key = orderLockKey(hostname);
   const mine: OrderLock = { type: "acme-order", hostname, machine: machineId, since: now.toISOString() };
   try {
-    return { revision: await secrets.create(key, JSON.stringify(mine)) };
+    return { revision: await tls.create(key, JSON.stringify(mine)) };
   } catch (error) {
     if (!isWrongLastSequence(error)) throw error;
   }
-  const entry = await secrets.get(key);
+  const entry = await tls.get(key);
   const held = entry?.operation === "PUT" ? orderLockSchema.safeParse(entry.json()) : undefined;
   if (entry && held?.success && !orderLockExpired(held.data, now.getTime())) return { heldBy: held.data };
   // Expired, unreadable or released meanwhile: take it over, unless someone else is quicker.
   try {
-    return { revision: entry ? await secrets.update(key, JSON.stringify(mine), entry.revision) : await secrets.create(key, JSON.stringify(mine)) };
+    return { revision: entry ? await tls.update(key, JSON.stringify(mine), entry.revision) : await tls.create(key, JSON.stringify(mine)) };
   } catch (error) {
     if (!isWrongLastSequence(error)) throw error;
-    const now2 = await secrets.get(key);
+    const now2 = await tls.get(key);
     const other = now2?.operation === "PUT" ? orderLockSchema.safeParse(now2.json()) : undefined;
     return { heldBy: other?.success ? other.data : { ...mine, machine: "another machine" } };
   }
 }
 
 /** Releases an order lock this machine holds (a lock taken over meanwhile stays). */
-export async function releaseOrderLock(secrets: KV, hostname: string, revision: number): Promise<void> {
+export async function releaseOrderLock(tls: KV, hostname: string, revision: number): Promise<void> {
   try {
-    await secrets.delete(orderLockKey(hostname), { previousSeq: revision });
+    await tls.delete(orderLockKey(hostname), { previousSeq: revision });
   } catch (error) {
     if (!isWrongLastSequence(error)) throw error;
   }
@@ -137,7 +137,7 @@ export async function releaseOrderLock(secrets: KV, hostname: string, revision: 
  */
 export async function watchCertificates(options: {
   nc: NatsConnection;
-  secrets: KV;
+  tls: KV;
   signal: AbortSignal;
   log: Logger;
   onChange: (certificates: ReadonlyMap<string, CertificateRecord>) => void;
@@ -149,7 +149,7 @@ export async function watchCertificates(options: {
       const stop = followKv<Map<string, CertificateRecord>>(
         {
           nc: options.nc,
-          kv: options.secrets,
+          kv: options.tls,
           keys: CERTIFICATE_KEYS,
           initial: () => new Map(),
           apply: (state, key, json) => {
@@ -167,7 +167,7 @@ export async function watchCertificates(options: {
             if (failures > 0) log.info("certificate watch resumed");
             failures = 0;
             options.onChange(event.state);
-          } else if (event.type === "INVALID") log.warn({ key: event.key, reason: event.reason }, "ignoring a certificate record in KV secrets");
+          } else if (event.type === "INVALID") log.warn({ key: event.key, reason: event.reason }, "ignoring a certificate record in KV tls");
           else if (event.type === "RECONNECTED") resolve("reconnected to NATS");
           else if (event.type === "FOLLOW_FAILED") resolve(event.error);
         },

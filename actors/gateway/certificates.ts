@@ -17,7 +17,7 @@ const ORDER_TIMEOUT_MS = 90_000;
 const MAX_NAP_MS = 60 * 60_000;
 
 export interface OrderCertificatesOptions {
-  secrets: KV;
+  tls: KV;
   settings: AcmeSettings;
   machineId: string;
   log: Logger;
@@ -73,7 +73,7 @@ export function orderCertificates(options: OrderCertificatesOptions): Certificat
     });
 
   const obtain = async (hostname: string): Promise<void> => {
-    const lock = await takeOrderLock(options.secrets, hostname, options.machineId, new Date());
+    const lock = await takeOrderLock(options.tls, hostname, options.machineId, new Date());
     if ("heldBy" in lock) {
       orderedElsewhere.set(hostname, { machine: lock.heldBy.machine, until: Date.parse(lock.heldBy.since) + ORDER_LOCK_EXPIRY_MS });
       log.info({ hostname, machine: lock.heldBy.machine }, "another machine is ordering this certificate");
@@ -82,18 +82,18 @@ export function orderCertificates(options: OrderCertificatesOptions): Certificat
     try {
       await withTimeout(orderUnderLock(hostname), ORDER_TIMEOUT_MS, `ordering a certificate for ${hostname} took longer than ${ORDER_TIMEOUT_MS / 1000} s`);
     } finally {
-      await releaseOrderLock(options.secrets, hostname, lock.revision).catch(() => undefined);
+      await releaseOrderLock(options.tls, hostname, lock.revision).catch(() => undefined);
     }
   };
 
   const orderUnderLock = async (hostname: string): Promise<void> => {
     // Under the lock, the store is the truth: another machine may have just stored one.
-    const stored = await readCertificate(options.secrets, hostname);
+    const stored = await readCertificate(options.tls, hostname);
     if (stored && !renewalDue(stored, Date.now())) {
       options.onCertificate(stored);
       return;
     }
-    let account = await loadOrRegisterAccount(options.secrets, options.settings, options.machineId, new Date());
+    let account = await loadOrRegisterAccount(options.tls, options.settings, options.machineId, new Date());
     const order = () => orderCertificate({ settings: options.settings, account, hostname, publish: options.publish, withdraw: options.withdraw });
     let issued;
     try {
@@ -101,7 +101,7 @@ export function orderCertificates(options: OrderCertificatesOptions): Certificat
     } catch (error) {
       if (!(error instanceof AcmeAccountUnknownError)) throw error;
       log.warn({ directory: options.settings.directory }, "the ACME server does not know the stored account; registering its key again");
-      account = await reregisterAccount(options.secrets, options.settings, account);
+      account = await reregisterAccount(options.tls, options.settings, account);
       issued = await order();
     }
     const record: CertificateRecord = {
@@ -112,7 +112,7 @@ export function orderCertificates(options: OrderCertificatesOptions): Certificat
       obtainedAt: new Date().toISOString(),
       obtainedBy: options.machineId,
     };
-    await storeCertificate(options.secrets, record);
+    await storeCertificate(options.tls, record);
     options.onCertificate(record);
     log.info({ hostname, notAfter: record.notAfter, issuer: record.issuer, renewed: Boolean(stored) }, "certificate obtained");
   };

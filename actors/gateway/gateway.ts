@@ -16,8 +16,8 @@ export interface GatewayDeps {
   /** Caddy's admin API (a unix socket). */
   admin: CaddyAdmin;
   listen: GatewayListen;
-  /** KV `secrets`: certificates every gateway serves, the ACME account, order locks. */
-  secrets: KV;
+  /** KV `tls`: certificates every gateway serves, the ACME account, order locks. */
+  tls: KV;
   nc: NatsConnection;
   machineId: string;
   /** This machine's ACME directory; without it, it orders nothing (it still serves stored certificates). */
@@ -27,7 +27,7 @@ export interface GatewayDeps {
 
 /**
  * The gateway's applier (of machines/routing-consumer.ts): turns each projection it is sent — plus
- * the certificates in KV `secrets` and the ACME challenges being validated — into a whole Caddy
+ * the certificates in KV `tls` and the ACME challenges being validated — into a whole Caddy
  * config, and loads it through Caddy's admin API. Records it cannot serve are left out and
  * reported (APPLIED names them), never sent to Caddy. Certificates are ordered here too
  * (`orderCertificates`), so any machine's gateway can obtain one and every gateway serves it.
@@ -107,7 +107,7 @@ export function createGatewayApplier(deps: GatewayDeps) {
     };
     watchCertificates({
       nc: deps.nc,
-      secrets: deps.secrets,
+      tls: deps.tls,
       signal,
       log: deps.log,
       onChange: (latest) => {
@@ -120,7 +120,7 @@ export function createGatewayApplier(deps: GatewayDeps) {
 
     if (deps.acme) {
       orders = orderCertificates({
-        secrets: deps.secrets,
+        tls: deps.tls,
         settings: deps.acme,
         machineId: deps.machineId,
         log: deps.log,

@@ -1,7 +1,7 @@
-import { RequestError, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
+import { PermissionViolationError, RequestError, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
 import type { z } from "zod";
 import { errorReplySchema } from "../../model/api.ts";
-import { InvalidStateError, NoResponderError, RemoteError, RequestTimeoutError } from "../../model/errors.ts";
+import { InvalidStateError, NoResponderError, PermissionDeniedError, RemoteError, RequestTimeoutError } from "../../model/errors.ts";
 
 export interface RequestOptions {
   timeoutMs?: number;
@@ -46,8 +46,15 @@ export async function requestJson<T>(
   return parsed.data;
 }
 
-/** Translates a NATS request failure into NoResponderError / RequestTimeoutError. */
+/** Translates a NATS request failure into NoResponderError / RequestTimeoutError / PermissionDeniedError. */
 export function translateRequestError(error: unknown, subject: string, who: string, timeoutMs: number): Error {
+  const violation = error instanceof PermissionViolationError ? error : error instanceof Error && error.cause instanceof PermissionViolationError ? error.cause : undefined;
+  if (violation) {
+    return new PermissionDeniedError(`NATS refused this identity ${violation.operation === "publish" ? "a request on" : "a subscription to"} ${violation.subject}`, {
+      hint: "this context's role does not allow it (`ployzctl credentials ls` on an operator's context shows the roles)",
+      cause: error,
+    });
+  }
   if (error instanceof RequestError && error.isNoResponders()) {
     return new NoResponderError(`no responder for ${subject}: ${who} is not serving it`, {
       hint: "is that machine's ployzd running? (`ployzctl status`)",

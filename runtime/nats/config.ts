@@ -1,4 +1,5 @@
 import { storageMembers, type MachineRecord } from "../../model/machine.ts";
+import { permissionsFor, type Identity } from "../../model/roles.ts";
 import { JETSTREAM_DOMAIN } from "../../model/store-layout.ts";
 
 export const CLUSTER_PORT = 6222;
@@ -12,8 +13,11 @@ export interface NatsConfigInput {
   clientPort: number;
   storeDir: string;
   pidFile: string;
-  /** Public nkeys allowed to connect: active members' identities and this machine's operator. */
-  users: readonly string[];
+  /**
+   * Who may connect, each with the permissions of its role: active members (machine role), this
+   * machine's local operator, and the credentials handed out that are neither expired nor revoked.
+   */
+  identities: readonly Identity[];
   /** Current membership, for cluster routes (storage) or leaf remotes (no storage). */
   members: readonly MachineRecord[];
 }
@@ -24,7 +28,15 @@ export interface NatsConfigInput {
  * form a cluster over the overlay; a machine without storage is a leaf node of them.
  */
 export function renderNatsConfig(input: NatsConfigInput): Record<string, unknown> {
-  if (input.users.length === 0) throw new Error("a NATS server needs at least one user: anonymous access is never allowed");
+  if (input.identities.length === 0) throw new Error("a NATS server needs at least one user: anonymous access is never allowed");
+  const byKey = new Map<string, Identity>();
+  for (const identity of input.identities) {
+    const seen = byKey.get(identity.nkey);
+    if (seen && (seen.role !== identity.role || seen.name !== identity.name)) {
+      throw new Error(`nkey ${identity.nkey} is both ${seen.role} ${seen.name} and ${identity.role} ${identity.name}: one key, one identity`);
+    }
+    byKey.set(identity.nkey, identity);
+  }
   if (isWildcard(input.clientHost)) throw new Error(`NATS must listen on loopback or the overlay, not ${input.clientHost}`);
   const config: Record<string, unknown> = {
     server_name: input.machineId,
@@ -33,7 +45,7 @@ export function renderNatsConfig(input: NatsConfigInput): Record<string, unknown
     pid_file: input.pidFile,
     // Manifests may be up to 1 MiB; images move through the object store in chunks.
     max_payload: 8 * 1024 * 1024,
-    authorization: { users: [...new Set(input.users)].sort().map((nkey) => ({ nkey })) },
+    authorization: { users: [...byKey.values()].sort((a, b) => (a.nkey < b.nkey ? -1 : a.nkey > b.nkey ? 1 : 0)).map((i) => ({ nkey: i.nkey, permissions: permissionsFor(i) })) },
   };
   const peers = storageMembers(input.members).filter((m) => m.id !== input.machineId && m.natsHost);
   if (input.storage) {

@@ -7,6 +7,8 @@ export interface ConnectOptions {
   seed: Uint8Array;
   /** Shown in the server's connection list: who is connected. */
   name: string;
+  /** The identity's own inbox prefix (model/roles.ts `inboxPrefix`): it may subscribe nowhere else. */
+  inboxPrefix: string;
   /** Daemons reconnect forever; the CLI fails at once. */
   reconnect: boolean;
   timeoutMs?: number;
@@ -21,6 +23,7 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
       servers: options.servers,
       authenticator: nkeyAuthenticator(options.seed),
       name: options.name,
+      inboxPrefix: options.inboxPrefix,
       reconnect: options.reconnect,
       maxReconnectAttempts: options.reconnect ? -1 : 0,
       reconnectTimeWait: 250,

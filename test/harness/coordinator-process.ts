@@ -14,12 +14,14 @@ import type { NamespaceSpec } from "../../model/manifest.ts";
 import { readIdentity } from "../../runtime/keys.ts";
 import { silentLogger } from "../../runtime/logger.ts";
 import { connectNats } from "../../runtime/nats/connect.ts";
+import { inboxPrefix } from "../../model/roles.ts";
 import { deployTiming, newDeployId, provideDeployMachine } from "../../runtime/deploy.ts";
 import { openStore } from "../../runtime/store.ts";
 
 interface Job {
   servers: string[];
   seedFile: string;
+  machineId: string;
   holder: string;
   spec: NamespaceSpec;
   drainMs: number;
@@ -29,7 +31,7 @@ const job = JSON.parse(process.env.PLOYZ_COORDINATOR ?? "{}") as Job;
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 const incarnation = randomBytes(6).toString("hex");
-const nc = await connectNats({ servers: job.servers, seed: readIdentity(job.seedFile).seed, name: `coordinator ${job.holder}`, reconnect: true });
+const nc = await connectNats({ servers: job.servers, seed: readIdentity(job.seedFile).seed, name: `coordinator ${job.holder}`, inboxPrefix: inboxPrefix({ role: "machine", name: job.machineId }), reconnect: true });
 const store = await openStore(nc);
 const machine = provideDeployMachine({
   nc,

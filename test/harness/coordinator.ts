@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { DeployOutcome } from "../../model/deploy.ts";
 import type { NamespaceSpec } from "../../model/manifest.ts";
 import type { Context } from "../../runtime/context.ts";
+import { dataPaths } from "../../runtime/paths.ts";
 import { eventually } from "./daemon.ts";
 
 const SCRIPT = fileURLToPath(new URL("./coordinator-process.ts", import.meta.url));
@@ -26,7 +27,8 @@ export function startCoordinatorProcess(context: Context, spec: NamespaceSpec, o
   const child = spawn(process.execPath, ["--import", "tsx", SCRIPT], {
     env: {
       ...process.env,
-      PLOYZ_COORDINATOR: JSON.stringify({ servers: context.servers, seedFile: context.seedFile, holder: options.holder, spec, drainMs: options.drainMs ?? 200 }),
+      // A coordinator is a machine's: it connects with the machine's identity.
+      PLOYZ_COORDINATOR: JSON.stringify({ servers: context.servers, seedFile: dataPaths(context.dataDir!).machineSeed, machineId: context.machineId, holder: options.holder, spec, drainMs: options.drainMs ?? 200 }),
       ...(options.faults ? { PLOYZ_FAULTS: options.faults } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -93,11 +93,31 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
   }
 }
 
-/** A NATS connection with the home's operator identity, for tests that look into the store. */
-export async function connectAsOperator(home: TestHome) {
-  const { readContext } = await import("../../runtime/context.ts");
+/**
+ * A NATS connection with the home's machine identity (machine.nk): what a test that looks into (or
+ * forges) the store needs — the operator's role may not read most of it.
+ */
+export async function connectAsMachine(home: TestHome) {
   const { readIdentity } = await import("../../runtime/keys.ts");
   const { connectNats } = await import("../../runtime/nats/connect.ts");
+  const { inboxPrefix } = await import("../../model/roles.ts");
+  const { readContext } = await import("../../runtime/context.ts");
   const context = readContext(home.env, "dev");
-  return await connectNats({ servers: context.servers, seed: readIdentity(context.seedFile).seed, name: "test", reconnect: false });
+  return await connectNats({
+    servers: context.servers,
+    seed: readIdentity(dataPaths(home.dataDir).machineSeed).seed,
+    name: "test (machine identity)",
+    inboxPrefix: inboxPrefix({ role: "machine", name: context.machineId }),
+    reconnect: false,
+  });
+}
+
+/** A NATS connection with the home's local operator identity (what `ployzctl` connects as). */
+export async function connectAsOperator(home: TestHome) {
+  const { readContext, contextIdentity } = await import("../../runtime/context.ts");
+  const { readIdentity } = await import("../../runtime/keys.ts");
+  const { connectNats } = await import("../../runtime/nats/connect.ts");
+  const { inboxPrefix } = await import("../../model/roles.ts");
+  const context = readContext(home.env, "dev");
+  return await connectNats({ servers: context.servers, seed: readIdentity(context.seedFile).seed, name: "test (operator)", inboxPrefix: inboxPrefix(contextIdentity(context)), reconnect: false });
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createUser } from "@nats-io/nkeys";
+import { inboxPrefix } from "../../model/roles.ts";
 import { renderNatsConfig } from "../../runtime/nats/config.ts";
 import { connectNats } from "../../runtime/nats/connect.ts";
 import { startNatsServer, type NatsServerHandle } from "../../runtime/nats/server.ts";
@@ -31,7 +32,8 @@ export async function startTestNats(): Promise<TestNats> {
     clientPort: port,
     storeDir: join(dir, "store"),
     pidFile: join(dir, "nats.pid"),
-    users: [user.getPublicKey()],
+    // The tests' one user declares and writes the store as a machine would.
+    identities: [{ nkey: user.getPublicKey(), role: "machine", name: "test" }],
     members: [],
   });
   const configFile = join(dir, "nats.json");
@@ -55,7 +57,7 @@ export async function startTestNats(): Promise<TestNats> {
     seed,
     server,
     async connect(name = "test") {
-      const nc = await connectNats({ servers: [server.url], seed, name, reconnect: false });
+      const nc = await connectNats({ servers: [server.url], seed, name, inboxPrefix: inboxPrefix({ role: "machine", name: "test" }), reconnect: false });
       connections.push(nc);
       return nc;
     },

@@ -4,7 +4,7 @@ import { accountKey, certificateKey, certificateRecordSchema, orderLockKey, type
 import type { ClusterRoutes } from "../../model/routing-status.ts";
 import { openStore } from "../../runtime/store.ts";
 import { aNamespaceSpec, httpService, startTestCluster, viaGateway, viaGatewayHttps, type TestCluster } from "../harness/cluster.ts";
-import { connectAsOperator, eventually } from "../harness/daemon.ts";
+import { connectAsMachine, eventually } from "../harness/daemon.ts";
 import { startPebble, type TestPebble } from "../harness/pebble.ts";
 
 let pebble: TestPebble;
@@ -22,11 +22,11 @@ afterAll(async () => {
 
 const secureService = (body: string, host: string) => httpService(body, { routes: [{ hostnames: [host], port: 8080, tls: "acme" }] });
 
-/** Runs `use` with KV `secrets`, read as the operator. */
-async function withSecrets<T>(use: (secrets: Awaited<ReturnType<typeof openStore>>["kv"]["secrets"]) => Promise<T>): Promise<T> {
-  const nc = await connectAsOperator(cluster.home);
+/** Runs `use` with KV `tls` (certificates, the ACME account), read as a machine: the roles that serve TLS. */
+async function withTls<T>(use: (tls: Awaited<ReturnType<typeof openStore>>["kv"]["tls"]) => Promise<T>): Promise<T> {
+  const nc = await connectAsMachine(cluster.home);
   try {
-    return await use((await openStore(nc)).kv.secrets);
+    return await use((await openStore(nc)).kv.tls);
   } finally {
     await nc.close();
   }
@@ -52,7 +52,7 @@ describe("ACME (pebble)", () => {
     expect(await viaGateway(cluster.gateway, host)).toEqual({ status: 200, body: "over tls" });
 
     // The certificate and the account live in the cluster's store, as secrets; the order lock is gone.
-    await withSecrets(async (secrets) => {
+    await withTls(async (secrets) => {
       const entry = await secrets.get(certificateKey(host));
       const record: CertificateRecord = certificateRecordSchema.parse(entry?.json());
       expect(record).toMatchObject({ hostname: host, obtainedBy: cluster.machineId, directory: pebble.directory });
@@ -94,12 +94,12 @@ describe("ACME (pebble)", () => {
       obtainedAt: now.toISOString(),
       obtainedBy: "another-machine",
     };
-    await withSecrets((secrets) => secrets.put(certificateKey(host), JSON.stringify(record)));
+    await withTls((secrets) => secrets.put(certificateKey(host), JSON.stringify(record)));
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: secureService("from the store", host) }) });
 
     const answer = await eventually(() => viaGatewayHttps(cluster.gatewayHttps, host, pebble.caPem).catch(() => undefined), "HTTPS with the stored certificate", 30_000);
     expect(answer).toMatchObject({ status: 200, body: "from the store", issuer: "Ployz test CA for pebble" });
-    await withSecrets(async (secrets) => expect(certificateRecordSchema.parse((await secrets.get(certificateKey(host)))?.json()).obtainedBy).toBe("another-machine"));
+    await withTls(async (secrets) => expect(certificateRecordSchema.parse((await secrets.get(certificateKey(host)))?.json()).obtainedBy).toBe("another-machine"));
   });
 
   it("leaves a hostname to the machine holding its order lock, and takes over once the lock expires", async () => {
@@ -107,7 +107,7 @@ describe("ACME (pebble)", () => {
     const host = `locked-${ns}.example.test`;
     // Another machine started ordering 105 s ago: its lock expires (at 120 s) in about 15 s.
     const since = new Date(Date.now() - 105_000).toISOString();
-    await withSecrets((secrets) => secrets.create(orderLockKey(host), JSON.stringify({ type: "acme-order", hostname: host, machine: "another-machine", since })));
+    await withTls((secrets) => secrets.create(orderLockKey(host), JSON.stringify({ type: "acme-order", hostname: host, machine: "another-machine", since })));
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: secureService("locked", host) }) });
 
     await eventually(

@@ -9,7 +9,7 @@ import { openStore } from "../../runtime/store.ts";
 import { volumeName } from "../../model/instance.ts";
 import { runCli } from "../harness/cli.ts";
 import { startTestCluster, type TestCluster } from "../harness/cluster.ts";
-import { connectAsOperator } from "../harness/daemon.ts";
+import { connectAsMachine } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
 
 /**
@@ -320,7 +320,7 @@ describe("what a Compose deploy refuses", () => {
 
 /** Keys of the namespace's secrets in KV `secrets`. */
 async function storedSecretKeys(ns: string): Promise<string[]> {
-  const nc = await connectAsOperator(cluster.home);
+  const nc = await connectAsMachine(cluster.home);
   try {
     const store = await openStore(nc);
     const keys: string[] = [];
@@ -333,7 +333,7 @@ async function storedSecretKeys(ns: string): Promise<string[]> {
 
 /** Every message of the namespace's commits, as text. */
 async function commitStream(ns: string): Promise<string> {
-  const nc = await connectAsOperator(cluster.home);
+  const nc = await connectAsMachine(cluster.home);
   try {
     const store = await openStore(nc);
     const messages = await readSubject(store.js, store.jsm, "COMMITS", `commits.${ns}`);

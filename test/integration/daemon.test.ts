@@ -5,7 +5,7 @@ import type { ClusterStatus } from "../../model/api.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { isAlive } from "../../runtime/process.ts";
 import { jetstreamHandles } from "../../runtime/store.ts";
-import { connectAsOperator, createTestHome, eventually, readPid, startDevDaemon, type TestHome } from "../harness/daemon.ts";
+import { connectAsMachine, createTestHome, eventually, readPid, startDevDaemon, type TestHome } from "../harness/daemon.ts";
 
 let home: TestHome;
 beforeEach(() => {
@@ -42,6 +42,7 @@ describe("ployzd on one machine", () => {
       ["reconciler", "running"],
       ["inspector", "running"],
       ["meshPeer", "running"],
+      ["access", "running"],
       ["gateway", "running"],
       ["dns", "running"],
     ]);
@@ -131,7 +132,7 @@ describe("ployzd on one machine", () => {
     const status = await home.json<ClusterStatus>("status");
     expect(status.status.nodes[0]?.event).toBe("started");
     // the STATUS stream holds the whole lifecycle: started, stopped (recorded while stopping), started
-    const nc = await connectAsOperator(home);
+    const nc = await connectAsMachine(home);
     try {
       const { jsm } = await jetstreamHandles(nc);
       const events: string[] = [];

@@ -7,7 +7,7 @@ import { LEASE_TTL_MS } from "../../model/store-layout.ts";
 import { aNamespaceSpec, httpGet, httpService, startTestCluster, viaGateway, type TestCluster } from "../harness/cluster.ts";
 import { BUSYBOX_IMAGE } from "../harness/docker.ts";
 import { startCoordinatorProcess, type CoordinatorProcess } from "../harness/coordinator.ts";
-import { connectAsOperator, eventually } from "../harness/daemon.ts";
+import { connectAsMachine, eventually } from "../harness/daemon.ts";
 
 /**
  * A coordinator frozen (SIGSTOP, in a process of its own) past its lease while another deploy
@@ -22,7 +22,7 @@ const coordinators: CoordinatorProcess[] = [];
 
 beforeAll(async () => {
   cluster = await startTestCluster({ extraArgs: ["--reconcile-interval-ms", "1000"] });
-  nc = await connectAsOperator(cluster.home);
+  nc = await connectAsMachine(cluster.home);
   store = await openStore(nc);
   // The frozen coordinator is no participant: it learns the image's id from the cluster's image store.
   const pushed = await cluster.home.cli("image", "push", BUSYBOX_IMAGE);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { connectAsOperator } from "../harness/daemon.ts";
+import { connectAsMachine } from "../harness/daemon.ts";
 import { aNamespaceSpec, httpGet, httpService, startTestCluster, type TestCluster } from "../harness/cluster.ts";
 import { startStubMachine } from "../harness/stub-machine.ts";
 
@@ -8,7 +8,7 @@ let cluster: TestCluster;
 let nc: NatsConnection;
 beforeAll(async () => {
   cluster = await startTestCluster();
-  nc = await connectAsOperator(cluster.home);
+  nc = await connectAsMachine(cluster.home);
 }, 120_000);
 afterAll(async () => {
   await nc?.close();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readDeployPhases } from "../../actors/deploy/deploy-status.ts";
 import { RemoteError } from "../../model/errors.ts";
 import { jetstreamHandles } from "../../runtime/store.ts";
-import { connectAsOperator } from "../harness/daemon.ts";
+import { connectAsMachine } from "../harness/daemon.ts";
 import { aNamespaceSpec, httpGet, httpService, startTestCluster, type TestCluster } from "../harness/cluster.ts";
 
 let cluster: TestCluster;
@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 async function phases(namespace: string) {
-  const nc = await connectAsOperator(cluster.home);
+  const nc = await connectAsMachine(cluster.home);
   try {
     const { js, jsm } = await jetstreamHandles(nc);
     return await readDeployPhases(js, jsm, namespace);

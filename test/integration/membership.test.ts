@@ -4,7 +4,7 @@ import { InvalidStateError, MachineRemovedError } from "../../model/errors.ts";
 import type { MachineRecord } from "../../model/machine.ts";
 import { declareStore, type Store } from "../../runtime/store.ts";
 import { startTestNats, type TestNats } from "../harness/nats.ts";
-import { connectAsOperator, createTestHome, startDevDaemon } from "../harness/daemon.ts";
+import { connectAsMachine, createTestHome, startDevDaemon } from "../harness/daemon.ts";
 import { openStore } from "../../runtime/store.ts";
 
 let nats: TestNats;
@@ -58,7 +58,7 @@ describe("a removed machine's daemon", () => {
     const home = createTestHome();
     try {
       const up = await startDevDaemon(home);
-      const nc = await connectAsOperator(home);
+      const nc = await connectAsMachine(home);
       const s = await openStore(nc);
       const entry = await s.kv.machines.get(up.info.machineId);
       await s.kv.machines.put(up.info.machineId, JSON.stringify({ ...entry!.json<MachineRecord>(), state: "removed" }));

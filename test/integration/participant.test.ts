@@ -6,9 +6,10 @@ import { requestJson } from "../../actors/nats/request.ts";
 import { NoResponderError, RemoteError, RequestTimeoutError } from "../../model/errors.ts";
 import { capacitySchema, containerInspectSchema, containerListSchema } from "../../model/observation.ts";
 import { subjects } from "../../model/subjects.ts";
+import { inboxPrefix } from "../../model/roles.ts";
 import type { ClusterStatus } from "../../model/api.ts";
 import { createDocker } from "../../runtime/docker.ts";
-import { connectAsOperator, createTestHome, eventually, startDevDaemon, type TestHome } from "../harness/daemon.ts";
+import { connectAsMachine, createTestHome, eventually, startDevDaemon, type TestHome } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage, removeTestContainers } from "../harness/docker.ts";
 
 const run = randomBytes(4).toString("hex");
@@ -21,7 +22,7 @@ beforeAll(async () => {
   ensureBusyboxImage();
   home = createTestHome();
   machineId = (await startDevDaemon(home)).info.machineId;
-  nc = await connectAsOperator(home);
+  nc = await connectAsMachine(home);
 });
 afterAll(async () => {
   await nc?.close();
@@ -80,8 +81,11 @@ describe("participant (real NATS, real Docker)", () => {
   it("refuses malformed requests and unknown verbs", async () => {
     const bad = requestJson(nc, subjects.machine(machineId, "container.inspect"), { id: 42 }, containerInspectSchema, { who: who() });
     await expect(bad).rejects.toMatchObject({ code: "invalid-argument" });
-    const reply = await nc.request(`ployz.m.${machineId}.no.such.verb`, "{}", { timeout: 5_000 });
-    expect(reply.json()).toMatchObject({ type: "error", error: { code: "not-found", message: expect.stringContaining("no verb no.such.verb") } });
+    // an unknown verb does not even reach the participant: no role may publish it
+    await expect(requestJson(nc, `ployz.m.${machineId}.no.such.verb`, {}, z.unknown(), { who: who() })).rejects.toMatchObject({
+      code: "permission-denied",
+      message: `NATS refused this identity a request on ployz.m.${machineId}.no.such.verb`,
+    });
     const garbage = await nc.request(subjects.machine(machineId, "observe.capacity"), "{not json", { timeout: 5_000 });
     expect(garbage.json()).toMatchObject({ type: "error", error: { code: "invalid-argument" } });
   });
@@ -94,11 +98,13 @@ describe("participant (real NATS, real Docker)", () => {
   }, 10_000);
 
   it("fails with a timeout error when a responder stays silent", async () => {
-    const silent = nc.subscribe("ployz.m.silent-machine.>");
+    // A responder that never answers, on a subject this identity may use: its own inbox prefix.
+    const subject = `${inboxPrefix({ role: "machine", name: machineId })}.silent`;
+    const silent = nc.subscribe(subject);
     try {
-      const request = requestJson(nc, subjects.machine("silent-machine", "observe.capacity"), {}, z.unknown(), { who: "machine silent-machine", timeoutMs: 300 });
+      const request = requestJson(nc, subject, {}, z.unknown(), { who: "a silent responder", timeoutMs: 300 });
       await expect(request).rejects.toThrow(RequestTimeoutError);
-      await expect(request).rejects.toThrow("machine silent-machine did not answer ployz.m.silent-machine.observe.capacity within 300 ms");
+      await expect(request).rejects.toThrow(`a silent responder did not answer ${subject} within 300 ms`);
     } finally {
       silent.unsubscribe();
     }

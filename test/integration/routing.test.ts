@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dataPaths } from "../../runtime/paths.ts";
 import { jetstream } from "@nats-io/jetstream";
 import { JETSTREAM_DOMAIN } from "../../model/store-layout.ts";
-import { connectAsOperator, eventually, readPid } from "../harness/daemon.ts";
+import { connectAsMachine, eventually, readPid } from "../harness/daemon.ts";
 import { aNamespaceSpec, gatewayLoop, httpService, startTestCluster, viaGateway, type TestCluster } from "../harness/cluster.ts";
 
 let cluster: TestCluster;
@@ -99,7 +99,7 @@ describe("the gateway", () => {
     const host = `${ns}.example.test`;
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { web: routed("bystander", host) }) });
     await eventually(async () => ((await viaGateway(cluster.gateway, host)).body === "bystander" ? true : undefined), "the bystander's route");
-    const nc = await connectAsOperator(cluster.home);
+    const nc = await connectAsMachine(cluster.home);
     const evil = cluster.namespace("forged");
     try {
       const js = jetstream(nc, { domain: JETSTREAM_DOMAIN });

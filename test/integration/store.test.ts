@@ -53,4 +53,28 @@ describe("store declaration", () => {
     expect(await readSchema(store.kv.meta)).toMatchObject(newer);
     await store.kv.meta.put("schema", JSON.stringify({ version: SCHEMA_VERSION, declaredAt: "x", declaredBy: "restored" }));
   });
+
+  it("moves certificates and the ACME account out of KV secrets into KV tls (schema 2 → 3), keeping service secrets where they are", async () => {
+    const own = await startTestNats();
+    try {
+      const nc = await own.connect();
+      const store = await declareStore(nc, { replicas: 1, declaredBy: "test" });
+      // a store as schema 2 left it: everything in KV secrets
+      await store.kv.secrets.put("cert.shop.example.com", JSON.stringify({ hostname: "shop.example.com", keyPem: "k" }));
+      await store.kv.secrets.put("acme.account.0123456789abcdef", JSON.stringify({ key: "a" }));
+      await store.kv.secrets.put("svc.shop.db-password.v1", JSON.stringify({ value: "s" }));
+      // a migration that stopped half-way already copied one key: the copy in tls wins
+      await store.kv.tls.put("acme.account.0123456789abcdef", JSON.stringify({ key: "already moved" }));
+      await store.kv.meta.put("schema", JSON.stringify({ version: 2, declaredAt: "x", declaredBy: "old" }));
+
+      const migrated = await declareStore(nc, { replicas: 1, declaredBy: "test-new" });
+      expect((await migrated.kv.tls.get("cert.shop.example.com"))?.json()).toEqual({ hostname: "shop.example.com", keyPem: "k" });
+      expect((await migrated.kv.tls.get("acme.account.0123456789abcdef"))?.json()).toEqual({ key: "already moved" });
+      for (const key of ["cert.shop.example.com", "acme.account.0123456789abcdef"]) expect((await migrated.kv.secrets.get(key))?.operation ?? "gone").not.toBe("PUT");
+      expect((await migrated.kv.secrets.get("svc.shop.db-password.v1"))?.json()).toEqual({ value: "s" });
+      expect(await readSchema(migrated.kv.meta)).toMatchObject({ version: SCHEMA_VERSION, declaredBy: "test-new" });
+    } finally {
+      await own.dispose();
+    }
+  });
 });

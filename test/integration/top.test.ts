@@ -10,7 +10,7 @@ import type { MachineRecord } from "../../model/machine.ts";
 import { applyActors, emptyTopModel, topView } from "../../model/top-model.ts";
 import { openStore } from "../../runtime/store.ts";
 import { aNamespaceSpec, httpService } from "../harness/cluster.ts";
-import { connectAsOperator, createTestHome, eventually, type TestHome } from "../harness/daemon.ts";
+import { connectAsMachine, createTestHome, eventually, type TestHome } from "../harness/daemon.ts";
 
 /**
  * `ployz top` and the debug views against a real one-machine dev cluster: the daemon runs with
@@ -65,7 +65,7 @@ describe("the overview API", () => {
     expect(empty).toMatchObject({ namespaces: [], leases: [], deploys: [], migrations: { supported: false, inFlight: [] }, invalid: [] });
 
     // A deploy in flight, as a coordinator leaves it: the lease held, its last phase recorded.
-    const nc = await connectAsOperator(home);
+    const nc = await connectAsMachine(home);
     try {
       const store = await openStore(nc);
       const since = new Date().toISOString();
@@ -88,7 +88,7 @@ describe("the overview API", () => {
 describe("the first frame: each member asked for its actors", () => {
   it("top --once answers from the inspector at once; a member whose ployzd is not running is unreachable with why", async () => {
     const ghost = `ghost-${randomBytes(3).toString("hex")}`;
-    const nc = await connectAsOperator(home);
+    const nc = await connectAsMachine(home);
     const store = await openStore(nc);
     const now = new Date().toISOString();
     const record: MachineRecord = { id: ghost, name: ghost, region: "local", storage: false, state: "active", natsUser: `U${"A".repeat(55)}`, joinedAt: now, updatedAt: now };

@@ -21,6 +21,8 @@ import {
   FencedError,
   StoreUnavailableError,
   DaemonStoppingError,
+  PermissionDeniedError,
+  AlreadyExistsError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -110,6 +112,8 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [FencedError, "fenced"],
   [StoreUnavailableError, "store-unavailable"],
   [DaemonStoppingError, "daemon-stopping"],
+  [PermissionDeniedError, "permission-denied"],
+  [AlreadyExistsError, "already-exists"],
 ];
 
 describe("errors", () => {

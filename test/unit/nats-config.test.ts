@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { JETSTREAM_DOMAIN, replicasFor } from "../../model/store-layout.ts";
+import { permissionsFor, type Identity } from "../../model/roles.ts";
 import { CLUSTER_PORT, LEAF_PORT, renderNatsConfig, type NatsConfigInput } from "../../runtime/nats/config.ts";
 import { aMachine, aNatsUser } from "../fixtures/machines.ts";
 
 const userA = aNatsUser("alpha");
 const userB = aNatsUser("bravo");
+const machineA: Identity = { nkey: userA, role: "machine", name: "m1" };
+const operatorB: Identity = { nkey: userB, role: "operator", name: "local-m1" };
 
 function configFor(overrides: Partial<NatsConfigInput> = {}) {
   return renderNatsConfig({
@@ -14,7 +17,7 @@ function configFor(overrides: Partial<NatsConfigInput> = {}) {
     clientPort: 4222,
     storeDir: "/data/nats/store",
     pidFile: "/data/nats/nats-server.pid",
-    users: [userA],
+    identities: [machineA],
     members: [],
     ...overrides,
   });
@@ -56,15 +59,20 @@ describe("renderNatsConfig", () => {
   });
 
   describe("authorization", () => {
-    it("admits nkey users only, sorted and without duplicates", () => {
-      const config = configFor({ users: [userB, userA, userB] });
-      expect(config.authorization).toEqual({ users: [{ nkey: userA }, { nkey: userB }] });
+    it("admits nkey users only, sorted and without duplicates, each with its role's permissions", () => {
+      const config = configFor({ identities: [operatorB, machineA, operatorB] });
+      const sorted = [machineA, operatorB].sort((a, b) => (a.nkey < b.nkey ? -1 : 1));
+      expect(config.authorization).toEqual({ users: sorted.map((i) => ({ nkey: i.nkey, permissions: permissionsFor(i) })) });
       expect(config).not.toHaveProperty("no_auth_user");
       expect(config).not.toHaveProperty("accounts");
     });
 
+    it("refuses one key with two identities (it would get the wider permissions)", () => {
+      expect(() => configFor({ identities: [machineA, { ...machineA, role: "observer", name: "eve" }] })).toThrow(/one key, one identity/);
+    });
+
     it("refuses to render a server without users, since that would allow anonymous access", () => {
-      expect(() => configFor({ users: [] })).toThrow(/at least one user.*anonymous/);
+      expect(() => configFor({ identities: [] })).toThrow(/at least one user.*anonymous/);
     });
   });
 
