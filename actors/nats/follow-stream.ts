@@ -1,3 +1,5 @@
+import { errorText } from "../../model/errors.ts";
+import { parseJsonOrUndefined } from "../../model/json.ts";
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
@@ -54,7 +56,7 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
       if (status.type === "disconnect") emit({ type: "DISCONNECTED" });
       else if (status.type === "reconnect") end({ type: "RECONNECTED" });
     }
-  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `NATS status: ${message(error)}` }));
+  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `NATS status: ${errorText(error)}` }));
 
   void (async () => {
     let state = options.initial();
@@ -66,7 +68,7 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
       abort.signal.addEventListener("abort", () => void messages.close().catch(() => undefined), { once: true }); // closing what ends anyway
       try {
         for await (const msg of messages) {
-          const next = options.apply(state, safeJson(msg.string()), msg.subject, msg.seq);
+          const next = options.apply(state, parseJsonOrUndefined(msg.string()), msg.subject, msg.seq);
           state = next.state;
           if (next.invalid !== undefined) emit({ type: "INVALID", subject: msg.subject, seq: msg.seq, reason: next.invalid });
           if (msg.info.pending === 0) break;
@@ -86,7 +88,7 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
         if (note.type === "heartbeats_missed") end({ type: "HEARTBEAT_MISSED" });
         if (note.type === "ordered_consumer_recreated") end({ type: "RECREATED" });
       }
-    })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `consumer status: ${message(error)}` }));
+    })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `consumer status: ${errorText(error)}` }));
     for await (const msg of messages) {
       // A message skipped over (even one a per-subject limit removed) is doubt: reload rather than guess.
       if (msg.seq !== seq + 1) {
@@ -94,23 +96,13 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
         return;
       }
       seq = msg.seq;
-      const next = options.apply(state, safeJson(msg.string()), msg.subject, msg.seq);
+      const next = options.apply(state, parseJsonOrUndefined(msg.string()), msg.subject, msg.seq);
       state = next.state;
       if (next.invalid !== undefined) emit({ type: "INVALID", subject: msg.subject, seq: msg.seq, reason: next.invalid });
       emit({ type: "STATE", state, seq });
     }
     end({ type: "FOLLOW_FAILED", error: "the consumer ended" });
-  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: message(error) }));
+  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: errorText(error) }));
 
   return () => end();
-}
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
