@@ -18,6 +18,9 @@ export type FollowEvent<S> =
   /** NATS is away: the follower waits (its state is stale meanwhile). */
   | { type: "DISCONNECTED" };
 
+/** A load (the last record of every subject) that takes longer than this many heartbeats is doubt. */
+const LOAD_DEADLINE_HEARTBEATS = 10;
+
 export interface FollowStreamOptions<S> {
   nc: NatsConnection;
   js: JetStreamClient;
@@ -63,9 +66,22 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
     const info = await options.jsm.streams.info(options.stream);
     let seq = info.state.last_seq;
     if (info.state.messages > 0) {
+      const heartbeatMs = options.heartbeatMs ?? 2_000;
       const consumer = await options.js.consumers.get(options.stream, { deliver_policy: DeliverPolicy.LastPerSubject, filter_subjects: options.filter });
-      const messages = await consumer.consume();
+      const messages = await consumer.consume({ idle_heartbeat: heartbeatMs } as never);
       abort.signal.addEventListener("abort", () => void messages.close().catch(() => undefined), { once: true }); // closing what ends anyway
+      // A load the server stops feeding (paused, or its pull lost over a reconnect) is doubt too:
+      // missed heartbeats end it, and so does a load that takes longer than LOAD_DEADLINE_HEARTBEATS.
+      void (async () => {
+        for await (const note of messages.status()) {
+          if (note.type === "heartbeats_missed") end({ type: "HEARTBEAT_MISSED" });
+        }
+      })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `consumer status while loading: ${errorText(error)}` }));
+      const deadline = setTimeout(
+        () => end({ type: "FOLLOW_FAILED", error: `loading ${options.stream} did not finish within ${LOAD_DEADLINE_HEARTBEATS * heartbeatMs} ms` }),
+        LOAD_DEADLINE_HEARTBEATS * heartbeatMs,
+      );
+      abort.signal.addEventListener("abort", () => clearTimeout(deadline), { once: true });
       try {
         for await (const msg of messages) {
           const next = options.apply(state, parseJsonOrUndefined(msg.string()), msg.subject, msg.seq);
@@ -74,6 +90,7 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
           if (msg.info.pending === 0) break;
         }
       } finally {
+        clearTimeout(deadline);
         await messages.close();
       }
     }
