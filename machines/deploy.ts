@@ -51,7 +51,7 @@ export type DeployEvent =
   | { type: "STARTED"; candidate: StartedCandidate }
   | { type: "START_FAILED"; error: unknown }
   | { type: "ALL_STARTED" }
-  /** A participant lock could not be refreshed: not a lost lease (the fence still guards), but the start there may be refused. */
+  /** A participant lock could not be refreshed: not a lost lease (the fence still guards), but a start or exec probe there may be refused. */
   | { type: "LOCK_REFRESH_FAILED"; machine: string; reason: string }
   /** ployzd is stopping: compensate before the commit, hand over to the reconciler after it. */
   | { type: "SHUTDOWN" };
@@ -88,7 +88,7 @@ export const deployMachine = setup({
     startCandidates: fromCallback<DeployEvent, { namespace: string; deployId: string; token: number; operation: DeployOperation; plan: Plan; images: Record<string, string> }>(({ sendBack }) => {
       sendBack({ type: "ALL_STARTED" });
     }),
-    /** Refreshes the participant locks (their max age is the lease's) while starts are being sent. */
+    /** Refreshes the participant locks (their max age is the lease's) while candidates are started and probed. */
     keepLocks: fromCallback<DeployEvent, { namespace: string; deployId: string; locked: string[]; everyMs: number }>(() => {}),
     probeCandidates: fromPromise<void, { namespace: string; deployId: string; operation: DeployOperation; started: StartedCandidate[] }>(async () => {}),
     /** Claims the spec's routes cluster-wide under the fence, before the commit (a conflict fails the deploy). */
@@ -305,12 +305,22 @@ export const deployMachine = setup({
                 START_FAILED: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "start", error: event.error }) } },
               },
             },
+            // Exec probes run only while this deploy holds the participants' locks: they are kept here too.
             probing: {
-              invoke: {
-                src: "probeCandidates",
-                input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, operation: context.operation, started: context.started }),
-                onDone: "claiming",
-                onError: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "readiness", error: event.error }) } },
+              invoke: [
+                {
+                  src: "keepLocks",
+                  input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, locked: context.locked, everyMs: context.timing.renewEveryMs }),
+                },
+                {
+                  src: "probeCandidates",
+                  input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId, operation: context.operation, started: context.started }),
+                  onDone: "claiming",
+                  onError: { target: "#deploy.leased.compensating", actions: { type: "fail", params: ({ event }) => ({ phase: "readiness", error: event.error }) } },
+                },
+              ],
+              on: {
+                LOCK_REFRESH_FAILED: { actions: { type: "warn", params: ({ event }) => ({ text: `could not refresh the lock on ${event.machine}: ${event.reason}` }) } },
               },
             },
             // Route ownership, cluster-wide and atomic per zone: of two namespaces claiming one route at once, one wins.
@@ -434,6 +444,7 @@ export const deployMachine = setup({
         phase: context.failure.phase,
         reason: context.failure.reason,
         code: context.failure.code,
+        ...(context.failure.hint ? { hint: context.failure.hint } : {}),
         lines: context.warnings,
         headSeq: head ? head.seq : null,
       };

@@ -20,6 +20,8 @@ export interface Derived {
   dead: DeadInstance[];
   /** The last ROUTING sequence the namespace's records are at, and the machines whose gateways serve it. */
   routingSeq: number;
+  /** This roll-forward wrote routing records: the gateways must serve them before it is done. */
+  routingChanged: boolean;
   gateways: string[];
 }
 
@@ -58,6 +60,8 @@ export const rollForwardMachine = setup({
   },
   guards: {
     nothingToRemove: ({ context }, params: { derived: Derived }) => params.derived.leftovers.length === 0 || context.token === undefined,
+    /** Done at once: nothing to remove and no routing to wait for. */
+    settled: ({ context }, params: { derived: Derived }) => !params.derived.routingChanged && (params.derived.leftovers.length === 0 || context.token === undefined),
   },
   delays: {
     // Never-routed leftovers (a dead deploy's candidates) need no drain.
@@ -73,7 +77,7 @@ export const rollForwardMachine = setup({
         src: "derive",
         input: ({ context }) => ({ namespace: context.namespace, deployId: context.deployId }),
         onDone: [
-          { guard: { type: "nothingToRemove", params: ({ event }) => ({ derived: event.output }) }, target: "done", actions: assign({ derived: ({ event }) => event.output, notes: ({ event }) => event.output.notes }) },
+          { guard: { type: "settled", params: ({ event }) => ({ derived: event.output }) }, target: "done", actions: assign({ derived: ({ event }) => event.output, notes: ({ event }) => event.output.notes }) },
           { target: "awaitingRouting", actions: assign({ derived: ({ event }) => event.output, notes: ({ event }) => event.output.notes }) },
         ],
         onError: { target: "failed", actions: assign({ failure: ({ event }) => failureOf("derive", event.error) }) },
@@ -87,7 +91,11 @@ export const rollForwardMachine = setup({
         onError: { target: "draining", actions: assign({ notes: ({ context, event }) => [...context.notes, `routing not confirmed: ${failureOf("routing", event.error).reason}`] }) },
       },
     },
-    draining: { after: { drain: "removing" } },
+    draining: {
+      after: {
+        drain: [{ guard: { type: "nothingToRemove", params: ({ context }) => ({ derived: context.derived! }) }, target: "done" }, { target: "removing" }],
+      },
+    },
     removing: {
       invoke: {
         src: "removeLeftovers",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { progressInboxSchema } from "./deploy.ts";
+import { hostPathSchema } from "./host-path.ts";
 import { instanceRecordSchema } from "./instance.ts";
 import { nameSchema } from "./names.ts";
 import { capacitySchema } from "./observation.ts";
@@ -21,6 +22,8 @@ export const namespaceRmRequestSchema = z
   .object({ namespace: nameSchema("namespace"), progress: progressInboxSchema.optional() })
   .strict();
 export const regionSetRequestSchema = z.object({ region: nameSchema("region"), role: regionRoleSchema }).strict();
+/** `ployz.api.namespace.allow-bind` and `namespace.disallow-bind`: a host directory the namespace may bind-mount from, or no more. */
+export const namespaceBindRequestSchema = z.object({ namespace: nameSchema("namespace"), path: hostPathSchema }).strict();
 
 /** The live side of an instance: what its machine's dockerd says now, or why it could not say. */
 export const liveStateSchema = z.union([
@@ -116,3 +119,21 @@ export const deployReplySchema = z.object({
   warnings: z.array(z.string()).optional(),
 });
 export type DeployReply = z.infer<typeof deployReplySchema>;
+
+/**
+ * The reply of `namespace.binds`, `namespace.allow-bind` and `namespace.disallow-bind`: the
+ * namespace's allowed directories, the cluster's defaults, and what the answering machine refuses
+ * always (the fixed list plus its own data directory and Docker socket).
+ */
+export const bindPolicyReplySchema = z.object({
+  type: z.literal("bind-policy"),
+  namespace: z.string(),
+  allowed: z.array(z.string()),
+  defaults: z.array(z.string()),
+  refused: z.array(z.object({ path: z.string(), why: z.string() })),
+  answeredBy: z.string(),
+  /** allow-bind and disallow-bind: the directory, normalised, and whether the stored policy changed (false: it was so already). */
+  path: z.string().optional(),
+  changed: z.boolean().optional(),
+});
+export type BindPolicyReply = z.infer<typeof bindPolicyReplySchema>;

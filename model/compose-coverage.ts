@@ -138,7 +138,7 @@ export const COMPOSE_COVERAGE: { [S in CoverageSection]: Record<string, Coverage
     user: supported("user (Docker User)"),
     uts: refused("containers get their own UTS namespace"),
     userns_mode: refused("containers use dockerd's user namespace setting"),
-    volumes: supported("volumes: named volumes, binds (resolved beside the Compose file) and tmpfs"),
+    volumes: supported("volumes: named volumes, tmpfs, and binds (resolved beside the Compose file; only under a directory allowed for the namespace, see ployzctl namespace allow-bind; :ro and read_only are read-only binds)"),
     volumes_from: refused("mount the same named volume in both services"),
     working_dir: supported("workingDir (Docker WorkingDir)"),
   },

@@ -58,6 +58,8 @@ export interface World {
   routes: RoutingRecord[];
   /** The spec's routes other namespaces have claimed (model/route-claims.ts), as of observing. */
   claimConflicts: ClaimConflict[];
+  /** The directories the namespace may bind-mount (KV policy), as of observing; read only when the spec has binds. */
+  bindAllowed: string[];
 }
 
 /** A candidate that was started by this deploy. */
@@ -81,6 +83,6 @@ export type DeployOutcome =
   | { type: "unchanged"; namespace: string; deployId: string; plan: Plan; lines: string[]; notes: string[]; warnings: string[] }
   | { type: "deployed"; namespace: string; deployId: string; commitSeq: number; plan: Plan; lines: string[]; notes: string[]; warnings: string[] }
   | { type: "removed"; namespace: string; deployId: string; commitSeq: number; plan: Plan; lines: string[]; notes: string[]; warnings: string[] }
-  | { type: "failed"; namespace: string; deployId: string; phase: string; reason: string; code: string; lines: string[]; headSeq: number | null };
+  | { type: "failed"; namespace: string; deployId: string; phase: string; reason: string; code: string; hint?: string; lines: string[]; headSeq: number | null };
 
 export const deployOutcomeSchema = z.object({ type: z.enum(["previewed", "unchanged", "deployed", "removed", "failed"]) }).passthrough();

@@ -88,6 +88,15 @@ export class NotFoundError extends PloyzError {
   override readonly code = "not-found";
 }
 
+/**
+ * A participant was asked about a container this cluster does not manage. The answer is the same
+ * whether the container belongs to someone else or does not exist, so a foreign container's
+ * existence never leaks.
+ */
+export class ContainerNotManagedError extends PloyzError {
+  override readonly code = "container-not-managed";
+}
+
 /** The daemon did not become ready, or did not stop, in time. */
 export class DaemonStartError extends PloyzError {
   override readonly code = "daemon-start-failed";
@@ -138,6 +147,11 @@ export class RouteConflictError extends PloyzError {
   override readonly code = "route-conflict";
 }
 
+/** A bind mount's host path is refused: not allowed for the namespace, or never allowed (`/etc`, the Docker socket…). */
+export class BindRefusedError extends PloyzError {
+  override readonly code = "bind-refused";
+}
+
 /** A program Ployz runs (caddy, wg, zfs…) is not installed or cannot be run. */
 export class ProgramMissingError extends PloyzError {
   override readonly code = "program-missing";
@@ -184,6 +198,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "invalid-state": InvalidStateError,
   "invalid-argument": InvalidArgumentError,
   "not-found": NotFoundError,
+  "container-not-managed": ContainerNotManagedError,
   "daemon-start-failed": DaemonStartError,
   "machine-removed": MachineRemovedError,
   "manifest-invalid": ManifestError,
@@ -194,6 +209,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "coordinator-lost": CoordinatorLostError,
   "program-missing": ProgramMissingError,
   "route-conflict": RouteConflictError,
+  "bind-refused": BindRefusedError,
   fenced: FencedError,
   "lease-lost": LeaseLostError,
   "store-unavailable": StoreUnavailableError,
@@ -215,3 +231,8 @@ export function toErrorPayload(error: unknown): ErrorPayload {
   return { name: "Error", code: "internal", message: String(error) };
 }
 
+
+/** The message of anything thrown (an Error's message, else its text). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

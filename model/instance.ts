@@ -49,10 +49,33 @@ export const LABELS = {
   service: "ployz.service",
   slot: "ployz.slot",
   revision: "ployz.revision",
+  /** The deploy that started it: exec probes run only in the asking deploy's own containers. */
   deploy: "ployz.deploy",
   /** The image reference the manifest named (the container runs the exact image id). */
   image: "ployz.image",
 } as const;
+
+/**
+ * Docker's label filter for the containers the cluster `clusterId` manages (of one namespace, if
+ * given). A participant lists, watches and touches only these.
+ */
+export function managedLabelFilter(clusterId: string, namespace?: string): string[] {
+  return [`${LABELS.managed}=true`, `${LABELS.cluster}=${clusterId}`, ...(namespace ? [`${LABELS.namespace}=${namespace}`] : [])];
+}
+
+/**
+ * Whether a managed container was started for `deployId` in `namespace` (its labels, which
+ * `startContainer` writes and the spec cannot: `ployz.` labels are reserved). Commands run only
+ * in the asking deploy's own candidates.
+ */
+export function isCandidateOf(labels: Record<string, string>, namespace: string, deployId: string): boolean {
+  return labels[LABELS.namespace] === namespace && labels[LABELS.deploy] === deployId;
+}
+
+/** A container reference as messages show it: a full id shortened to 12 characters, a name as it is. */
+export function shortContainerRef(ref: string): string {
+  return /^[0-9a-f]{64}$/.test(ref) ? ref.slice(0, 12) : ref;
+}
 
 /** The Docker volume of a namespace's named volume. Names hold no `_`, so this never collides. */
 export function volumeName(namespace: string, volume: string): string {

@@ -3,6 +3,7 @@ import { durationSchema } from "./duration.ts";
 import { nameSchema } from "./names.ts";
 import { cpuSchema, memorySchema } from "./quantity.ts";
 import { splitShellWords } from "./shell-words.ts";
+import { hostPathSchema } from "./host-path.ts";
 import { absolutePathSchema, containerFields, fileOwnerFields } from "./manifest-container.ts";
 
 /**
@@ -109,7 +110,8 @@ export const volumeMountSchema = z.discriminatedUnion("type", [
       external: z.string().optional(),
     })
     .strict(),
-  z.object({ type: z.literal("bind"), source: absolutePath, target: absolutePath, readOnly: z.boolean().default(false) }).strict(),
+  /** A host path, normalised (host-path.ts); which ones a namespace may mount is the bind policy's (bind-policy.ts). */
+  z.object({ type: z.literal("bind"), source: hostPathSchema, target: absolutePath, readOnly: z.boolean().default(false) }).strict(),
 ]);
 export type VolumeMount = z.infer<typeof volumeMountSchema>;
 

@@ -45,7 +45,7 @@ export function inboxPrefix(identity: Pick<Identity, "role" | "name">): string {
 }
 
 /** API verbs that only read: what an observer may ask. Every API verb is classified (a test checks). */
-export const READ_ONLY_API_VERBS = ["ping", "status", "machine.ls", "ps", "history", "explain", "region.ls", "routes", "overview"] as const satisfies readonly ApiVerb[];
+export const READ_ONLY_API_VERBS = ["ping", "status", "machine.ls", "ps", "history", "explain", "region.ls", "routes", "overview", "namespace.binds"] as const satisfies readonly ApiVerb[];
 /** Machine verbs that only read. */
 export const READ_ONLY_MACHINE_VERBS = ["observe.capacity", "observe.containers", "observe.instances", "observe.actors", "observe.routes", "observe.image"] as const satisfies readonly MachineVerb[];
 /** Machine verbs one machine asks of another (deploy coordinators run anywhere): not `debug.*`. */

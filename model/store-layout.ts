@@ -59,6 +59,8 @@ export const STORE_LAYOUT: readonly StoreSpec[] = [
   { kind: "kv", name: "secrets", description: "service secrets (Compose secrets), by version", history: 1 },
   { kind: "kv", name: "tls", description: "certificates, the ACME account, order locks", history: 1 },
   { kind: "kv", name: "credentials", description: "credentials handed out: name, role, public key, expiry, revocation", history: 5 },
+  // policy: what an operator allows a namespace (binds.<ns>: the host directories it may bind-mount).
+  { kind: "kv", name: "policy", description: "operator policy per namespace: allowed bind directories", history: 5 },
   // COMMITS: pruned per namespace by the authority after each commit (COMMITS_KEPT_PER_NAMESPACE); never by age or count here, so the head always stays.
   { kind: "stream", name: "COMMITS", description: "deploy commits (Intent)", subjects: ["commits.>"] },
   // ROUTING: readers want the last record per service; a few more allow a look back.

@@ -8,6 +8,7 @@ import { overviewSchema, type Overview } from "../model/overview.ts";
 import { capacitySchema, containerListSchema, type Capacity, type ContainerList } from "../model/observation.ts";
 import { subjects, type ApiVerb, type MachineVerb } from "../model/subjects.ts";
 import {
+  bindPolicyReplySchema,
   deployReplySchema,
   explainReplySchema,
   historyReplySchema,
@@ -15,6 +16,7 @@ import {
   psReplySchema,
   regionLsReplySchema,
   regionSetReplySchema,
+  type BindPolicyReply,
   type DeployReply,
   type ExplainReply,
   type HistoryReply,
@@ -53,6 +55,12 @@ export interface PloyzClient {
   rollback(namespace: string, to?: number, options?: WatchOptions): Promise<DeployReply>;
   /** `namespace rm`: removes every instance, route and claim of the namespace; its history stays. */
   namespaceRm(namespace: string, options?: WatchOptions): Promise<DeployReply>;
+  /** The host directories the namespace may bind-mount, the cluster's defaults, and what is refused always. */
+  namespaceBinds(namespace: string): Promise<BindPolicyReply>;
+  /** Allows the namespace to bind-mount host paths under `path` (refused for `/etc`, the Docker socket… and their parents). */
+  namespaceAllowBind(namespace: string, path: string): Promise<BindPolicyReply>;
+  /** Takes back an allowed directory; the namespace's next deploy may no longer mount it. */
+  namespaceDisallowBind(namespace: string, path: string): Promise<BindPolicyReply>;
   explain(namespace: string, service: string): Promise<ExplainReply>;
   logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
@@ -208,6 +216,15 @@ class NatsClient implements PloyzClient {
   }
   namespaceRm(namespace: string, options: WatchOptions = {}) {
     return this.watched("namespace.rm", deployReplySchema, { namespace }, options);
+  }
+  namespaceBinds(namespace: string) {
+    return this.api("namespace.binds", bindPolicyReplySchema, { namespace });
+  }
+  namespaceAllowBind(namespace: string, path: string) {
+    return this.api("namespace.allow-bind", bindPolicyReplySchema, { namespace, path });
+  }
+  namespaceDisallowBind(namespace: string, path: string) {
+    return this.api("namespace.disallow-bind", bindPolicyReplySchema, { namespace, path });
   }
   explain(namespace: string, service: string) {
     return this.api("explain", explainReplySchema, { namespace, service });

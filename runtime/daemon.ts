@@ -4,7 +4,8 @@ import { ConfigError, DaemonStartError, toErrorPayload } from "../model/errors.t
 import type { MachineRecord } from "../model/machine.ts";
 import { replicasFor } from "../model/store-layout.ts";
 import type { ClientInfo } from "./client-info.ts";
-import { createDocker } from "./docker.ts";
+import { createDocker, dockerSocketPath } from "./docker.ts";
+import { machineHostPathRules } from "./host-paths.ts";
 import { faultsFrom, NO_FAULTS } from "../actors/faults.ts";
 import { dnsAddressAtStart } from "../actors/dns/dns-address.ts";
 import { dnsTtlSeconds } from "../model/dns-zone.ts";
@@ -204,7 +205,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref());
       if (!(await Promise.race([drained, timedOut]))) await nc.close();
     });
-    const store = await declareStore(nc, { replicas: replicasFor(config.storage ? 1 : 0), declaredBy: config.machineId });
+    const storeLog = log;
+    const store = await declareStore(nc, {
+      replicas: replicasFor(config.storage ? 1 : 0),
+      declaredBy: config.machineId,
+      notice: (message) => storeLog.warn(message),
+    });
 
     // The DNS outlives ployzd like Caddy: containers and the gateway's upstreams resolve through a restart.
     mkdirSync(paths.dnsDir, { recursive: true, mode: 0o700 });
@@ -268,6 +274,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       access,
       record,
       dataDir: paths.dataDir,
+      hostPaths: machineHostPathRules(paths.dataDir, dockerSocketPath(options.env)),
       version: VERSION,
       log,
       faultInjection: options.faultInjection,

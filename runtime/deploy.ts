@@ -25,7 +25,8 @@ import { deployLeaseMachine } from "../machines/deploy-lease.ts";
 import { deployMachine, type DeployEvent, type DeployTiming } from "../machines/deploy.ts";
 import { rollForwardMachine } from "../machines/roll-forward.ts";
 import type { DeployOperation, World } from "../model/deploy.ts";
-import { RouteConflictError } from "../model/errors.ts";
+import { bindViolationHint, bindViolations, describeBindViolation, type HostPathRules } from "../model/bind-policy.ts";
+import { BindRefusedError, RouteConflictError } from "../model/errors.ts";
 import { planDeploy, planRemoval } from "../model/plan-deploy.ts";
 import type { Plan } from "../model/plan.ts";
 import { describeClaimConflicts } from "../model/route-claims.ts";
@@ -43,6 +44,8 @@ export interface DeployEffectsDeps {
   incarnation: string;
   log: Logger;
   faults: Faults;
+  /** What this machine refuses to bind always, and the cluster's default directories (checked at planning). */
+  hostPaths: HostPathRules;
 }
 
 /** A new deploy id: time-ordered and unique enough to label containers with. */
@@ -93,7 +96,7 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
       }),
       rollForward: provideRollForward(deps),
       observe: fromPromise(async ({ input }) => await observeWorld(store, deps.images, participants, { machineId: deps.machineId, deployId: input.deployId }, input.namespace, input.operation)),
-      plan: fromPromise(async ({ input }) => planFor(input.namespace, input.operation, input.world)),
+      plan: fromPromise(async ({ input }) => planFor(input.namespace, input.operation, input.world, deps.hostPaths)),
       lockParticipants: fromPromise(async ({ input }) => await lockParticipants(participants, input.namespace, input.deployId, machinesTouched(input.plan))),
       startCandidates: fromCallback<DeployEvent, { namespace: string; deployId: string; token: number; operation: DeployOperation; plan: Plan; images: Record<string, string> }>(
         ({ input, sendBack }) => {
@@ -166,9 +169,13 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
   });
 }
 
-/** The plan of an operation: a deploy's (after the cluster-wide route check) or a removal's. */
-function planFor(namespace: string, operation: DeployOperation, world: World): Plan {
+/** The plan of an operation: a deploy's (after the bind policy and the cluster-wide route check) or a removal's. */
+function planFor(namespace: string, operation: DeployOperation, world: World, hostPaths: HostPathRules): Plan {
   if (operation.kind === "remove") return planRemoval(namespace, world.planInput);
+  const refusedBinds = bindViolations(operation.spec, world.bindAllowed, hostPaths);
+  if (refusedBinds.length > 0) {
+    throw new BindRefusedError(refusedBinds.map((v) => describeBindViolation(namespace, v)).join("; "), { hint: bindViolationHint(namespace, refusedBinds) });
+  }
   if (world.claimConflicts.length > 0) {
     throw new RouteConflictError(describeClaimConflicts(namespace, world.claimConflicts), {
       hint: "a hostname and path prefix can have one owner, and a wildcard and the hostnames it covers one namespace: change one of them, or remove the other first",

@@ -18,6 +18,8 @@ import { routingConsumerMachine } from "../machines/routing-consumer.ts";
 import type { GatewayListen } from "../model/caddy-config.ts";
 import { newRoutingConsumerStatus, routingConsumerStatus, type RoutingConsumerSnapshot } from "../model/routing-status.ts";
 import { DEFAULT_SUPERVISION_POLICY } from "../model/supervision.ts";
+import type { HostPathRules } from "../model/bind-policy.ts";
+import { bindPolicyVerbs } from "../actors/api/bind-policy-verbs.ts";
 import { deployVerbs } from "../actors/api/deploy-verbs.ts";
 import { overviewVerbs } from "../actors/api/overview.ts";
 import type { DeployStore } from "../actors/deploy/deploy-store.ts";
@@ -48,6 +50,8 @@ export interface NodeSystemDeps {
   docker: Docker;
   record: MachineRecord;
   dataDir: string;
+  /** What this machine refuses to bind always (runtime/host-paths.ts), and the cluster's default directories. */
+  hostPaths: HostPathRules;
   version: string;
   log: Logger;
   faultInjection: boolean;
@@ -157,11 +161,12 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     instances: store.kv.instances,
     leases: store.kv.leases,
     claims: store.kv.claims,
+    policy: store.kv.policy,
   };
   const participants = new Participants(nc, machineId);
   const timing = deployTiming(deps.drainMs);
   const incarnation = randomBytes(6).toString("hex");
-  const effects: DeployEffectsDeps = { nc, store: deployStore, images: store.images, participants, machineId, incarnation, log, faults: deps.faults };
+  const effects: DeployEffectsDeps = { nc, store: deployStore, images: store.images, participants, machineId, incarnation, log, faults: deps.faults, hostPaths: deps.hostPaths };
 
   const supervise = (child: AnyActorLogic) =>
     supervisedChildMachine.provide({ actors: { child: child as never } });
@@ -191,6 +196,8 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           leases: store.kv.leases,
           images: store.images,
           secrets: store.kv.secrets,
+          policy: store.kv.policy,
+          hostPaths: deps.hostPaths,
           machineId,
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
@@ -218,6 +225,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               verbs: (run) => ({
                 ...deployVerbs({ nc, store: deployStore, participants, machineId, incarnation, timing, newDeployId, log }, run),
                 ...credentialVerbs({ credentials: store.kv.credentials, machineId, whenApplied: (record) => deps.access.whenApplied(record) }),
+                ...bindPolicyVerbs({ policy: store.kv.policy, hostPaths: deps.hostPaths, machineId }),
                 ...overviewVerbs({ jsm: store.jsm, machines: store.kv.machines, regions: store.kv.regions, namespaces: store.kv.namespaces, leases: store.kv.leases, machineId }),
               }),
             }),

@@ -308,8 +308,8 @@ export function deployVerbs(deps: DeployVerbDeps, run: RunOperation): Record<str
  */
 async function replyOf(deps: DeployVerbDeps, outcome: DeployOutcome) {
   if (outcome.type === "failed") {
-    if (["lease-held", "plan-changed", "commit-conflict", "manifest-invalid", "route-conflict"].includes(outcome.code)) {
-      throw errorFromPayload({ name: "Error", code: outcome.code, message: outcome.reason });
+    if (["lease-held", "plan-changed", "commit-conflict", "manifest-invalid", "route-conflict"].includes(outcome.code) || (outcome.code === "bind-refused" && outcome.phase === "plan")) {
+      throw errorFromPayload({ name: "Error", code: outcome.code, message: outcome.reason, ...(outcome.hint ? { hint: outcome.hint } : {}) });
     }
     const uncertain = outcome.phase === "commit" && outcome.code !== "fenced";
     const keeps = uncertain
@@ -318,7 +318,7 @@ async function replyOf(deps: DeployVerbDeps, outcome: DeployOutcome) {
         ? `; commit ${outcome.headSeq} is still what runs`
         : "";
     const leftovers = outcome.lines.length ? ` (${outcome.lines.join("; ")})` : "";
-    throw new DeployFailedError(`deploy ${outcome.deployId} of namespace ${outcome.namespace} failed in phase ${outcome.phase}: ${outcome.reason}${keeps}${leftovers}`);
+    throw new DeployFailedError(`deploy ${outcome.deployId} of namespace ${outcome.namespace} failed in phase ${outcome.phase}: ${outcome.reason}${keeps}${leftovers}`, outcome.hint ? { hint: outcome.hint } : {});
   }
   if (outcome.type === "deployed") {
     await recordPlacement(deps.store.js, {

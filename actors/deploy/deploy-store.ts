@@ -12,4 +12,6 @@ export interface DeployStore {
   leases: KV;
   /** Route ownership (model/route-claims.ts). */
   claims: KV;
+  /** Operator policy: the directories each namespace may bind-mount (model/bind-policy.ts). */
+  policy: KV;
 }

@@ -63,7 +63,7 @@ export async function deriveNamespace(deps: DeriveDeps, namespace: string, self:
     const leftovers = observed.flatMap((o) =>
       o.reachable ? o.containers.filter((c) => c.deployId !== inFlightDeploy).map((c) => ({ machine: o.machine, containerId: c.containerId, name: c.name, deployId: c.deployId, routed: false })) : [],
     );
-    return { head, plan: null, leaseHolder, notes: claimNotes, leftovers, dead: [], routingSeq: 0, gateways: [] };
+    return { head, plan: null, leaseHolder, notes: claimNotes, leftovers, dead: [], routingSeq: 0, routingChanged: false, gateways: [] };
   }
   const plan = planRollForward({
     head,
@@ -110,6 +110,7 @@ export async function deriveNamespace(deps: DeriveDeps, namespace: string, self:
     leftovers: plan.leftovers,
     dead: plan.dead,
     routingSeq,
+    routingChanged: plan.routing.length > 0,
     gateways: observed.filter((o) => o.reachable).map((o) => o.machine),
   };
 }

@@ -2,6 +2,8 @@ import type { ObjectStore } from "@nats-io/obj";
 import type { DeployOperation, World } from "../../model/deploy.ts";
 import type { MachineView } from "../../model/plan.ts";
 import { describeRollForward, instancesOfHead, observedDead, planRollForward, type ContainerObservation } from "../../model/roll-forward.ts";
+import { hasBinds } from "../../model/bind-policy.ts";
+import { allowedBindDirs } from "../store/bind-policy.ts";
 import { readMachines } from "../store/machines.ts";
 import { loadProjection } from "../routing/follow-routing.ts";
 import { readHead } from "./commits.ts";
@@ -17,7 +19,7 @@ import { checkClaims } from "./route-claims.ts";
  * Everything a deploy decides from, gathered now: Intent from the store (membership, regions,
  * the head commit, which is what runs) and Observation asked live of every active machine
  * (capacity, and which of the head's containers still run), and the exact image every reference
- * of the spec resolves to.
+ * of the spec resolves to, and the namespace's bind policy when the spec has binds.
  */
 export async function observeWorld(
   store: DeployStore,
@@ -59,6 +61,7 @@ export async function observeWorld(
   );
   const spec = operation.kind === "deploy" ? operation.spec : undefined;
   const claimConflicts = spec ? await checkClaims(store.claims, namespace, spec) : [];
+  const bindAllowed = spec && hasBinds(Object.values(spec.services)) ? await allowedBindDirs(store.policy, namespace) : [];
   const resolved = spec ? await resolveImages(images, participants, self.machineId, Object.values(spec.services).map((s) => s.image), operation.kind === "deploy" ? operation.images : undefined) : {};
   const containers = observed.map((o) => o.containers);
   const inFlightDeploy = lease && lease.deployId !== self.deployId ? lease.deployId : undefined;
@@ -88,5 +91,6 @@ export async function observeWorld(
     },
     routes: [...routing.records.values()],
     claimConflicts,
+    bindAllowed,
   };
 }

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { LABELS } from "../../model/instance.ts";
+import { LABELS, managedLabelFilter } from "../../model/instance.ts";
 import { translateDockerError } from "./containers.ts";
 
 /** What a Docker event says about a managed container. */
@@ -20,7 +20,7 @@ export async function watchContainerEvents(docker: Docker, clusterId: string, si
   let stream: NodeJS.ReadableStream;
   try {
     stream = (await docker.getEvents({
-      filters: { type: ["container"], event: ACTIONS, label: [`${LABELS.managed}=true`, `${LABELS.cluster}=${clusterId}`] },
+      filters: { type: ["container"], event: ACTIONS, label: managedLabelFilter(clusterId) },
     })) as NodeJS.ReadableStream;
   } catch (error) {
     throw translateDockerError(error, "the event stream");

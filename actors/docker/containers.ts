@@ -38,27 +38,22 @@ export async function listContainers(docker: Docker): Promise<ContainerSummary[]
   }
 }
 
-/** One container by id or name. */
-export async function inspectContainer(docker: Docker, id: string): Promise<ContainerInspect["container"]> {
-  try {
-    const c = await docker.getContainer(id).inspect();
-    const ipAddresses: Record<string, string> = {};
-    for (const [network, settings] of Object.entries(c.NetworkSettings.Networks ?? {})) {
-      if (settings.IPAddress) ipAddresses[network] = settings.IPAddress;
-    }
-    return {
-      id: c.Id,
-      name: c.Name.replace(/^\//, ""),
-      image: c.Config.Image,
-      state: c.State.Status,
-      status: c.State.Running ? "running" : `exited (${c.State.ExitCode})`,
-      labels: c.Config.Labels ?? {},
-      createdAt: c.Created,
-      ipAddresses,
-      restartCount: c.RestartCount,
-      exitCode: c.State.Running ? null : c.State.ExitCode,
-    };
-  } catch (error) {
-    throw translateDockerError(error, `container ${id}`);
+/** What `container.inspect` answers about one container, from Docker's inspect. */
+export function describeContainer(c: Docker.ContainerInspectInfo): ContainerInspect["container"] {
+  const ipAddresses: Record<string, string> = {};
+  for (const [network, settings] of Object.entries(c.NetworkSettings.Networks ?? {})) {
+    if (settings.IPAddress) ipAddresses[network] = settings.IPAddress;
   }
+  return {
+    id: c.Id,
+    name: c.Name.replace(/^\//, ""),
+    image: c.Config.Image,
+    state: c.State.Status,
+    status: c.State.Running ? "running" : `exited (${c.State.ExitCode})`,
+    labels: c.Config.Labels ?? {},
+    createdAt: c.Created,
+    ipAddresses,
+    restartCount: c.RestartCount,
+    exitCode: c.State.Running ? null : c.State.ExitCode,
+  };
 }

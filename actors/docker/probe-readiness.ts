@@ -16,12 +16,22 @@ export interface ProbeResult {
   ms: number;
 }
 
+export interface ProbeOptions {
+  signal?: AbortSignal;
+  /**
+   * Runs right before each command of an exec probe; what it throws ends the probe at once (not
+   * a failed attempt). The participant checks there that the asking deploy still holds its lock.
+   */
+  beforeExec?: () => Promise<void>;
+}
+
 /**
  * Waits until a container is ready by its probe (or, without one, until it is running and
  * stays up for a moment). Fails as soon as the container exits, or after `retries` consecutive
  * failed attempts once the start period is over.
  */
-export async function probeReadiness(docker: Docker, containerId: string, probe: ReadinessProbe | undefined, signal?: AbortSignal): Promise<ProbeResult> {
+export async function probeReadiness(docker: Docker, containerId: string, probe: ReadinessProbe | undefined, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const { signal } = options;
   const started = Date.now();
   const container = docker.getContainer(containerId);
   const address = async () => {
@@ -48,6 +58,7 @@ export async function probeReadiness(docker: Docker, containerId: string, probe:
     if (signal?.aborted) throw new NotReadyError(`readiness probe of ${containerId.slice(0, 12)} was cancelled`);
     attempts++;
     const ip = await address();
+    if (probe.type === "exec") await options.beforeExec?.();
     try {
       await attempt(docker, containerId, ip, probe);
       return { attempts, ms: Date.now() - started };

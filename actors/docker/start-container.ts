@@ -1,12 +1,15 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { hasBinds, type HostPathRules } from "../../model/bind-policy.ts";
 import { containerOptions } from "../../model/container-options.ts";
+import { InvalidStateError } from "../../model/errors.ts";
 import { LABELS, volumeName } from "../../model/instance.ts";
 import type { ServiceSpec } from "../../model/manifest.ts";
 import { shortHash } from "../../model/revision.ts";
 import { CLUSTER_ZONE } from "../../model/routing.ts";
 import type { SecretReader } from "../../model/service-secrets.ts";
+import { resolveBindMounts } from "./bind-mounts.ts";
 import { translateDockerError } from "./containers.ts";
 import { assertExternalVolumesExist } from "./external-volumes.ts";
 import { writeMountFile } from "./mount-files.ts";
@@ -35,14 +38,17 @@ export interface StartContainerExtras {
   secrets?: SecretReader;
   /** This machine, named in errors. */
   machine?: string;
+  /** What bind mounts are judged by (needed when the service has binds): the namespace's allowed directories as read for this start, and this machine's rules. */
+  binds?: { allowed: readonly string[]; rules: HostPathRules };
 }
 
 /**
  * Creates and starts one instance's container, labelled so it can always be traced back to its
  * cluster, namespace, service, slot, revision and deploy. Configs and secrets become read-only
- * files under `configDir`; the spec's container settings come from `containerOptions`.
- * `beforeCreate` runs right before Docker is asked to create it (the fencing check: nothing slow
- * may come between it and the Docker call).
+ * files under `configDir`; the spec's container settings come from `containerOptions`; bind
+ * mounts are resolved to their real paths and judged by the bind policy last before
+ * `beforeCreate`. `beforeCreate` runs right before Docker is asked to create it (the fencing
+ * check: nothing slow may come between it and the Docker call).
  */
 export async function startContainer(
   docker: Docker,
@@ -54,12 +60,13 @@ export async function startContainer(
   extras: StartContainerExtras = {},
 ): Promise<{ containerId: string; containerName: string; address?: string }> {
   const name = containerName(id);
+  if (hasBinds([spec]) && !extras.binds) throw new InvalidStateError(`${name} has bind mounts, but no bind policy was read for it`);
   const binds: string[] = [];
   for (const volume of spec.volumes) {
-    if (volume.type === "volume" && volume.external !== undefined) continue; // mounted by containerOptions, by its own name
-    if (volume.type === "volume") await ensureVolume(docker, id, volume.source);
-    const source = volume.type === "volume" ? volumeName(id.namespace, volume.source) : volume.source;
-    binds.push(`${source}:${volume.target}${volume.readOnly ? ":ro" : ""}`);
+    if (volume.type === "bind") continue; // resolved and judged right before the create
+    if (volume.external !== undefined) continue; // mounted by containerOptions, by its own name
+    await ensureVolume(docker, id, volume.source);
+    binds.push(`${volumeName(id.namespace, volume.source)}:${volume.target}${volume.readOnly ? ":ro" : ""}`);
   }
   if (spec.configs.length > 0) {
     const dir = join(configDir, id.namespace, id.deployId, `${id.service}-${id.slot}`);
@@ -91,6 +98,10 @@ export async function startContainer(
     [LABELS.deploy]: id.deployId,
     [LABELS.image]: spec.image,
   };
+  // Last before the create, and Docker gets the real path judged here: only a link swapped into
+  // that path in the window of one Docker call could move it.
+  const bindMounts = extras.binds ? await resolveBindMounts(spec, { namespace: id.namespace, service: id.service, machine: extras.machine ?? "this machine", ...extras.binds }) : [];
+  const mounts = [...(options.hostConfig.Mounts ?? []), ...bindMounts];
   await beforeCreate();
   try {
     const container = await docker.createContainer({
@@ -104,6 +115,7 @@ export async function startContainer(
       ...options.config,
       HostConfig: {
         ...options.hostConfig,
+        ...(mounts.length > 0 ? { Mounts: mounts } : {}),
         // PID 1 shells ignore SIGTERM: an init makes stops graceful and quick.
         Init: true,
         RestartPolicy: { Name: spec.restart === "no" ? "" : spec.restart },

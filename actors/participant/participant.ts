@@ -6,6 +6,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { fromPromise } from "xstate";
 import { DeployFailedError, InvalidArgumentError, NotFoundError } from "../../model/errors.ts";
+import { isCandidateOf, LABELS, shortContainerRef } from "../../model/instance.ts";
 import { containerRefSchema, crashRequestSchema, type ChildStatus } from "../../model/observation.ts";
 import {
   imageRequestSchema,
@@ -18,16 +19,17 @@ import {
 } from "../../model/participant.ts";
 import type { RoutingConsumerStatus } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
+import { hasBinds, type HostPathRules } from "../../model/bind-policy.ts";
 import { assertFence } from "../deploy/commits.ts";
-import { isManagedIn } from "../docker/assert-managed.ts";
-import { inspectContainer, listContainers } from "../docker/containers.ts";
+import { describeContainer, listContainers } from "../docker/containers.ts";
 import { watchContainerEvents } from "../docker/container-events.ts";
 import { ensureImage, localImageId } from "../docker/ensure-image.ts";
-import { listManagedContainers } from "../docker/managed-containers.ts";
+import { findManagedContainer, listManagedContainers, managedContainer } from "../docker/managed-containers.ts";
 import { containerLogs } from "../docker/logs.ts";
 import { probeReadiness } from "../docker/probe-readiness.ts";
 import { removeContainer } from "../docker/remove-container.ts";
 import { startContainer } from "../docker/start-container.ts";
+import { allowedBindDirs } from "../store/bind-policy.ts";
 import { serviceSecretReader } from "../store/service-secrets.ts";
 import { parseRequest } from "../nats/parse-request.ts";
 import { serveRequests } from "../nats/serve.ts";
@@ -47,6 +49,10 @@ export interface ParticipantDeps {
   images: ObjectStore;
   /** KV `secrets`: the values of the services' secrets, read when a container starts. */
   secrets?: KV;
+  /** KV `policy`: the namespace's allowed bind directories, read when a container with binds starts. */
+  policy: KV;
+  /** What this machine refuses to bind always, and the cluster's default directories. */
+  hostPaths: HostPathRules;
   machineId: string;
   dataDir: string;
   /** Where config files for containers are written. */
@@ -66,9 +72,14 @@ export interface ParticipantDeps {
  * The participant: this machine's side of every request addressed to it on
  * `ployz.m.<machine>.*` — live observations, containers, readiness, locks, and (in tests)
  * crash injection. A start needs the asking deploy to hold this machine's lock and its fence to
- * still rule the namespace, both checked right before Docker creates the container; a removal
- * needs the fence, and a container this cluster manages in that namespace. Docker events about
- * managed containers go out on `ployz.containers.<machine>` for the reconcilers.
+ * still rule the namespace, both checked right before Docker creates the container, and its bind
+ * mounts to pass the namespace's bind policy by their real paths on this machine; a removal
+ * needs the fence, and a container this cluster manages in that namespace. Inspect, logs,
+ * readiness and removal touch only containers this cluster manages (labels `ployz.managed` and
+ * `ployz.cluster`); any other is answered as if it did not exist. An exec probe also needs the
+ * asking deploy's lock and runs only in that deploy's own candidates (`ployz.namespace`,
+ * `ployz.deploy`). Docker events about managed containers go out on `ployz.containers.<machine>`
+ * for the reconcilers.
  */
 export function createParticipant(deps: ParticipantDeps) {
   const machine = deps.machineId;
@@ -93,7 +104,7 @@ export function createParticipant(deps: ParticipantDeps) {
         return { type: "actors", machine, at: now(), children: deps.children() };
       case "container.inspect": {
         const ref = parseRequest(containerRefSchema, body, verb);
-        return { type: "container", machine, at: now(), container: await inspectContainer(deps.docker, ref.id) };
+        return { type: "container", machine, at: now(), container: describeContainer(await managedContainer(deps.docker, deps.clusterId, ref.id)) };
       }
       case "lock.acquire": {
         const request = parseRequest(lockRequestSchema, body, verb);
@@ -113,6 +124,8 @@ export function createParticipant(deps: ParticipantDeps) {
         const image = await ensureImage(deps.docker, deps.images, request.spec.image, request.imageId, machine);
         if (image === "loaded") deps.log.info({ image: request.spec.image, id: request.imageId }, "image loaded from the cluster image store");
         const what = `starting ${request.service}#${request.slot} of ${request.namespace} for deploy ${request.deployId}`;
+        // Read for this start: a policy withdrawn since the deploy planned is honoured; a store that cannot be read fails the start.
+        const binds = hasBinds([request.spec]) ? { allowed: await allowedBindDirs(deps.policy, request.namespace), rules: deps.hostPaths } : undefined;
         const started = await startContainer(
           deps.docker,
           { ...request, clusterId: deps.clusterId },
@@ -125,30 +138,47 @@ export function createParticipant(deps: ParticipantDeps) {
             await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
             await assertFence(deps.jsm, request.namespace, request.fenceSeq, what);
           },
-          { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}) },
+          { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}), ...(binds ? { binds } : {}) },
         );
         deps.log.info({ namespace: request.namespace, service: request.service, slot: request.slot, deploy: request.deployId, container: started.containerName }, "container started");
         return { type: "started", machine, ...started };
       }
       case "probe.readiness": {
         const request = parseRequest(probeRequestSchema, body, verb);
-        const result = await probeReadiness(deps.docker, request.containerId, request.probe);
+        // An exec probe runs a command inside the container: only for the deploy holding this
+        // machine's lock, only in its own candidates, and the lock is checked again before each attempt.
+        const exec = request.probe?.type === "exec";
+        const lockHeld = () => assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
+        if (exec) await lockHeld();
+        const container = await managedContainer(deps.docker, deps.clusterId, request.containerId);
+        if (exec && !isCandidateOf(container.Config.Labels ?? {}, request.namespace, request.deployId)) {
+          throw new InvalidArgumentError(
+            `container ${shortContainerRef(request.containerId)} is not a candidate of deploy ${request.deployId} in namespace ${request.namespace}: an exec probe runs only in the asking deploy's own containers`,
+          );
+        }
+        const result = await probeReadiness(deps.docker, container.Id, request.probe, exec ? { beforeExec: lockHeld } : {});
         return { type: "ready", machine, containerId: request.containerId, ...result };
       }
       case "container.remove": {
         const request = parseRequest(removeContainerRequestSchema, body, verb);
-        if (!(await isManagedIn(deps.docker, deps.clusterId, request.namespace, request.containerId))) {
-          return { type: "removed", machine, containerId: request.containerId, existed: false };
+        // Not this cluster's (or gone): nothing of ours existed there, the same answer either way.
+        const container = await findManagedContainer(deps.docker, deps.clusterId, request.containerId);
+        if (!container) return { type: "removed", machine, containerId: request.containerId, existed: false };
+        if (container.Config.Labels?.[LABELS.namespace] !== request.namespace) {
+          throw new InvalidArgumentError(`container ${shortContainerRef(request.containerId)} is not a container of namespace ${request.namespace}`, {
+            hint: "a deploy removes only its own namespace's containers",
+          });
         }
         if (request.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, request.drainMs));
         await assertFence(deps.jsm, request.namespace, request.fenceSeq, `removing container ${request.containerId.slice(0, 12)} of ${request.namespace} for deploy ${request.deployId}`);
-        const existed = await removeContainer(deps.docker, request.containerId, request.stopTimeoutS);
+        const existed = await removeContainer(deps.docker, container.Id, request.stopTimeoutS);
         deps.log.info({ namespace: request.namespace, deploy: request.deployId, container: request.containerId.slice(0, 12), existed }, "container removed");
         return { type: "removed", machine, containerId: request.containerId, existed };
       }
       case "container.logs": {
         const request = parseRequest(logsRequestSchema, body, verb);
-        return { type: "logs", machine, containerId: request.containerId, text: await containerLogs(deps.docker, request.containerId, request.tail, request.since) };
+        const container = await managedContainer(deps.docker, deps.clusterId, request.containerId);
+        return { type: "logs", machine, containerId: request.containerId, text: await containerLogs(deps.docker, container.Id, request.tail, request.since) };
       }
       case "debug.crash": {
         if (!deps.injectCrash) throw new InvalidArgumentError(`fault injection is off on machine ${machine} (start ployzd with --fault-injection)`);

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { createActor, toPromise } from "xstate";
 import { Participants } from "../../actors/deploy/participants.ts";
 import { faultsFrom } from "../../actors/faults.ts";
+import { hostPathRules } from "../../model/bind-policy.ts";
 import type { NamespaceSpec } from "../../model/manifest.ts";
 import { readIdentity } from "../../runtime/keys.ts";
 import { silentLogger } from "../../runtime/logger.ts";
@@ -44,6 +45,7 @@ const machine = provideDeployMachine({
     instances: store.kv.instances,
     leases: store.kv.leases,
     claims: store.kv.claims,
+    policy: store.kv.policy,
   },
   images: store.images,
   participants: new Participants(nc, job.holder),
@@ -51,6 +53,7 @@ const machine = provideDeployMachine({
   incarnation,
   log: silentLogger(),
   faults: faultsFrom(process.env.PLOYZ_FAULTS, (point, action) => print({ type: "fault", point, action })),
+  hostPaths: hostPathRules(),
 });
 const deployId = newDeployId();
 const actor = createActor(machine, {

@@ -75,7 +75,8 @@ export function startCoordinatorProcess(context: Context, spec: NamespaceSpec, o
 }
 
 /** The state letter of a process (R, S, T …) from /proc. */
-function processState(pid: number): string | undefined {
+/** The one-letter state of a process in /proc (R, S, T for stopped, Z…), undefined when it is gone. */
+export function processState(pid: number): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0];
   } catch {

@@ -9,6 +9,8 @@ import { declareStore, type Store } from "../../runtime/store.ts";
 import { aSpec, aService } from "../fixtures/deploy.ts";
 import { aRoutingRecord } from "../fixtures/routing.ts";
 import { rejectionOf } from "../fixtures/errors.ts";
+import { processState } from "../harness/coordinator.ts";
+import { eventually } from "../harness/daemon.ts";
 import { startTestNats, type TestNats } from "../harness/nats.ts";
 
 /** The store side of deploy integrity, against a real nats-server: fences, commits, compare-and-set, leases, retention. */
@@ -204,6 +206,8 @@ describe("a store that does not answer is not an empty one", () => {
       const s2 = await declareStore(c2, { replicas: 1, declaredBy: "t" });
       process.kill(n2.server.pid, "SIGSTOP");
       try {
+        // stopped for sure before the read (seen as 'T' in /proc): a loaded machine may take a moment
+        await eventually(async () => (processState(n2.server.pid) === "T" ? true : undefined), "nats-server to be stopped", 5_000);
         const error = await rejectionOf(readHead(s2.jsm, "anything"));
         expect(error).toMatchObject({ code: "store-unavailable" });
         expect(error.message).toMatch(/could not read or write the last message of commits.anything in stream COMMITS/);

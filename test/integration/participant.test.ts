@@ -54,7 +54,7 @@ describe("participant (real NATS, real Docker)", () => {
     expect(sample.list.some((c) => c.Id === container.id)).toBe(true);
   });
 
-  it("lists and inspects containers through dockerode", async () => {
+  it("lists containers through dockerode", async () => {
     const container = await docker.createContainer({
       Image: BUSYBOX_IMAGE,
       Cmd: ["sleep", "300"],
@@ -65,17 +65,13 @@ describe("participant (real NATS, real Docker)", () => {
     const list = await requestJson(nc, subjects.machine(machineId, "observe.containers"), {}, containerListSchema, { who: who() });
     const mine = list.containers.find((c) => c.id === container.id);
     expect(mine).toMatchObject({ image: BUSYBOX_IMAGE, state: "running", labels: { "ployz.namespace": "demo" } });
-
-    const inspect = await requestJson(nc, subjects.machine(machineId, "container.inspect"), { id: container.id }, containerInspectSchema, { who: who() });
-    expect(inspect.container.id).toBe(container.id);
-    expect(inspect.container.state).toBe("running");
-    expect(Object.values(inspect.container.ipAddresses)[0]).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    // inspect answers for managed containers only: test/integration/participant-access.test.ts
   });
 
-  it("answers an unknown container with a not-found error that names it", async () => {
+  it("answers an unknown container with an error that names it", async () => {
     const request = requestJson(nc, subjects.machine(machineId, "container.inspect"), { id: "no-such-container" }, containerInspectSchema, { who: who() });
     await expect(request).rejects.toThrow(RemoteError);
-    await expect(request).rejects.toMatchObject({ code: "not-found", message: expect.stringContaining("container no-such-container: not found") });
+    await expect(request).rejects.toMatchObject({ code: "container-not-managed", message: expect.stringContaining("container no-such-container is not managed by this cluster") });
   });
 
   it("refuses malformed requests and unknown verbs", async () => {

@@ -13,6 +13,7 @@ const world: World = {
   head: null,
   unsettled: [],
   claimConflicts: [],
+  bindAllowed: [],
   planInput: { baseCommitSeq: null, current: [], dead: {}, images: {}, reservedElsewhere: {}, machines: [], regions: {} },
   routes: [],
 };
@@ -195,7 +196,7 @@ describe("deployMachine", () => {
     });
   });
 
-  it("refreshes the participant locks while it starts; a refresh that fails is a warning, not a lost lease", async () => {
+  it("refreshes the participant locks while it starts and probes (exec probes need them); a refresh that fails is a warning, not a lost lease", async () => {
     const d = await driveTo("starting");
     expect(d.lockKeepers.map((k) => k.input)).toEqual([expect.objectContaining({ locked: ["m1", "m2"], everyMs: 5_000 })]);
     d.send({ type: "LOCK_REFRESH_FAILED", machine: "m2", reason: "machine m2 did not answer within 5000 ms" });
@@ -203,9 +204,17 @@ describe("deployMachine", () => {
     expect(d.state()).toEqual({ leased: { preparing: "starting" } });
     d.starts[0]!.sendBack({ type: "ALL_STARTED" });
     await flush();
-    expect(d.lockKeepers[0]!.stopped).toBe(true); // only starts need the locks
+    expect(d.state()).toEqual({ leased: { preparing: "probing" } });
+    expect(d.lockKeepers.map((k) => ({ locked: k.input.locked, stopped: k.stopped }))).toEqual([
+      { locked: ["m1", "m2"], stopped: true },
+      { locked: ["m1", "m2"], stopped: false },
+    ]);
+    d.send({ type: "LOCK_REFRESH_FAILED", machine: "m1", reason: "machine m1 did not answer within 5000 ms" });
+    await flush();
+    expect(d.state()).toEqual({ leased: { preparing: "probing" } });
     d.probe.latest().resolve();
     await flush();
+    expect(d.lockKeepers[1]!.stopped).toBe(true); // committing needs no participant lock
     d.claim.latest().resolve();
     await flush();
     d.commit.latest().resolve({ seq: 42, warnings: [] });
@@ -213,7 +222,10 @@ describe("deployMachine", () => {
     d.rollForward.latest().resolve(settled);
     await flush();
     await finish(d);
-    expect(d.outcome()).toMatchObject({ type: "deployed", warnings: ["could not refresh the lock on m2: machine m2 did not answer within 5000 ms"] });
+    expect(d.outcome()).toMatchObject({
+      type: "deployed",
+      warnings: ["could not refresh the lock on m2: machine m2 did not answer within 5000 ms", "could not refresh the lock on m1: machine m1 did not answer within 5000 ms"],
+    });
   });
 
   it("a second LEASE_LOST (or any later failure) does not restart compensation or replace the first reason", async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as errorsModule from "../../model/errors.ts";
 import {
   ConfigError,
+  ContainerNotManagedError,
   DaemonNotRunningError,
   DaemonStartError,
   DataDirNotWritableError,
@@ -17,6 +18,7 @@ import {
   CoordinatorLostError,
   ProgramMissingError,
   RouteConflictError,
+  BindRefusedError,
   LeaseLostError,
   FencedError,
   StoreUnavailableError,
@@ -98,6 +100,7 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [InvalidStateError, "invalid-state"],
   [InvalidArgumentError, "invalid-argument"],
   [NotFoundError, "not-found"],
+  [ContainerNotManagedError, "container-not-managed"],
   [DaemonStartError, "daemon-start-failed"],
   [MachineRemovedError, "machine-removed"],
   [ManifestError, "manifest-invalid"],
@@ -108,6 +111,7 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [CoordinatorLostError, "coordinator-lost"],
   [ProgramMissingError, "program-missing"],
   [RouteConflictError, "route-conflict"],
+  [BindRefusedError, "bind-refused"],
   [LeaseLostError, "lease-lost"],
   [FencedError, "fenced"],
   [StoreUnavailableError, "store-unavailable"],

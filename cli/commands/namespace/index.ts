@@ -2,6 +2,9 @@ import type { Argv, CommandModule } from "yargs";
 import { InvalidArgumentError } from "../../../model/errors.ts";
 import { withClient, type CommandBody, type GlobalArgs } from "../../args.ts";
 import { printJson, printLines, progressOn } from "../../output.ts";
+import { namespaceAllowBindCommand } from "./allow-bind.ts";
+import { namespaceBindsCommand } from "./binds.ts";
+import { namespaceDisallowBindCommand } from "./disallow-bind.ts";
 
 interface NamespaceRmArgs extends GlobalArgs {
   namespace: string;
@@ -39,6 +42,6 @@ const namespaceRm: CommandModule<GlobalArgs, NamespaceRmArgs> = {
 };
 
 export const namespaceCommand: CommandBody<GlobalArgs> = {
-  builder: (y) => y.command(namespaceRm).demandCommand(1),
+  builder: (y) => y.command(namespaceRm).command(namespaceBindsCommand).command(namespaceAllowBindCommand).command(namespaceDisallowBindCommand).demandCommand(1),
   handler: () => {},
 };
