@@ -33,6 +33,7 @@ import { toInspectionRecord } from "../runtime/inspection.ts";
 import { readIdentity } from "../runtime/keys.ts";
 import { inboxPrefix } from "../model/roles.ts";
 import { localOperatorName } from "../model/credentials.ts";
+import { createUser } from "@nats-io/nkeys";
 import { connectNats } from "../runtime/nats/connect.ts";
 import { dataPaths } from "../runtime/paths.ts";
 import { openStore } from "../runtime/store.ts";
@@ -87,7 +88,9 @@ export async function benchWatching(cleanup: Cleanup, options: TopBenchOptions, 
   const cluster = await startDevCluster(cleanup, "bench-top");
   const nc = (await cleanup.own("close the publishers' connection", connectNats({ servers: cluster.context.servers, seed: readIdentity(dataPaths(cluster.dataDir).machineSeed).seed, name: "bench-top", inboxPrefix: inboxPrefix({ role: "machine", name: cluster.machineId }), reconnect: false }), (c) => c.close())).value;
   const store = await openStore(nc);
-  const template = await nextSnapshot(nc, cluster.machineId);
+  // Reading the machine's snapshots is an operator's (or observer's) right, not a machine's.
+  const operator = (await cleanup.own("close the operator's connection", connectNats({ servers: cluster.context.servers, seed: readIdentity(dataPaths(cluster.dataDir).operatorSeed).seed, name: "bench-top operator", inboxPrefix: inboxPrefix({ role: "operator", name: localOperatorName(cluster.machineId) }), reconnect: false }), (c) => c.close())).value;
+  const template = await nextSnapshot(operator, cluster.machineId);
 
   const root = mkdtempSync(join(tmpdir(), "ployz-bench-top-"));
   cleanup.add(`remove ${root}`, () => rmSync(root, { recursive: true, force: true }));
@@ -137,14 +140,18 @@ export async function benchWatching(cleanup: Cleanup, options: TopBenchOptions, 
   };
   print(`  target: top ≤ ${TOP_IDLE_TARGET_CPU_PERCENT} % of a core on one idle machine: ${oneMachine.target.met ? "met" : "MISSED"}`);
 
+  // Each fake machine is a real member with its own NATS identity: a machine may publish only its own subjects.
   const now = new Date().toISOString();
-  for (const id of FAKE_MACHINES) {
-    const record: MachineRecord = { id, name: id, region: "local", storage: false, state: "active", natsUser: `U${"A".repeat(55)}`, joinedAt: now, updatedAt: now };
-    await store.kv.machines.put(id, JSON.stringify(record));
-  }
+  const fakes = new Map<string, NatsConnection>();
   cleanup.add("remove the fake members", async () => {
-    for (const id of FAKE_MACHINES) await store.kv.machines.delete(id).catch(() => undefined);
+    for (const id of FAKE_MACHINES) await store.kv.machines.delete(id);
   });
+  for (const id of FAKE_MACHINES) {
+    const user = createUser();
+    const record: MachineRecord = { id, name: id, region: "local", storage: false, state: "active", natsUser: user.getPublicKey(), joinedAt: now, updatedAt: now };
+    await store.kv.machines.put(id, JSON.stringify(record));
+    fakes.set(id, await connectWhenAdmitted(cleanup, cluster.context.servers, user.getSeed(), id));
+  }
   let load: LoadName = "idle";
   let seq = 0;
   let publishedAt = 0;
@@ -153,7 +160,7 @@ export async function benchWatching(cleanup: Cleanup, options: TopBenchOptions, 
     if (Date.now() - publishedAt < publishEveryMs - 5) return;
     publishedAt = Date.now();
     seq++;
-    for (const machine of FAKE_MACHINES) publishFake(nc, template, machine, seq, changing, eventsPerBatch);
+    for (const [machine, connection] of fakes) publishFake(connection, template, machine, seq, changing, eventsPerBatch);
   }, 250);
   cleanup.add("stop the fake publishers", () => clearInterval(publisher));
   await waitFor("machines 3/3 reachable");
@@ -174,6 +181,19 @@ export async function benchWatching(cleanup: Cleanup, options: TopBenchOptions, 
 }
 
 /** A fake machine's snapshot: the real one's actors, a little different every time (worst case for `top`). */
+/** Connects as a fake machine once ployzd has admitted its key (the access actor reloads nats-server). */
+async function connectWhenAdmitted(cleanup: Cleanup, servers: string[], seed: Uint8Array, id: string): Promise<NatsConnection> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return (await cleanup.own(`close ${id}'s connection`, connectNats({ servers, seed, name: `bench-top ${id}`, inboxPrefix: inboxPrefix({ role: "machine", name: id }), reconnect: false }), (c) => c.close())).value;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`fake machine ${id} was not admitted by nats-server within 15 s`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 function publishFake(nc: NatsConnection, template: ActorSnapshotMessage, machine: string, seq: number, changing: boolean, eventsPerBatch: number): void {
   const at = Date.now();
   const actors = changing
