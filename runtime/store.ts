@@ -60,11 +60,14 @@ export async function declareStore(nc: NatsConnection, options: { replicas: numb
   }
   kv.meta = meta;
 
-  for (const spec of STORE_LAYOUT) {
-    if (spec.kind === "kv" && spec.name !== "meta") kv[spec.name as BucketName] = await declareBucket(kvm, jsm, spec, options.replicas);
-    if (spec.kind === "stream") await declareStream(jsm, spec, options.replicas);
-    if (spec.kind === "obj") images = await new Objm(js).create(spec.name, { description: spec.description, replicas: options.replicas });
-  }
+  // The rest side by side: each is a few JetStream API round trips, independent of the others.
+  await Promise.all(
+    STORE_LAYOUT.map(async (spec) => {
+      if (spec.kind === "kv" && spec.name !== "meta") kv[spec.name as BucketName] = await declareBucket(kvm, jsm, spec, options.replicas);
+      if (spec.kind === "stream") await declareStream(jsm, spec, options.replicas);
+      if (spec.kind === "obj") images = await new Objm(js).create(spec.name, { description: spec.description, replicas: options.replicas });
+    }),
+  );
 
   if (existing && existing.version < 2) await migrateTo2(kv.instances!);
   if (existing && existing.version < 3) await migrateTo3(kv.secrets!, kv.tls!);

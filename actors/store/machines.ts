@@ -3,6 +3,7 @@ import { followKv, type FollowKvEvent } from "../nats/follow-kv.ts";
 import type { KV } from "@nats-io/kv";
 import { MachineRemovedError, InvalidStateError } from "../../model/errors.ts";
 import { machineRecordSchema, type MachineRecord } from "../../model/machine.ts";
+import { compareText } from "../../model/compare.ts";
 
 export interface InvalidRecord {
   key: string;
@@ -21,7 +22,7 @@ export async function readMachines(machines: KV): Promise<{ machines: MachineRec
     if ("record" in parsed) valid.push(parsed.record);
     else invalid.push(parsed);
   }
-  valid.sort((a, b) => a.id.localeCompare(b.id));
+  valid.sort((a, b) => compareText(a.id, b.id));
   return { machines: valid, invalid };
 }
 
