@@ -243,3 +243,8 @@ export function toErrorPayload(error: unknown): ErrorPayload {
   return { name: "Error", code: "internal", message: String(error) };
 }
 
+
+/** The message of anything thrown (an Error's message, else its text). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

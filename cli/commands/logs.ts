@@ -1,5 +1,5 @@
-import type { Argv, CommandModule } from "yargs";
-import { withClient, type GlobalArgs } from "../args.ts";
+import type { Argv } from "yargs";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { printJson } from "../output.ts";
 
 interface LogsArgs extends GlobalArgs {
@@ -10,9 +10,7 @@ interface LogsArgs extends GlobalArgs {
 }
 
 /** `ployzctl logs -n NS SERVICE [-f]`: every instance's output, prefixed with its slot and machine. */
-export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
-  command: "logs <service>",
-  describe: "show a service's logs",
+export const logsCommand: CommandBody<LogsArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option("namespace", { alias: "n", type: "string", demandOption: true })
