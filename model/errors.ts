@@ -187,6 +187,16 @@ export class AlreadyExistsError extends PloyzError {
   override readonly code = "already-exists";
 }
 
+/** A program Ployz ran (ip, wg, iptables, dockerd…) failed; the message names the command and what it said. */
+export class CommandFailedError extends PloyzError {
+  override readonly code = "command-failed";
+}
+
+/** Every workload subnet of the pool is taken. */
+export class SubnetPoolExhaustedError extends PloyzError {
+  override readonly code = "subnet-pool-exhausted";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -216,6 +226,8 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "daemon-stopping": DaemonStoppingError,
   "permission-denied": PermissionDeniedError,
   "already-exists": AlreadyExistsError,
+  "command-failed": CommandFailedError,
+  "subnet-pool-exhausted": SubnetPoolExhaustedError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

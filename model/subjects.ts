@@ -10,6 +10,7 @@ export const MACHINE_VERBS = [
   "observe.instances",
   "observe.actors",
   "observe.routes",
+  "observe.mesh",
   "observe.image",
   "container.inspect",
   "container.start",

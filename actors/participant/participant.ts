@@ -1,3 +1,4 @@
+import type { MeshObservation } from "../../model/mesh-observation.ts";
 import type Docker from "dockerode";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
@@ -64,6 +65,8 @@ export interface ParticipantDeps {
   injectCrash?: (actor: string) => void;
   /** What this machine's routing consumers (gateway, DNS) serve now. */
   routing: () => RoutingConsumerStatus[];
+  /** This machine's side of the mesh now: peers' states, handshake ages, latency measured at the moment of asking. */
+  mesh?: () => Promise<MeshObservation>;
   /** The cluster DNS containers should use (set when it listens on port 53). */
   dns?: { server: string };
 }
@@ -100,6 +103,9 @@ export function createParticipant(deps: ParticipantDeps) {
       }
       case "observe.routes":
         return { type: "routes", machine, at: now(), consumers: deps.routing() };
+      case "observe.mesh":
+        if (!deps.mesh) return { type: "mesh", machine, at: now(), state: "off", peers: [], ignored: [] } satisfies MeshObservation;
+        return await deps.mesh();
       case "observe.actors":
         return { type: "actors", machine, at: now(), children: deps.children() };
       case "container.inspect": {

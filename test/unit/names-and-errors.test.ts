@@ -25,6 +25,8 @@ import {
   DaemonStoppingError,
   PermissionDeniedError,
   AlreadyExistsError,
+  CommandFailedError,
+  SubnetPoolExhaustedError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -118,6 +120,8 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [DaemonStoppingError, "daemon-stopping"],
   [PermissionDeniedError, "permission-denied"],
   [AlreadyExistsError, "already-exists"],
+  [CommandFailedError, "command-failed"],
+  [SubnetPoolExhaustedError, "subnet-pool-exhausted"],
 ];
 
 describe("errors", () => {
