@@ -187,6 +187,11 @@ export class AlreadyExistsError extends PloyzError {
   override readonly code = "already-exists";
 }
 
+/** `ployzd install` found a unit file that differs from the one it would write. */
+export class UnitFileDiffersError extends PloyzError {
+  override readonly code = "unit-file-differs";
+}
+
 /** A program Ployz ran (ip, wg, iptables, dockerd…) failed; the message names the command and what it said. */
 export class CommandFailedError extends PloyzError {
   override readonly code = "command-failed";
@@ -226,6 +231,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "daemon-stopping": DaemonStoppingError,
   "permission-denied": PermissionDeniedError,
   "already-exists": AlreadyExistsError,
+  "unit-file-differs": UnitFileDiffersError,
   "command-failed": CommandFailedError,
   "subnet-pool-exhausted": SubnetPoolExhaustedError,
 };

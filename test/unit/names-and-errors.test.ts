@@ -25,6 +25,7 @@ import {
   DaemonStoppingError,
   PermissionDeniedError,
   AlreadyExistsError,
+  UnitFileDiffersError,
   CommandFailedError,
   SubnetPoolExhaustedError,
   NatsServerMissingError,
@@ -120,6 +121,7 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [DaemonStoppingError, "daemon-stopping"],
   [PermissionDeniedError, "permission-denied"],
   [AlreadyExistsError, "already-exists"],
+  [UnitFileDiffersError, "unit-file-differs"],
   [CommandFailedError, "command-failed"],
   [SubnetPoolExhaustedError, "subnet-pool-exhausted"],
 ];
