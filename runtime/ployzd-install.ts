@@ -47,6 +47,8 @@ export interface UnitReport {
   skipped?: string;
   /** Commands the operator should run (systemd absent, or a unit directory it does not read). */
   todo: string[];
+  /** Without systemd: the command line the unit would run, to start ployzd some other way. */
+  command?: string;
 }
 
 /**
@@ -72,7 +74,8 @@ export async function installPloyzdUnit(request: InstallRequest, host: SystemdHo
   const skipped = whySkipped(request.unitDir, host);
   if (skipped) {
     const link = host.unitDirs.includes(request.unitDir) ? [] : [`systemctl link ${unitFile}`];
-    return { unitFile, file, ran: [], skipped, todo: [...link, ...steps.map((s) => s.join(" ")), ...later] };
+    const command = host.booted ? {} : { command: execStartOf(content) };
+    return { unitFile, file, ran: [], skipped, todo: [...link, ...steps.map((s) => s.join(" ")), ...later], ...command };
   }
   const ran = await runAll(host, steps);
   return { unitFile, file, ran, todo: later };
@@ -101,6 +104,11 @@ export async function uninstallPloyzdUnit(request: { unitDir: string; force: boo
     // A unit linked from a directory systemd does not read is still known to it.
     todo: skipped && host.booted ? [`systemctl disable --now ${PLOYZD_UNIT_NAME}`, "systemctl daemon-reload"] : [],
   };
+}
+
+/** The unit's ExecStart= command line, as written. */
+function execStartOf(unit: string): string {
+  return unit.split("\n").find((line) => line.startsWith("ExecStart="))!.slice("ExecStart=".length);
 }
 
 /** Why systemctl is not run for `unitDir` here, or undefined when it is. */
@@ -179,11 +187,13 @@ export function formatUnitReport(report: UnitReport, dataDir?: string): string {
   }[report.file];
   const lines = [file, ...report.ran.map((command) => `ran: ${command}`)];
   if (report.skipped) lines.push(`did not run systemctl: ${report.skipped}`);
-  if (report.todo.length) lines.push(report.skipped ? "to finish, run:" : "then:", ...report.todo.map((command) => `  ${command}`));
+  if (report.todo.length) lines.push(report.command ? "once systemd runs this machine, run:" : report.skipped ? "to finish, run:" : "then:", ...report.todo.map((command) => `  ${command}`));
+  if (report.command) lines.push("until then, start ployzd another way (your init system or supervisor), as the unit would:", `  ${report.command}`);
   if (report.file === "removed") {
     lines.push("Caddy and the cluster DNS process may still be serving (a stopping ployzd leaves them for the next one): `ployzctl dev down --data-dir DIR` stops them.");
   } else if (dataDir && report.file !== "absent") {
-    lines.push(`once it runs, \`ployzctl dev up --data-dir ${dataDir}\` (as root) finds it and writes the CLI's context; \`journalctl -u ployzd\` has its output.`);
+    const journal = report.command ? "" : "; `journalctl -u ployzd` has its output";
+    lines.push(`once it runs, \`ployzctl dev up --data-dir ${dataDir}\` (as root) finds it and writes the CLI's context${journal}.`);
   }
   return `${lines.join("\n")}\n`;
 }

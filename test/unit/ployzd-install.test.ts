@@ -51,7 +51,10 @@ describe("ployzd install / uninstall into a unit directory", () => {
     const text = formatUnitReport(report, "/var/lib/ployz");
     expect(text).toContain(`wrote ${join(dir, "ployzd.service")}`);
     expect(text).toContain("did not run systemctl: systemd is not running");
+    expect(text).toContain("once systemd runs this machine, run:\n");
     expect(text).toContain("  systemctl enable --now ployzd.service");
+    expect(report.command).toBe("/usr/bin/node /opt/ployz/bin/ployzd.js run --data-dir /var/lib/ployz");
+    expect(text).toContain("start ployzd another way (your init system or supervisor), as the unit would:\n  /usr/bin/node /opt/ployz/bin/ployzd.js run --data-dir /var/lib/ployz\n");
   });
 
   it("with systemd and a directory it reads: daemon-reload, then enable (--now with --start); uninstall disables first", async () => {
