@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -130,5 +131,16 @@ describe("ployzd install / uninstall into a unit directory", () => {
     expect(() => parsePloyzdArgs(["install", "--acme-ca", "/ca.pem"])).toThrow("--acme-ca needs --acme-directory too");
     expect(() => parsePloyzdArgs(["uninstall", "--region", "eu"])).toThrow(/Unknown option '--region'/);
     expect(parsePloyzdArgs(["install", "--help"])).toMatchObject({ command: "help", text: expect.stringContaining("--unit-dir") });
+  });
+
+  // systemd's own parser: an unknown key, a bad value or a path it would ignore is a warning on stderr.
+  it.skipIf(!existsSync("/usr/bin/systemd-analyze"))("systemd-analyze verify finds nothing to say about the units it writes", async () => {
+    const host = fakeHost(false);
+    for (const options of [{ ...unit, node: process.execPath, runArgs: ["--region", "eu", "--no-inspector"] }, { ...unit, node: process.execPath, dataDir: "/srv/my data 100%", user: "ployz", packageRoot: "/opt/ployz" }]) {
+      await installPloyzdUnit({ unitDir: dir, unit: options, force: true, start: false }, host);
+      const verify = spawnSync("systemd-analyze", ["verify", join(dir, "ployzd.service")], { encoding: "utf8" });
+      expect(verify.status, verify.stderr).toBe(0);
+      expect(verify.stderr.trim()).toBe("");
+    }
   });
 });
