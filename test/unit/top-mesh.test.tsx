@@ -16,6 +16,7 @@ import { MESH_LINK_CHART } from "../../model/top-mesh.ts";
 import { applyActors, applyOverview, emptyTopModel, meshHealth, topView } from "../../model/top-model.ts";
 import { HANDSHAKE_STALE_AFTER_MS } from "../../model/wireguard-peers.ts";
 import { toInspectionRecord } from "../../runtime/inspection.ts";
+import { ActorDetail } from "../../tui/top/ActorDetail.tsx";
 import { ActorList } from "../../tui/top/ActorList.tsx";
 import { listRows } from "../../tui/top/rows.ts";
 import { aMeshMember, aWireGuardKey } from "../fixtures/mesh.ts";
@@ -92,6 +93,10 @@ describe("top shows each WireGuard peer of a machine", () => {
     const m3 = frame.find((l) => plain(l).includes("peer:m3"))!;
     expect(plain(m3)).toMatch(/[├└]─ peer:m3\s+stale\s+\S+\s+no handshake yet\s*$/);
     expect(m3).toContain(`${YELLOW}stale`);
+
+    // Opened, the link says its handshake age among its facts.
+    const detail = render(<ActorDetail actor={links[0]!} machine={machine} chart={undefined} chartScroll={0} width={110} height={16} />);
+    expect(plain(detail.lastFrame()!.split("\n")[1])).toMatch(/^state up for \S+ · handshake 12s ago · status active · chart meshLink/);
     actor.stop();
   });
 
