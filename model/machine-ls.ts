@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { compareText } from "./compare.ts";
 import type { MachineRecord } from "./machine.ts";
 import { meshObservationSchema, type MeshObservation, type PeerLinkState } from "./mesh-observation.ts";
 
@@ -56,7 +57,7 @@ export interface MachineLsRow {
 export function machineLsRows(list: { machines: readonly MachineRecord[]; observation: readonly MachineReach[] }): MachineLsRow[] {
   const answers = new Map(list.observation.map((o) => [o.machine, o]));
   return [...list.machines]
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .sort((a, b) => compareText(a.id, b.id))
     .map((m): MachineLsRow => {
       const answer = m.state === "active" ? answers.get(m.id) : undefined;
       const mesh = answer?.mesh;
