@@ -22,8 +22,6 @@ export interface PloyzdUnitOptions {
   runArgs?: readonly string[];
   /** Run as this user instead of root. */
   user?: string;
-  /** The package root: its dist/ (the bundle and its code cache) must stay writable. */
-  packageRoot?: string;
   /** Which version wrote the unit, for the reader. */
   version: string;
 }
@@ -32,7 +30,7 @@ export interface PloyzdUnitOptions {
  * The unit file's text. It holds paths and flags only, never a key or token (those stay in the
  * data directory, mode 0600). Hardening keeps ployzd able to do its job: it configures WireGuard,
  * routes and iptables (CAP_NET_ADMIN, netlink, /dev/net/tun), talks to dockerd's socket, and
- * writes its data directory; /usr and /boot are read-only and it gains no new privileges.
+ * mounts what dockerd must see (so no mount namespace of its own); it gains no new privileges.
  */
 export function renderPloyzdUnit(options: PloyzdUnitOptions): string {
   if (!isAbsolute(options.node) || !isAbsolute(options.script) || !isAbsolute(options.dataDir)) {
@@ -41,7 +39,6 @@ export function renderPloyzdUnit(options: PloyzdUnitOptions): string {
   const exec = [options.node, options.script, "run", "--data-dir", options.dataDir, ...(options.runArgs ?? [])].map(quoteExecArg).join(" ");
   if (options.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/i.test(options.user)) throw new InvalidArgumentError(`--user needs a user name, not ${JSON.stringify(options.user)}`);
   const user = options.user && options.user !== "root" ? options.user : undefined;
-  const writable = [options.dataDir, ...(options.packageRoot ? [`-${joinPath(options.packageRoot, "dist")}`] : [])].map((p) => quoteUnitWord(p, false)).join(" ");
   return [
     `# Written by \`ployzd install\` (ployz ${options.version}); \`ployzd uninstall\` removes it.`,
     "# Change flags by running `ployzd install --force` with new ones, or with a drop-in",
@@ -72,15 +69,14 @@ export function renderPloyzdUnit(options: PloyzdUnitOptions): string {
         ]
       : []),
     "# Hardening that leaves WireGuard (netlink, /dev/net/tun), iptables and the Docker socket alone.",
+    "# No ProtectSystem=, ReadWritePaths=, PrivateTmp= or other Protect*=: they give ployzd a mount",
+    "# namespace of its own, and what it mounts must be seen by dockerd. No ProtectClock=: it",
+    "# implies a device allow-list, which takes /dev/net/tun from wireguard-go on older systemd.",
     "NoNewPrivileges=yes",
-    "ProtectSystem=true",
-    `ReadWritePaths=${writable}`,
-    "ProtectControlGroups=yes",
-    "ProtectKernelLogs=yes",
-    "ProtectClock=yes",
     "RestrictRealtime=yes",
     "RestrictSUIDSGID=yes",
     "LockPersonality=yes",
+    "SystemCallArchitectures=native",
     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
     "",
     "[Install]",
@@ -108,8 +104,4 @@ function quoteUnitWord(word: string, expandsVariables: boolean): string {
 
 function isAbsolute(path: string): boolean {
   return path.startsWith("/");
-}
-
-function joinPath(dir: string, name: string): string {
-  return `${dir.replace(/\/+$/, "")}/${name}`;
 }

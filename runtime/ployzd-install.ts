@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { localCommands, type Commands } from "../actors/host/commands.ts";
 import { ConfigError, UnitFileDiffersError } from "../model/errors.ts";
 import { PLOYZD_UNIT_NAME, renderPloyzdUnit, type PloyzdUnitOptions } from "../model/systemd-unit.ts";
-import { PACKAGE_ROOT } from "./build-info.ts";
 import { writeFileAtomic } from "./files.ts";
 import { PLOYZD_SCRIPT } from "./paths.ts";
 import type { InstallArgs, UninstallArgs } from "./ployzd-args.ts";
@@ -164,7 +163,6 @@ export async function installMain(args: InstallArgs, host: SystemdHost = systemd
     dataDir: args["data-dir"],
     runArgs: args.runArgs,
     ...(args.user ? { user: args.user } : {}),
-    packageRoot: PACKAGE_ROOT,
     version: VERSION,
   };
   const report = await installPloyzdUnit({ unitDir: args["unit-dir"], unit, force: args.force, start: args.start }, host);

@@ -136,7 +136,7 @@ describe("ployzd install / uninstall into a unit directory", () => {
   // systemd's own parser: an unknown key, a bad value or a path it would ignore is a warning on stderr.
   it.skipIf(!existsSync("/usr/bin/systemd-analyze"))("systemd-analyze verify finds nothing to say about the units it writes", async () => {
     const host = fakeHost(false);
-    for (const options of [{ ...unit, node: process.execPath, runArgs: ["--region", "eu", "--no-inspector"] }, { ...unit, node: process.execPath, dataDir: "/srv/my data 100%", user: "ployz", packageRoot: "/opt/ployz" }]) {
+    for (const options of [{ ...unit, node: process.execPath, runArgs: ["--region", "eu", "--no-inspector"] }, { ...unit, node: process.execPath, dataDir: "/srv/my data 100%", user: "ployz" }]) {
       await installPloyzdUnit({ unitDir: dir, unit: options, force: true, start: false }, host);
       const verify = spawnSync("systemd-analyze", ["verify", join(dir, "ployzd.service")], { encoding: "utf8" });
       expect(verify.status, verify.stderr).toBe(0);
