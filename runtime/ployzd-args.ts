@@ -49,7 +49,7 @@ export const INSTALL_OPTIONS = {
 
 /** The options of `ployzd uninstall`. */
 export const UNINSTALL_OPTIONS = {
-  "unit-dir": INSTALL_OPTIONS["unit-dir"],
+  "unit-dir": { type: "string", default: SYSTEM_UNIT_DIR, describe: "where ployzd.service is (systemctl runs only for a directory systemd reads)" },
   force: { type: "boolean", default: false, describe: "remove a ployzd.service that `ployzd install` did not write" },
 } as const satisfies Record<string, OptionSpec>;
 
