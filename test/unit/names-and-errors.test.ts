@@ -27,6 +27,8 @@ import {
   AlreadyExistsError,
   CommandFailedError,
   SubnetPoolExhaustedError,
+  InviteRefusedError,
+  NotYetSupportedError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -122,6 +124,8 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [AlreadyExistsError, "already-exists"],
   [CommandFailedError, "command-failed"],
   [SubnetPoolExhaustedError, "subnet-pool-exhausted"],
+  [InviteRefusedError, "invite-refused"],
+  [NotYetSupportedError, "not-yet-supported"],
 ];
 
 describe("errors", () => {
