@@ -74,7 +74,8 @@ function readStream(stream: string): string[] {
   );
 }
 const readKv = (bucket: string) => readStream(`KV_${bucket}`);
-const writeKv = (bucket: string) => [...readKv(bucket), `$KV.${bucket}.>`];
+/** KV writes: `$KV.<bucket>.>`, which a client on a leaf node sends as `$JS.ployz.API.$KV.<bucket>.>` (the domain's mapping). */
+const writeKv = (bucket: string) => [...readKv(bucket), `$KV.${bucket}.>`, `$JS.${JETSTREAM_DOMAIN}.API.$KV.${bucket}.>`];
 const readObjects = (store: string) => readStream(`OBJ_${store}`);
 const writeObjects = (store: string) => [...readObjects(store), `$O.${store}.>`];
 

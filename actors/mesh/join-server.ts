@@ -27,8 +27,9 @@ export function createJoinServer(deps: JoinServerDeps) {
     server.once("error", (error) => sendBack({ type: "LISTEN_FAILED", reason: `cannot listen on ${deps.host}:${deps.port}: ${error.message}` }));
     server.listen({ host: deps.host, port: deps.port, exclusive: true }, () => deps.log.info({ address: `${deps.host}:${deps.port}` }, "join listener open"));
     return () => {
+      // A join being answered finishes (its invite was just used, which is what closes the listener).
       server.close();
-      server.closeAllConnections();
+      server.closeIdleConnections();
       deps.log.info({ address: `${deps.host}:${deps.port}` }, "join listener closed");
     };
   });
