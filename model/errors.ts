@@ -187,6 +187,11 @@ export class AlreadyExistsError extends PloyzError {
   override readonly code = "already-exists";
 }
 
+/** An exec session ended without its command's exit code: the participant or the connection went away. */
+export class ExecSessionLostError extends PloyzError {
+  override readonly code = "exec-lost";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -216,6 +221,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "daemon-stopping": DaemonStoppingError,
   "permission-denied": PermissionDeniedError,
   "already-exists": AlreadyExistsError,
+  "exec-lost": ExecSessionLostError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

@@ -32,6 +32,8 @@ import type { SecretValue } from "../model/service-secrets.ts";
 import { secretVersionKey, storeServiceSecrets } from "../actors/store/service-secrets.ts";
 import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
 import { contextIdentity, type Context } from "./context.ts";
+import { runExec, type ExecIo } from "./exec-client.ts";
+import { pickInstance } from "../model/exec.ts";
 
 /** A deploy waits for readiness on every candidate: minutes, not seconds. */
 const DEPLOY_TIMEOUT_MS = 15 * 60_000;
@@ -65,6 +67,11 @@ export interface PloyzClient {
   namespaceDisallowBind(namespace: string, path: string): Promise<BindPolicyReply>;
   explain(namespace: string, service: string): Promise<ExplainReply>;
   logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
+  /**
+   * Runs a command in an instance (the slot asked, or the lowest running one), wherever it runs:
+   * through the participant of its machine. Resolves with the command's exit code.
+   */
+  exec(options: ExecOptions, io: ExecIo): Promise<number>;
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
   regionLs(): Promise<RegionLsReply>;
   routes(): Promise<ClusterRoutes>;
@@ -84,6 +91,19 @@ export interface PloyzClient {
   /** Stores secret values in the cluster's secret store (before the deploy that mounts them). */
   storeSecrets(values: readonly SecretValue[]): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ExecOptions {
+  namespace: string;
+  service: string;
+  slot?: number;
+  command: string[];
+  /** `-t`: a pseudo-terminal (stdout and stderr become one stream). */
+  tty: boolean;
+  /** `-i`: pass stdin on. */
+  stdin: boolean;
+  /** Who runs it, as this side says (`user@host`), for the Status record. */
+  user?: string;
 }
 
 export interface WatchOptions {
@@ -231,6 +251,15 @@ class NatsClient implements PloyzClient {
   }
   logs(namespace: string, service: string, tail: number, since?: number) {
     return this.api("logs", logsApiReplySchema, { namespace, service, tail, ...(since ? { since } : {}) });
+  }
+  async exec(options: ExecOptions, io: ExecIo) {
+    const { instances } = await this.ps(options.namespace);
+    const chosen = pickInstance(instances, options.namespace, options.service, options.slot);
+    const { slot: _slot, ...rest } = options;
+    return await this.asRole(
+      `exec on machine ${chosen.machine}`,
+      runExec(this.nc, inboxPrefix(contextIdentity(this.context)), { ...rest, slot: chosen.slot, machine: chosen.machine, containerId: chosen.containerId }, io),
+    );
   }
   regionSet(region: string, role: RegionRole) {
     return this.api("region.set", regionSetReplySchema, { region, role }, DEPLOY_TIMEOUT_MS);

@@ -190,6 +190,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
         createParticipant({
           nc,
           jsm: store.jsm,
+          js: store.js,
           clusterId: store.clusterId,
           docker: deps.docker,
           locks: store.kv.locks,
