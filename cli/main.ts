@@ -6,6 +6,7 @@ import type { GlobalArgs } from "./args.ts";
 import { debugCommand } from "./commands/debug/index.ts";
 import { devCommand } from "./commands/dev/index.ts";
 import { deployCommand } from "./commands/deploy.ts";
+import { eventsCommand } from "./commands/events.ts";
 import { execCommand } from "./commands/exec.ts";
 import { explainCommand } from "./commands/explain.ts";
 import { historyCommand } from "./commands/history.ts";
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(explainCommand)
     .command(logsCommand)
     .command(execCommand)
+    .command(eventsCommand)
     .command(routesCommand)
     .command(regionCommand)
     .command(imageCommand)

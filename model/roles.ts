@@ -10,7 +10,7 @@ import { API_VERBS, MACHINE_VERBS, type ApiVerb, type MachineVerb } from "./subj
  *   a coordinator needs, writes the store entries deploys and routing need. Never deletes a stream.
  * - operator: the CLI of someone who runs the cluster: the whole API, pushing images, service
  *   secrets. Not the TLS keys, and no direct writes to commits, routing, leases.
- * - observer: look, never touch: status, top, ps, routes, history, explain. No store access.
+ * - observer: look, never touch: status, top, ps, routes, history, explain, events. No store access.
  * - gateway: a reader of routing and the certificates it serves (a gateway outside ployzd).
  *
  * Each identity has its own inbox prefix (`inboxPrefix`), and may subscribe only there (and
@@ -45,7 +45,7 @@ export function inboxPrefix(identity: Pick<Identity, "role" | "name">): string {
 }
 
 /** API verbs that only read: what an observer may ask. Every API verb is classified (a test checks). */
-export const READ_ONLY_API_VERBS = ["ping", "status", "machine.ls", "ps", "history", "explain", "region.ls", "routes", "overview", "namespace.binds"] as const satisfies readonly ApiVerb[];
+export const READ_ONLY_API_VERBS = ["ping", "status", "machine.ls", "ps", "history", "explain", "region.ls", "routes", "overview", "namespace.binds", "events"] as const satisfies readonly ApiVerb[];
 /** Machine verbs that only read. */
 export const READ_ONLY_MACHINE_VERBS = ["observe.capacity", "observe.containers", "observe.instances", "observe.actors", "observe.routes", "observe.image"] as const satisfies readonly MachineVerb[];
 /** Machine verbs one machine asks of another (deploy coordinators run anywhere): not `debug.*`, not `exec`. */

@@ -46,6 +46,7 @@ export const API_VERBS = [
   "credentials.create",
   "credentials.ls",
   "credentials.revoke",
+  "events",
 ] as const;
 export type ApiVerb = (typeof API_VERBS)[number];
 
@@ -69,6 +70,8 @@ export const subjects = {
   execInputAll: (machineId: string) => `ployz.exec.${machineId}.>`,
   /** Durable Status records about a node itself (not a namespace: `_` is not valid in one). */
   nodeStatus: (machineId: string) => `status._node.${machineId}`,
+  /** Durable Status records of the certificate orders a machine's gateway made. */
+  certificateStatus: (machineId: string) => `status._cert.${machineId}`,
 } as const;
 
 /** The machine id and verb of a participant subject, or undefined if it is not one. */

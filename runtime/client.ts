@@ -34,6 +34,7 @@ import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status
 import { contextIdentity, type Context } from "./context.ts";
 import { runExec, type ExecIo } from "./exec-client.ts";
 import { pickInstance } from "../model/exec.ts";
+import { eventsReplySchema, type EventsReply, type EventsRequest } from "../model/cluster-events.ts";
 
 /** A deploy waits for readiness on every candidate: minutes, not seconds. */
 const DEPLOY_TIMEOUT_MS = 15 * 60_000;
@@ -67,6 +68,8 @@ export interface PloyzClient {
   namespaceDisallowBind(namespace: string, path: string): Promise<BindPolicyReply>;
   explain(namespace: string, service: string): Promise<ExplainReply>;
   logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
+  /** One page of the cluster's events (its durable Status), oldest first. */
+  events(request: EventsRequest): Promise<EventsReply>;
   /**
    * Runs a command in an instance (the slot asked, or the lowest running one), wherever it runs:
    * through the participant of its machine. Resolves with the command's exit code.
@@ -249,6 +252,10 @@ class NatsClient implements PloyzClient {
   explain(namespace: string, service: string) {
     return this.api("explain", explainReplySchema, { namespace, service });
   }
+  events(request: EventsRequest) {
+    return this.api("events", eventsReplySchema, request);
+  }
+
   logs(namespace: string, service: string, tail: number, since?: number) {
     return this.api("logs", logsApiReplySchema, { namespace, service, tail, ...(since ? { since } : {}) });
   }

@@ -33,6 +33,8 @@ import { createWatchMachines } from "../actors/mesh/watch-machines.ts";
 import { createParticipant } from "../actors/participant/participant.ts";
 import { registerMachine } from "../actors/store/machines.ts";
 import { recordNodeStatus } from "../actors/store/node-status.ts";
+import { eventsVerbs } from "../actors/api/events-verbs.ts";
+import { subjects } from "../model/subjects.ts";
 import { meshPeerMachine } from "../machines/mesh-peer.ts";
 import { NODE_CHILDREN, nodeMachine, type NodeChildName } from "../machines/node.ts";
 import { supervisedChildMachine } from "../machines/supervised-child.ts";
@@ -227,6 +229,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
                 ...deployVerbs({ nc, store: deployStore, participants, machineId, incarnation, timing, newDeployId, log }, run),
                 ...credentialVerbs({ credentials: store.kv.credentials, machineId, whenApplied: (record) => deps.access.whenApplied(record) }),
                 ...bindPolicyVerbs({ policy: store.kv.policy, hostPaths: deps.hostPaths, machineId }),
+                ...eventsVerbs({ js: store.js, jsm: store.jsm }),
                 ...overviewVerbs({ jsm: store.jsm, machines: store.kv.machines, regions: store.kv.regions, namespaces: store.kv.namespaces, leases: store.kv.leases, machineId }),
               }),
             }),
@@ -253,6 +256,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               tls: store.kv.tls,
               machineId,
               ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
+              recordOrder: async (record) => void (await store.js.publish(subjects.certificateStatus(machineId), JSON.stringify(record))),
               log: log.child({ actor: "gateway" }),
             }),
           },
