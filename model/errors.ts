@@ -237,3 +237,8 @@ export function toErrorPayload(error: unknown): ErrorPayload {
   return { name: "Error", code: "internal", message: String(error) };
 }
 
+
+/** The message of any thrown value, for a one-line report. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -21,6 +21,7 @@ import {
   type ExplainReply,
   type HistoryReply,
   type LogsApiReply,
+  type LogsApiRequest,
   type PsReply,
   type RegionLsReply,
   type RegionSetReply,
@@ -67,7 +68,8 @@ export interface PloyzClient {
   /** Takes back an allowed directory; the namespace's next deploy may no longer mount it. */
   namespaceDisallowBind(namespace: string, path: string): Promise<BindPolicyReply>;
   explain(namespace: string, service: string): Promise<ExplainReply>;
-  logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
+  /** One round of a service's logs from every machine that holds an instance, merged by time; pass `cursors` back to go on. */
+  logs(request: LogsApiRequest): Promise<LogsApiReply>;
   /** One page of the cluster's events (its durable Status), oldest first. */
   events(request: EventsRequest): Promise<EventsReply>;
   /**
@@ -256,8 +258,8 @@ class NatsClient implements PloyzClient {
     return this.api("events", eventsReplySchema, request);
   }
 
-  logs(namespace: string, service: string, tail: number, since?: number) {
-    return this.api("logs", logsApiReplySchema, { namespace, service, tail, ...(since ? { since } : {}) });
+  logs(request: LogsApiRequest) {
+    return this.api("logs", logsApiReplySchema, request);
   }
   async exec(options: ExecOptions, io: ExecIo) {
     const { instances } = await this.ps(options.namespace);

@@ -30,6 +30,7 @@ export async function ployzdMain(argv: string[]): Promise<void> {
           .option("acme-ca", { type: "string", describe: "PEM file of a CA to trust for the ACME directory's own HTTPS (e.g. a test server's)" })
           .option("acme-email", { type: "string", describe: "contact address for the ACME account" })
           .implies({ "acme-ca": "acme-directory", "acme-email": "acme-directory" })
+          .option("metrics-port", { type: "number", describe: "Prometheus metrics on 127.0.0.1:PORT (/metrics, /metrics/caddy); 0: off (default: a free port on first start; kept in machine.json, e.g. 9469 on a fleet)" })
           .option("dns-port", { type: "number", describe: "cluster DNS port on first start (default 53; 0: a free one)" })
           .option("fault-injection", { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" })
           .option("drain-ms", { type: "number", default: 500, describe: "how long a replaced instance keeps serving once routing moved past it" })
@@ -57,6 +58,7 @@ export async function ployzdMain(argv: string[]): Promise<void> {
             ...(args["nats-port"] ? { natsPort: args["nats-port"] } : {}),
             ...(args["gateway-port"] !== undefined ? { gatewayPort: args["gateway-port"] } : {}),
             ...(args["dns-port"] !== undefined ? { dnsPort: args["dns-port"] } : {}),
+            ...(args["metrics-port"] !== undefined ? { metricsPort: args["metrics-port"] } : {}),
             ...(args["gateway-https-port"] !== undefined ? { gatewayHttpsPort: args["gateway-https-port"] } : {}),
             ...(args["acme-directory"]
               ? { acme: { directory: args["acme-directory"], ...(args["acme-ca"] ? { caFile: args["acme-ca"] } : {}), ...(args["acme-email"] ? { email: args["acme-email"] } : {}) } }

@@ -14,6 +14,7 @@ import {
   instancesRequestSchema,
   lockRequestSchema,
   logsRequestSchema,
+  type LogsReply,
   probeRequestSchema,
   removeContainerRequestSchema,
   startContainerRequestSchema,
@@ -26,7 +27,7 @@ import { describeContainer, listContainers } from "../docker/containers.ts";
 import { watchContainerEvents } from "../docker/container-events.ts";
 import { ensureImage, localImageId } from "../docker/ensure-image.ts";
 import { findManagedContainer, listManagedContainers, managedContainer } from "../docker/managed-containers.ts";
-import { containerLogs } from "../docker/logs.ts";
+import { readLogPages } from "../docker/read-log-lines.ts";
 import { probeReadiness } from "../docker/probe-readiness.ts";
 import { removeContainer } from "../docker/remove-container.ts";
 import { startContainer } from "../docker/start-container.ts";
@@ -42,6 +43,8 @@ import { acquireLock, assertLockHeld, releaseLock } from "./locks.ts";
 
 export interface ParticipantDeps {
   nc: NatsConnection;
+  /** Told how long each answer took (metrics). */
+  onAnswered?: (verb: string, seconds: number, ok: boolean) => void;
   /** For the fence checks, at the moment of each Docker call that changes something. */
   jsm: JetStreamManager;
   /** For Status records (exec sessions). */
@@ -184,8 +187,7 @@ export function createParticipant(deps: ParticipantDeps) {
       }
       case "container.logs": {
         const request = parseRequest(logsRequestSchema, body, verb);
-        const container = await managedContainer(deps.docker, deps.clusterId, request.containerId);
-        return { type: "logs", machine, containerId: request.containerId, text: await containerLogs(deps.docker, container.Id, request.tail, request.since) };
+        return { type: "logs", machine, containers: await readLogPages(deps.docker, deps.clusterId, request) } satisfies LogsReply;
       }
       case "exec":
         return await sessions.open(parseRequest(execRequestSchema, body, verb));
@@ -212,6 +214,7 @@ export function createParticipant(deps: ParticipantDeps) {
           subject: subjects.machineAll(machine),
           signal: local.signal,
           onError: (verb, error) => deps.log.warn({ verb, err: error }, "participant request failed"),
+          ...(deps.onAnswered ? { onAnswered: deps.onAnswered } : {}),
         }),
         watchContainerEvents(deps.docker, deps.clusterId, local.signal, (event) => {
           deps.nc.publish(subjects.containerEvents(machine), JSON.stringify({ type: "container-event", machine, ...event, at: now() }));
