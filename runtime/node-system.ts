@@ -35,7 +35,7 @@ import { registerMachine } from "../actors/store/machines.ts";
 import { recordNodeStatus } from "../actors/store/node-status.ts";
 import { eventsVerbs } from "../actors/api/events-verbs.ts";
 import { registerNodeSources, type NodeMetrics } from "./metrics.ts";
-import { logsVerbs } from "../actors/api/logs-verb.ts";
+import { logsVerbs } from "../actors/api/logs-verbs.ts";
 import { subjects } from "../model/subjects.ts";
 import { meshPeerMachine } from "../machines/mesh-peer.ts";
 import { NODE_CHILDREN, nodeMachine, type NodeChildName } from "../machines/node.ts";
