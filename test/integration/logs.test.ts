@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOGS_MAX_BYTES, LOGS_MAX_LINES } from "../../model/log-lines.ts";
 import { aNamespaceSpec, startTestCluster, type TestCluster } from "../harness/cluster.ts";
 import { eventually } from "../harness/daemon.ts";
+import { parsePrometheusText } from "../harness/prometheus-text.ts";
 import { BUSYBOX_IMAGE } from "../harness/docker.ts";
 
 /**
@@ -75,7 +76,8 @@ describe("ployzctl logs", () => {
 
   it("a chatty container does not flood the CLI: output comes in bounded rounds and quiet instances still show", async () => {
     const ns = cluster.namespace("logsflood");
-    const chatty = { image: BUSYBOX_IMAGE, command: ["/bin/sh", "-c", "yes flood-flood-flood-flood-flood-flood-flood"] };
+    // ~20,000 lines a second: far more than a round holds, without filling the disk with Docker's log
+    const chatty = { image: BUSYBOX_IMAGE, command: ["/bin/sh", "-c", "while true; do seq 1 2000 | sed s/^/flood-/; sleep 0.1; done"] };
     const quiet = { image: BUSYBOX_IMAGE, command: ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo quiet-$i; sleep 0.2; done"] };
     await cluster.client.deploy({ spec: aNamespaceSpec(ns, { chatty, quiet }) });
     const page = await cluster.client.logs({ namespace: ns, service: "chatty", tail: 10_000 });
@@ -84,7 +86,35 @@ describe("ployzctl logs", () => {
     // and the next round goes on from there
     const next = await cluster.client.logs({ namespace: ns, service: "chatty", tail: 10_000, cursors: page.cursors });
     expect(next.lines[0]!.time >= page.lines.at(-1)!.time).toBe(true);
-    expect(page.lines.every((l) => l.text === "flood-flood-flood-flood-flood-flood-flood")).toBe(true);
+    expect(page.more).toBe(true);
+    expect(page.lines.every((l) => /^flood-\d+$/.test(l.text))).toBe(true);
+    // back-pressure end to end: while nobody reads the CLI's output, it stops asking for rounds
+    const rounds = async () => {
+      const families = parsePrometheusText(await (await fetch(`${cluster.metrics}/metrics`)).text());
+      return families.get("ployz_request_duration_seconds")!.samples.filter((s) => s.name === "ployz_request_duration_seconds_count" && s.labels.verb === "logs").reduce((n, s) => n + s.value, 0);
+    };
+    const reader = spawn(process.execPath, [CLI, "logs", "-n", ns, "chatty", "-f"], { env: cluster.home.env, stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      let read = 0;
+      reader.stdout.on("data", (d: Buffer) => (read += d.length));
+      await eventually(async () => (read > 0 ? true : undefined), "the first lines");
+      reader.stdout.pause();
+      // the pipe fills, and the CLI stops at its next write: the count of rounds stands still
+      // (a round of a chatty container's log is slow: Docker scans its log file up to `since`)
+      const seen: number[] = [];
+      const stalled = await eventually(async () => {
+        seen.push(await rounds());
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const [a, b, c] = seen.slice(-3);
+        return seen.length >= 3 && a === b && b === c ? c : undefined;
+      }, "the rounds to stop while nobody reads", 45_000);
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      expect(await rounds(), "rounds asked while the output was not read").toBe(stalled);
+      reader.stdout.resume();
+      await eventually(async () => ((await rounds()) > stalled + 1 ? true : undefined), "rounds to go on once the output is read");
+    } finally {
+      reader.kill("SIGKILL");
+    }
     // the quiet service's own logs are not held up by its chatty neighbour
     const { out, code } = await follow(["logs", "-n", ns, "quiet", "-f"], (o) => (o.match(/quiet-/g) ?? []).length >= 5, "5 quiet lines");
     expect(code).toBe(0);
