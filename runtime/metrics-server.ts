@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 import { errorMessage, PortInUseError } from "../model/errors.ts";
 import type { Logger } from "./logger.ts";
 
-/** The Prometheus text format's content type (version 0.0.4), as prom-client's registry says it. */
+/** Where the metrics listener listens and what it serves. */
 export interface MetricsServerOptions {
   /** Loopback (or, on a real machine, the overlay address): never every interface. */
   host: string;
