@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dataPaths } from "../../runtime/paths.ts";
 import { aNamespaceSpec, httpService, startTestCluster, viaGateway, type TestCluster } from "../harness/cluster.ts";
+import { createTestHome, startDevDaemon } from "../harness/daemon.ts";
 import { parsePrometheusText, type MetricFamily } from "../harness/prometheus-text.ts";
 
 let cluster: TestCluster;
@@ -68,4 +71,17 @@ describe("metrics", () => {
     expect((await fetch(`${cluster.metrics}/nope`)).status).toBe(404);
     expect((await fetch(`${cluster.metrics}/metrics`, { method: "POST" })).status).toBe(405);
   });
+
+  it("--metrics-port 0 turns them off, and machine.json keeps it so", async () => {
+    const home = createTestHome();
+    try {
+      const up = await startDevDaemon(home, { extraArgs: ["--metrics-port", "0"] });
+      expect(up.info.metrics).toBeUndefined();
+      expect(JSON.parse(readFileSync(dataPaths(home.dataDir).machine, "utf8")).metrics).toEqual({ host: "127.0.0.1", port: 0 });
+      const shown = await home.cli("dev", "up");
+      expect(shown.stdout).toMatch(/^ {2}metrics {2}off/m);
+    } finally {
+      await home.dispose();
+    }
+  }, 60_000);
 });
