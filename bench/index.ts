@@ -2,7 +2,7 @@
  * Every benchmark in turn (or those `--only` names), one argument list for all (each takes the
  * options it knows; `--runs` is the number of timed runs of each benchmark that has runs):
  *
- *   npx tsx bench/index.ts [--only ployzd-start,capacity-rtt,deploy-one,deploy-replicas,lease-contention,
+ *   npx tsx bench/index.ts [--only cli-start,ployzd-start,capacity-rtt,deploy-one,deploy-replicas,lease-contention,
  *                                  routing-convergence,gateway-throughput,reconcile,plan,dns,exec]
  *     [--runs N] [--idle-seconds 60] [--settle-seconds 5] [--requests 500] [--warmup 50]
  *     [--replicas 20] [--attempts 20] [--hold-seconds 3] [--namespaces 20]
@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../model/errors.ts";
 import { benchCapacityRtt, RTT_DEFAULTS } from "./capacity-rtt.ts";
+import { benchCliStart, CLI_START_DEFAULTS } from "./cli-start.ts";
 import { benchDeployOne, DEPLOY_ONE_DEFAULTS } from "./deploy-one.ts";
 import { benchDeployReplicas, DEPLOY_REPLICAS_DEFAULTS } from "./deploy-replicas.ts";
 import { benchLeaseContention, LEASE_DEFAULTS } from "./lease-contention.ts";
@@ -29,6 +30,7 @@ runMain(async () => {
   const argv = process.argv.slice(2);
   // Every option parsed first, so a bad one fails before minutes of benchmarking, not after.
   const benchmarks = {
+    "cli-start": { key: "cliStart", run: bind(benchCliStart, numberOptions(argv, CLI_START_DEFAULTS)) },
     "ployzd-start": { key: "ployzdStart", run: bind(benchPloyzdStart, numberOptions(argv, START_DEFAULTS)) },
     "capacity-rtt": { key: "capacityRtt", run: bind(benchCapacityRtt, numberOptions(argv, RTT_DEFAULTS)) },
     "deploy-one": { key: "deployOne", run: bind(benchDeployOne, numberOptions(argv, DEPLOY_ONE_DEFAULTS)) },

@@ -2,5 +2,5 @@
 // The node daemon.
 import { loadEntry } from "./load-entry.js";
 
-const { ployzdMain } = await loadEntry("ployzd", "runtime/ployzd.ts");
+const { ployzdMain } = await loadEntry("ployzd");
 await ployzdMain(process.argv);

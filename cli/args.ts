@@ -1,3 +1,4 @@
+import type { CommandModule } from "yargs";
 import { readContext } from "../runtime/context.ts";
 import { connectClient, type PloyzClient } from "../runtime/client.ts";
 
@@ -6,6 +7,12 @@ export interface GlobalArgs {
   json: boolean;
   context: string | undefined;
 }
+
+/**
+ * A top-level command's options and action. Its name and description live in
+ * cli/commands/index.ts, so `--help` and every other command load none of its code.
+ */
+export type CommandBody<A> = Required<Pick<CommandModule<GlobalArgs, A>, "handler">> & Pick<CommandModule<GlobalArgs, A>, "builder">;
 
 /** Runs `fn` with a client for the chosen context and always closes it. */
 export async function withClient<T>(args: GlobalArgs, fn: (client: PloyzClient) => Promise<T>): Promise<T> {

@@ -1,3 +1,4 @@
+import { errorText } from "../model/errors.ts";
 import { assign, fromPromise, sendParent, setup } from "xstate";
 
 /** What the lease's holder is, as stored in KV `leases`. */
@@ -41,10 +42,6 @@ export type DeployLeaseEvent = { type: "RELEASE" };
 
 /** How close to the max age a lease that could not be renewed is given up: clocks and the store's own timer differ. */
 const EXPIRY_MARGIN_MS = 2_000;
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * A namespace's deploy lease, held for one coordinator: acquiring (KV create, then a fence on
@@ -96,7 +93,7 @@ export const deployLeaseMachine = setup({
         },
         onError: {
           target: "refused",
-          actions: [assign({ lastError: ({ event }) => message(event.error) }), sendParent(({ event }): DeployLeaseParentEvent => ({ type: "LEASE_REFUSED", error: event.error }))],
+          actions: [assign({ lastError: ({ event }) => errorText(event.error) }), sendParent(({ event }): DeployLeaseParentEvent => ({ type: "LEASE_REFUSED", error: event.error }))],
         },
       },
     },
@@ -115,13 +112,13 @@ export const deployLeaseMachine = setup({
               actions: assign({ revision: ({ event }) => event.output, renewedAt: ({ context }) => context.now(), misses: 0, lastError: undefined }),
             },
             onError: [
-              { guard: { type: "taken", params: ({ event }) => ({ error: event.error }) }, target: "#deployLease.lost", actions: assign({ lastError: ({ event }) => message(event.error) }) },
+              { guard: { type: "taken", params: ({ event }) => ({ error: event.error }) }, target: "#deployLease.lost", actions: assign({ lastError: ({ event }) => errorText(event.error) }) },
               {
                 guard: "mayHaveExpired",
                 target: "#deployLease.lost",
-                actions: assign({ lastError: ({ context, event }) => `not renewed for ${context.now() - context.renewedAt} ms (${message(event.error)}): the store may have expired it` }),
+                actions: assign({ lastError: ({ context, event }) => `not renewed for ${context.now() - context.renewedAt} ms (${errorText(event.error)}): the store may have expired it` }),
               },
-              { target: "retrying", actions: assign({ misses: ({ context }) => context.misses + 1, lastError: ({ event }) => message(event.error) }) },
+              { target: "retrying", actions: assign({ misses: ({ context }) => context.misses + 1, lastError: ({ event }) => errorText(event.error) }) },
             ],
           },
         },
@@ -138,7 +135,7 @@ export const deployLeaseMachine = setup({
         input: ({ context }) => ({ namespace: context.namespace, value: context.value, revision: context.revision }),
         onDone: "released",
         // Not released: the bucket's max age frees it; the coordinator reports this as a warning.
-        onError: { target: "released", actions: assign({ lastError: ({ event }) => `release failed: ${message(event.error)}` }) },
+        onError: { target: "released", actions: assign({ lastError: ({ event }) => `release failed: ${errorText(event.error)}` }) },
       },
     },
     refused: { type: "final" },

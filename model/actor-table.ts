@@ -1,6 +1,6 @@
-import { compareText } from "./compare.ts";
 import { z } from "zod";
 import { ActorEventQueue } from "./actor-events.ts";
+import { compareText } from "./compare.ts";
 
 /** What the inspector needs of one XState inspection event, already stripped of live refs. */
 export type InspectionRecord =
@@ -44,6 +44,13 @@ export const actorSnapshotMessageSchema = z.object({
   actors: z.array(actorEntrySchema),
 });
 export type ActorSnapshotMessage = z.infer<typeof actorSnapshotMessageSchema>;
+
+/**
+ * How long an actor that ended stays in the table: long enough for `top` to see how it ended
+ * (a finished deploy coordinator's outcome then stays in its header), short enough that
+ * finished work does not crowd the tree.
+ */
+export const FINISHED_ACTOR_KEEP_MS = 5_000;
 
 const SECRET_KEY = /secret|password|passwd|token|seed|private|credential|key$/i;
 const REDACTED = "[redacted]";

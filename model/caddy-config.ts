@@ -1,5 +1,5 @@
-import { compareText } from "./compare.ts";
 import { CLUSTER_ZONE, normalizePrefix, type RoutingProjection, type RoutingRecord } from "./routing.ts";
+import { compareText } from "./compare.ts";
 
 export interface GatewayListen {
   /** Caddy's admin API: loopback only. */

@@ -192,6 +192,16 @@ export class ExecSessionLostError extends PloyzError {
   override readonly code = "exec-lost";
 }
 
+/** A program Ployz ran (ip, wg, iptables, dockerd…) failed; the message names the command and what it said. */
+export class CommandFailedError extends PloyzError {
+  override readonly code = "command-failed";
+}
+
+/** Every workload subnet of the pool is taken. */
+export class SubnetPoolExhaustedError extends PloyzError {
+  override readonly code = "subnet-pool-exhausted";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -222,6 +232,8 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "permission-denied": PermissionDeniedError,
   "already-exists": AlreadyExistsError,
   "exec-lost": ExecSessionLostError,
+  "command-failed": CommandFailedError,
+  "subnet-pool-exhausted": SubnetPoolExhaustedError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */
@@ -238,7 +250,7 @@ export function toErrorPayload(error: unknown): ErrorPayload {
 }
 
 
-/** The message of any thrown value, for a one-line report. */
-export function errorMessage(error: unknown): string {
+/** The message of anything thrown (an Error's message, else its text). */
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

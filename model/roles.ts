@@ -47,7 +47,7 @@ export function inboxPrefix(identity: Pick<Identity, "role" | "name">): string {
 /** API verbs that only read: what an observer may ask. Every API verb is classified (a test checks). */
 export const READ_ONLY_API_VERBS = ["ping", "status", "machine.ls", "ps", "history", "explain", "region.ls", "routes", "overview", "namespace.binds", "events"] as const satisfies readonly ApiVerb[];
 /** Machine verbs that only read. */
-export const READ_ONLY_MACHINE_VERBS = ["observe.capacity", "observe.containers", "observe.instances", "observe.actors", "observe.routes", "observe.image"] as const satisfies readonly MachineVerb[];
+export const READ_ONLY_MACHINE_VERBS = ["observe.capacity", "observe.containers", "observe.instances", "observe.actors", "observe.routes", "observe.image", "observe.mesh"] as const satisfies readonly MachineVerb[];
 /** Machine verbs one machine asks of another (deploy coordinators run anywhere): not `debug.*`, not `exec`. */
 export const COORDINATOR_MACHINE_VERBS = MACHINE_VERBS.filter((v) => !v.startsWith("debug.") && v !== "exec");
 /** Machine verbs only an operator may ask: running a command inside a container. */

@@ -10,6 +10,7 @@ export const MACHINE_VERBS = [
   "observe.instances",
   "observe.actors",
   "observe.routes",
+  "observe.mesh",
   "observe.image",
   "container.inspect",
   "container.start",
@@ -59,6 +60,12 @@ export const subjects = {
   apiAll: () => "ployz.api.>",
   actors: (machineId: string) => `ployz.actors.${machineId}`,
   actorsAll: () => "ployz.actors.*",
+  /**
+   * Request/reply to a machine's inspector: its actor snapshot now (the same message it
+   * publishes), so `top` need not wait for the next one. Not under `ployz.m.<machine>.>`: that
+   * is the participant's, which answers every verb there.
+   */
+  inspector: (machineId: string) => `ployz.inspector.${machineId}.actors`,
   /** Rate-limited event records of a node's actors (`ployzctl debug events --follow`). */
   events: (machineId: string) => `ployz.events.${machineId}`,
   eventsAll: () => "ployz.events.*",

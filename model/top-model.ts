@@ -1,9 +1,13 @@
-import { compareText } from "./compare.ts";
 import type { ActorEvent, ActorEventsMessage } from "./actor-events.ts";
 import type { ActorEntry, ActorSnapshotMessage } from "./actor-table.ts";
+import { compareText } from "./compare.ts";
 import type { DeployInFlight, HeldLease, Overview } from "./overview.ts";
+import { addRecentOperations, finishedOperations, type RecentOperation } from "./recent-operations.ts";
 
-/** A machine whose last actor snapshot is older than this is shown unreachable (heartbeat: 2 s). */
+/**
+ * A machine whose last actor snapshot is older than this is shown unreachable (heartbeat: 2 s);
+ * so is one asked for its actors that has not answered for this long.
+ */
 export const STALE_AFTER_MS = 5_000;
 /** How many recent events `top` keeps per actor. */
 export const EVENTS_PER_ACTOR = 10;
@@ -24,21 +28,67 @@ export interface TopModel {
   overviewError: { message: string; at: number } | undefined;
   /** Messages that did not parse (dropped). */
   invalidMessages: number;
+  /** Machines asked for their actors directly (request/reply), and how that went; a success is a snapshot. */
+  asks: Readonly<Record<string, MachineAsk>>;
+  /** Operations seen finishing, newest first. */
+  recent: readonly RecentOperation[];
 }
 
-export const emptyTopModel: TopModel = { snapshots: {}, events: {}, droppedEvents: 0, overview: undefined, overviewError: undefined, invalidMessages: 0 };
+/** `top` asked a machine for its actors: still waiting for the answer, or it failed. */
+export type MachineAsk = { state: "asking"; since: number } | { state: "failed"; error: string; at: number };
 
-/** A new snapshot of one machine. A lower `seq` means its ployzd restarted: its old events go. */
+export const emptyTopModel: TopModel = { snapshots: {}, events: {}, droppedEvents: 0, overview: undefined, overviewError: undefined, invalidMessages: 0, asks: {}, recent: [] };
+
+/**
+ * A new snapshot of one machine, published or asked for. A lower `seq` means its ployzd
+ * restarted: its old events go. Operations it shows finished join the recent ones.
+ */
 export function applyActors(model: TopModel, message: ActorSnapshotMessage, receivedAt: number): TopModel {
   const previous = model.snapshots[message.machine];
   const restarted = previous !== undefined && message.seq <= previous.message.seq;
   const live = new Set(message.actors.map((a) => a.sessionId));
   const kept = Object.fromEntries(Object.entries(restarted ? {} : (model.events[message.machine] ?? {})).filter(([sessionId]) => live.has(sessionId)));
+  const { [message.machine]: _answered, ...asks } = model.asks;
   return {
     ...model,
     snapshots: { ...model.snapshots, [message.machine]: { message, receivedAt } },
     events: { ...model.events, [message.machine]: kept },
+    asks,
+    recent: addRecentOperations(model.recent, finishedOperations(message, receivedAt)),
   };
+}
+
+/**
+ * The answer to asking a machine for its actors. A snapshot it published meanwhile may be newer
+ * (by the machine's own clock): then the answer only ends the question.
+ */
+export function applyAnswer(model: TopModel, message: ActorSnapshotMessage, receivedAt: number): TopModel {
+  const current = model.snapshots[message.machine];
+  if (current && Date.parse(current.message.at) > Date.parse(message.at)) {
+    const { [message.machine]: _answered, ...asks } = model.asks;
+    return { ...model, asks };
+  }
+  return applyActors(model, message, receivedAt);
+}
+
+/** `top` has asked `machine` for its actors at `at`. */
+export function applyAsking(model: TopModel, machine: string, at: number): TopModel {
+  return { ...model, asks: { ...model.asks, [machine]: { state: "asking", since: at } } };
+}
+
+/** Asking `machine` for its actors failed: no responder, no answer in time, an error reply. */
+export function applyAskFailed(model: TopModel, machine: string, error: string, at: number): TopModel {
+  return { ...model, asks: { ...model.asks, [machine]: { state: "failed", error, at } } };
+}
+
+/** Members to ask for their actors now: no fresh snapshot from them and no question in flight. */
+export function machinesToAsk(model: TopModel, now: number): string[] {
+  const members = (model.overview?.value.machines ?? []).filter((m) => m.state === "active").map((m) => m.id);
+  return members.filter((id) => {
+    const snapshot = model.snapshots[id];
+    if (snapshot && now - snapshot.receivedAt <= STALE_AFTER_MS) return false;
+    return model.asks[id]?.state !== "asking";
+  });
 }
 
 /** A batch of events of one machine: the last few per actor are kept. */
@@ -96,17 +146,28 @@ export interface MachineView {
   storage: boolean | undefined;
   /** In the membership (Intent) as active. A machine that publishes without being a member is shown too. */
   member: boolean;
+  /**
+   * `live`: a snapshot at most 5 s old. `waiting`: asked, no answer yet (for at most 5 s), no
+   * snapshot so far. `unreachable`: silent for longer, or asking it failed.
+   */
+  liveness: "live" | "waiting" | "unreachable";
+  /** `liveness === "live"`. */
   reachable: boolean;
+  /** Why it is unreachable, when asking it said so (no responder, no answer in time). */
+  unreachableReason: string | undefined;
   /** Age of its last snapshot (local clock); undefined if none came since `top` started. */
   lastSnapshotAgeMs: number | undefined;
   actors: ActorRow[];
 }
 
 export interface TopHeader {
-  machines: { reachable: number; total: number; storage: number };
+  /** Members: live, waiting for their first answer, all, with storage. */
+  machines: { reachable: number; waiting: number; total: number; storage: number };
   regions: Overview["regions"];
   namespaces: Array<{ name: string; headSeq: number; headDeployId: string; authority: string }>;
   deploys: DeployInFlight[];
+  /** Operations that finished lately, newest first, with how long ago. */
+  recent: Array<RecentOperation & { agoMs: number }>;
   leases: HeldLease[];
   migrations: { supported: boolean; inFlight: number };
   /** Age of the overview (store) data, or undefined before the first one. */
@@ -133,14 +194,18 @@ export function topView(model: TopModel, now: number): TopView {
     const record = members.find((m) => m.id === id);
     const snapshot = model.snapshots[id];
     const ageMs = snapshot ? Math.max(0, now - snapshot.receivedAt) : undefined;
+    const ask = model.asks[id];
     const reachable = ageMs !== undefined && ageMs <= STALE_AFTER_MS;
+    const waiting = !reachable && ageMs === undefined && ask?.state === "asking" && now - ask.since <= STALE_AFTER_MS;
     return {
       id,
       name: record?.name,
       region: record?.region,
       storage: record?.storage,
       member: record !== undefined,
+      liveness: reachable ? "live" : waiting ? "waiting" : "unreachable",
       reachable,
+      unreachableReason: !reachable && ask?.state === "failed" ? ask.error : undefined,
       lastSnapshotAgeMs: ageMs,
       actors: snapshot ? actorRows(snapshot.message, reachable ? (ageMs ?? 0) : 0, model.events[id] ?? {}) : [],
     };
@@ -149,10 +214,16 @@ export function topView(model: TopModel, now: number): TopView {
   return {
     now,
     header: {
-      machines: { reachable: counted.filter((m) => m.reachable).length, total: counted.length, storage: members.filter((m) => m.storage).length },
+      machines: {
+        reachable: counted.filter((m) => m.reachable).length,
+        waiting: counted.filter((m) => m.liveness === "waiting").length,
+        total: counted.length,
+        storage: members.filter((m) => m.storage).length,
+      },
       regions: overview?.regions ?? [],
       namespaces: (overview?.namespaces ?? []).map((n) => ({ name: n.name, headSeq: n.headSeq, headDeployId: n.headDeployId, authority: n.authority })),
       deploys: overview?.deploys ?? [],
+      recent: model.recent.map((op) => ({ ...op, agoMs: Math.max(0, now - op.endedAt) })),
       leases: overview?.leases ?? [],
       migrations: { supported: overview?.migrations.supported ?? false, inFlight: overview?.migrations.inFlight.length ?? 0 },
       overviewAgeMs: model.overview ? Math.max(0, now - model.overview.receivedAt) : undefined,
@@ -221,6 +292,16 @@ function toRow(machine: string, actor: ActorEntry, depth: number, prefix: string
     context: actor.context,
     events,
   };
+}
+
+/** "reachable, snapshot 1s ago", "waiting for the first snapshot", "UNREACHABLE: …" with why. */
+export function machineHealth(machine: MachineView): string {
+  const age = machine.lastSnapshotAgeMs;
+  if (machine.liveness === "live") return `reachable, snapshot ${formatAge(age ?? 0)} ago`;
+  if (machine.liveness === "waiting") return "waiting for the first snapshot";
+  const reason = machine.unreachableReason;
+  if (age === undefined) return `UNREACHABLE: ${reason ?? "no snapshot since top started"}`;
+  return `UNREACHABLE: last snapshot ${formatAge(age)} ago${reason ? `; ${reason}` : ""}`;
 }
 
 /** "850ms", "12s", "4m05s", "3h12m", "2d04h": short and fixed-ish in width. */

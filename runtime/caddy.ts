@@ -73,7 +73,8 @@ export async function startOrAdoptCaddy(options: CaddyOptions): Promise<CaddyHan
       child.kill("SIGKILL");
       throw new DaemonStartError("caddy did not become ready within 15 s", { hint: `see ${options.logFile}` });
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Caddy is up in tens of milliseconds; asking a socket nobody listens on yet costs next to nothing.
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return { pid: child.pid!, admin, httpAddress, adopted: false, exited, stop: () => stopPid(child.pid!, 5_000) };
 }

@@ -30,7 +30,6 @@ import { deployProgressSchema, type DeployProgress, type DeployRequest } from ".
 import { CoordinatorLostError, NoResponderError, RequestTimeoutError, PermissionDeniedError } from "../model/errors.ts";
 import type { RegionRole } from "../model/region.ts";
 import type { SecretValue } from "../model/service-secrets.ts";
-import { secretVersionKey, storeServiceSecrets } from "../actors/store/service-secrets.ts";
 import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
 import { contextIdentity, type Context } from "./context.ts";
 import { runExec, type ExecIo } from "./exec-client.ts";
@@ -41,7 +40,6 @@ import { eventsReplySchema, type EventsReply, type EventsRequest } from "../mode
 const DEPLOY_TIMEOUT_MS = 15 * 60_000;
 import { readIdentity } from "./keys.ts";
 import { connectNats } from "./nats/connect.ts";
-import { openBucket } from "./store.ts";
 import { inboxPrefix } from "../model/roles.ts";
 import { credentialCreatedSchema, credentialListSchema, credentialRevokedSchema, type CreateCredentialRequest, type CredentialList } from "../model/credentials.ts";
 
@@ -85,6 +83,8 @@ export interface PloyzClient {
   revokeCredential(name: string): Promise<z.infer<typeof credentialRevokedSchema>>;
   /** Machines, regions, namespaces with head commits, leases and deploys in flight, from the store. */
   overview(): Promise<Overview>;
+  /** One machine's actor snapshot now, asked of its inspector (fails at once if nobody answers there). */
+  actors(machineId: string, timeoutMs?: number): Promise<ActorSnapshotMessage>;
   /** Every machine's (or one machine's) actor snapshots as they are published; returns the way to stop. */
   watchActors(onMessage: (message: ActorSnapshotMessage) => void, options?: WatchLiveOptions): () => void;
   /** Every machine's (or one machine's) actor event batches as they are published; returns the way to stop. */
@@ -282,6 +282,9 @@ class NatsClient implements PloyzClient {
   overview() {
     return this.api("overview", overviewSchema);
   }
+  actors(machineId: string, timeoutMs = 2_000) {
+    return requestJson(this.nc, subjects.inspector(machineId), {}, actorSnapshotMessageSchema, { who: `the inspector of machine ${machineId}`, timeoutMs });
+  }
   watchActors(onMessage: (message: ActorSnapshotMessage) => void, options: WatchLiveOptions = {}) {
     return this.watchLive(options.machine ? subjects.actors(options.machine) : subjects.actorsAll(), actorSnapshotMessageSchema, onMessage, options);
   }
@@ -322,11 +325,21 @@ class NatsClient implements PloyzClient {
     return await pushImage(this.nc, image);
   }
   async secretVersionKey() {
-    return await secretVersionKey(await openBucket(this.nc, "secrets"));
+    const { bucket, secretVersionKey } = await this.secretsBucket();
+    return await secretVersionKey(bucket);
   }
   async storeSecrets(values: readonly SecretValue[]) {
     if (values.length === 0) return;
-    await storeServiceSecrets(await openBucket(this.nc, "secrets"), values);
+    const { bucket, storeServiceSecrets } = await this.secretsBucket();
+    await storeServiceSecrets(bucket, values);
+  }
+  /**
+   * The secrets bucket (the JetStream and KV clients: ~200 kB) for the secret verbs, loaded when a
+   * deploy with secrets needs them: every other command, `status` above all, starts without it.
+   */
+  private async secretsBucket() {
+    const [{ openBucket }, { secretVersionKey, storeServiceSecrets }] = await Promise.all([import("./store.ts"), import("../actors/store/service-secrets.ts")]);
+    return { bucket: await openBucket(this.nc, "secrets"), secretVersionKey, storeServiceSecrets };
   }
   async close() {
     await this.nc.close();

@@ -101,10 +101,12 @@ export function readContext(env: NodeJS.ProcessEnv, name?: string): Context {
   return context;
 }
 
+/** The name in the `current` file; none when there is no such file, a ConfigError when it cannot be read. */
 function readCurrentName(file: string): string | undefined {
   try {
     return readFileSync(file, "utf8").trim() || undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`, { hint: HINT, cause: error });
   }
 }

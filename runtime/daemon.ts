@@ -213,7 +213,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref());
       if (!(await Promise.race([drained, timedOut]))) await nc.close();
     });
-    const store = await declareStore(nc, { replicas: replicasFor(config.storage ? 1 : 0), declaredBy: config.machineId });
+    const storeLog = log;
+    const store = await declareStore(nc, {
+      replicas: replicasFor(config.storage ? 1 : 0),
+      declaredBy: config.machineId,
+      notice: (message) => storeLog.warn(message),
+    });
 
     // The DNS outlives ployzd like Caddy: containers and the gateway's upstreams resolve through a restart.
     mkdirSync(paths.dnsDir, { recursive: true, mode: 0o700 });

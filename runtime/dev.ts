@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmS
 import { DaemonStartError, errorFromPayload, type ErrorPayload } from "../model/errors.ts";
 import { clientInfoSchema, type ClientInfo } from "./client-info.ts";
 import { connectClient } from "./client.ts";
-import { readContext, writeContext, type Context } from "./context.ts";
+import { contextPaths, readContext, writeContext, type Context } from "./context.ts";
 import { ensureWritableDir, readJsonFile } from "./files.ts";
 import { stopCaddy } from "./caddy.ts";
 import { stopDnsProcess } from "./dns-process.ts";
@@ -12,16 +12,14 @@ import { isAlive, waitForExit } from "./process.ts";
 
 export const DEV_CONTEXT = "dev";
 
-/** The dev data directory: the flag, else the dev context's, else the default. */
+/**
+ * The dev data directory: the flag, else the dev context's, else the default. A dev context that
+ * exists but cannot be read is an error, not a reason to start a second machine elsewhere.
+ */
 export function resolveDevDataDir(env: NodeJS.ProcessEnv, flag?: string): string {
   if (flag) return flag;
-  try {
-    const context = readContext(env, DEV_CONTEXT);
-    if (context.dataDir) return context.dataDir;
-  } catch {
-    // no dev context yet
-  }
-  return defaultDevDataDir(env);
+  if (!existsSync(contextPaths(env).file(DEV_CONTEXT))) return defaultDevDataDir(env);
+  return readContext(env, DEV_CONTEXT).dataDir ?? defaultDevDataDir(env);
 }
 
 export interface DevUpResult {
@@ -94,8 +92,14 @@ export async function devDown(options: { dataDir: string; timeoutMs?: number }):
     }
   }
   // ployzd leaves its gateway and its DNS serving when it stops (a restart must not go dark): down means down.
-  await Promise.all([stopCaddy(paths.caddyPid, paths.caddyConfig), stopDnsProcess(paths.dnsPid, paths.dnsConfig)]);
+  await stopLeftServing(options.dataDir);
   return pid === undefined ? { wasRunning: false } : { wasRunning: true, pid };
+}
+
+/** Stops what a stopping ployzd leaves serving on purpose for the next one to adopt: Caddy and the DNS process. */
+export async function stopLeftServing(dataDir: string): Promise<void> {
+  const paths = dataPaths(dataDir);
+  await Promise.all([stopCaddy(paths.caddyPid, paths.caddyConfig), stopDnsProcess(paths.dnsPid, paths.dnsConfig)]);
 }
 
 export interface DevStatus {

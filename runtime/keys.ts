@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
-import { createUser, fromSeed } from "@nats-io/nkeys";
+import { createUser } from "@nats-io/nkeys";
 import { ConfigError } from "../model/errors.ts";
 import { writeFileAtomic } from "./files.ts";
+import { nkeySigner } from "./nats/nkey-signer.ts";
 
 /** A NATS user identity: the seed stays in a 0600 file, the public key goes into configs. */
 export interface NatsIdentity {
@@ -36,8 +37,7 @@ export function readIdentity(seedFile: string): NatsIdentity {
   }
   try {
     const seed = new TextEncoder().encode(text);
-    const pair = fromSeed(seed);
-    const publicKey = pair.getPublicKey();
+    const { publicKey } = nkeySigner(seed);
     if (!publicKey.startsWith("U")) throw new Error(`a ${publicKey[0]} key, not a user key`);
     return { seedFile, publicKey, seed };
   } catch (error) {

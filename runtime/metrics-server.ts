@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
-import { errorMessage, PortInUseError } from "../model/errors.ts";
+import { errorText, PortInUseError } from "../model/errors.ts";
 import type { Logger } from "./logger.ts";
 
 /** Where the metrics listener listens and what it serves. */
@@ -38,7 +38,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         (text) => res.writeHead(200, { "Content-Type": contentType }).end(req.method === "HEAD" ? undefined : text),
         (error: unknown) => {
           options.log.warn({ err: error, path }, `could not collect ${what}`);
-          res.writeHead(503, { "Content-Type": "text/plain" }).end(`could not collect ${what}: ${errorMessage(error)}\n`);
+          res.writeHead(503, { "Content-Type": "text/plain" }).end(`could not collect ${what}: ${errorText(error)}\n`);
         },
       );
     if (path === "/metrics") void send(options.registry.metrics(), options.registry.contentType, "ployzd's metrics");

@@ -29,6 +29,7 @@ import { provideReconciler, reconcilerInput } from "./reconciler.ts";
 import { apiMachine } from "../machines/api.ts";
 import type { Faults } from "../actors/faults.ts";
 import { createInspector } from "../actors/inspector/inspector.ts";
+import { createMeshEffects, type MeshEffectsDeps } from "../actors/mesh/mesh-effects.ts";
 import { createWatchMachines } from "../actors/mesh/watch-machines.ts";
 import { createParticipant } from "../actors/participant/participant.ts";
 import { registerMachine } from "../actors/store/machines.ts";
@@ -37,7 +38,10 @@ import { eventsVerbs } from "../actors/api/events-verbs.ts";
 import { registerNodeSources, type NodeMetrics } from "./metrics.ts";
 import { logsVerbs } from "../actors/api/logs-verbs.ts";
 import { subjects } from "../model/subjects.ts";
-import { meshPeerMachine } from "../machines/mesh-peer.ts";
+import { meshPeerMachine, type MeshPeerInput, type MeshSettings } from "../machines/mesh-peer.ts";
+import { meshStatus, type MeshPeerSnapshot } from "../machines/mesh-status.ts";
+import type { MeshObservation } from "../model/mesh-observation.ts";
+import { probeLatencies } from "../actors/mesh/probe-latency.ts";
 import { NODE_CHILDREN, nodeMachine, type NodeChildName } from "../machines/node.ts";
 import { supervisedChildMachine } from "../machines/supervised-child.ts";
 import { ActorTable } from "../model/actor-table.ts";
@@ -77,6 +81,11 @@ export interface NodeSystemDeps {
   inspector?: boolean;
   /** This node's Prometheus metrics (runtime/metrics.ts); the node feeds them and is read at scrape. */
   metrics: NodeMetrics;
+  /**
+   * This machine's WireGuard: meshPeer keeps the interface's peers and routes in line with KV
+   * machines. Absent (one dev machine): meshPeer only follows membership.
+   */
+  mesh?: { settings: MeshSettings; effects: Omit<MeshEffectsDeps, "log"> };
 }
 
 /** The running node: its root actor and the handles the daemon needs. */
@@ -150,6 +159,15 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       }
       return routingConsumerStatus(consumer.getSnapshot() as RoutingConsumerSnapshot);
     });
+  /** The mesh as meshPeer's snapshot holds it, with each peer's latency measured now (over the overlay). */
+  const meshObservation = async (): Promise<MeshObservation> => {
+    const wrapper = (actor.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children.meshPeer;
+    const meshPeer = (wrapper?.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.child;
+    const snapshot = meshPeer?.getSnapshot() as MeshPeerSnapshot | undefined;
+    const peers = snapshot?.status === "active" ? (snapshot.context.pending?.peers ?? snapshot.context.applied) : [];
+    const latency = await probeLatencies(peers.map((p) => ({ key: p.machineId, address: p.overlayIp })));
+    return meshStatus(snapshot, machineId, Date.now(), latency);
+  };
   const follower = createRoutingFollower({ nc, js: store.js, jsm: store.jsm });
   const consumerActions = {
     freshnessChanged: (_: unknown, params: { kind: "gateway" | "dns"; freshness: "fresh" | "stale"; reason?: string }) => {
@@ -210,6 +228,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           dataDir: deps.dataDir,
           configDir: join(deps.dataDir, "configs"),
           routing: routingStatus,
+          mesh: meshObservation,
           // Asked at each start: the bridge may appear after ployzd started; on port 53 only (resolv.conf has no port).
           get dns() { return containerDns(deps.dns); },
           log,
@@ -250,7 +269,14 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           ? createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })
           : fromPromise<void, { name: string }>(() => new Promise<void>(() => {})), // idles until stopped
       ),
-      meshPeer: supervise(meshPeerMachine.provide({ actors: { watchMachines: createWatchMachines(nc, store.kv.machines) } })),
+      meshPeer: supervise(
+        meshPeerMachine.provide({
+          actors: {
+            watchMachines: createWatchMachines(nc, store.kv.machines),
+            ...(deps.mesh ? createMeshEffects({ ...deps.mesh.effects, log: log.child({ actor: "meshPeer" }) }) : {}),
+          },
+        }),
+      ),
       access: supervise(createAdmissionFollower({ nc, machines: store.kv.machines, credentials: store.kv.credentials, apply: deps.access.apply, log: log.child({ actor: "access" }) })),
       gateway: supervise(
         routingConsumerMachine.provide({
@@ -288,6 +314,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       now: Date.now,
       childInputs: {
         api: { machineId },
+        ...(deps.mesh ? { meshPeer: { name: "meshPeer", mesh: deps.mesh.settings } satisfies MeshPeerInput } : {}),
         reconciler: reconcilerInput({ ...effects, timing, intervalMs: deps.reconcileIntervalMs }),
         gateway: { ...consumers.gateway, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },
         dns: { ...consumers.dns, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },

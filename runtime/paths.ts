@@ -1,9 +1,9 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "./build-info.ts";
 
 /** The script that runs ployzd (and, as `ployzd dns`, the DNS process). */
-export const PLOYZD_SCRIPT = fileURLToPath(new URL("../bin/ployzd.js", import.meta.url));
+export const PLOYZD_SCRIPT = join(PACKAGE_ROOT, "bin", "ployzd.js");
 
 /** Where a dev cluster keeps its data unless told otherwise. */
 export function defaultDevDataDir(env: NodeJS.ProcessEnv = process.env): string {

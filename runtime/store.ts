@@ -4,6 +4,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { InvalidStateError } from "../model/errors.ts";
+import { noticeOnStderr, retryingJsApi } from "./nats/js-api-retry.ts";
 import {
   JETSTREAM_DOMAIN,
   SCHEMA_VERSION,
@@ -25,10 +26,15 @@ export interface Store {
   clusterId: string;
 }
 
-/** JetStream handles for the cluster's domain (every client names it, so leaf nodes work too). */
-export async function jetstreamHandles(nc: NatsConnection) {
-  const js = jetstream(nc, { domain: JETSTREAM_DOMAIN, timeout: 5_000 });
-  const jsm = await jetstreamManager(nc, { domain: JETSTREAM_DOMAIN, timeout: 5_000 });
+/**
+ * JetStream handles for the cluster's domain (every client names it, so leaf nodes work too). A
+ * request nobody answers for a moment (nats-server reloading) is asked again, each wait reported
+ * through `notice` (see retryingJsApi).
+ */
+export async function jetstreamHandles(nc: NatsConnection, notice: (message: string) => void = noticeOnStderr) {
+  const retrying = retryingJsApi(nc, notice);
+  const js = jetstream(retrying, { domain: JETSTREAM_DOMAIN, timeout: 5_000 });
+  const jsm = await jetstreamManager(retrying, { domain: JETSTREAM_DOMAIN, timeout: 5_000 });
   return { js, jsm };
 }
 
@@ -37,8 +43,8 @@ export async function jetstreamHandles(nc: NatsConnection) {
  * kept (and its settings brought in line), what is missing is created. Refuses a store written
  * by a newer schema than this binary knows.
  */
-export async function declareStore(nc: NatsConnection, options: { replicas: number; declaredBy: string }): Promise<Store> {
-  const { js, jsm } = await jetstreamHandles(nc);
+export async function declareStore(nc: NatsConnection, options: { replicas: number; declaredBy: string; notice?: (message: string) => void }): Promise<Store> {
+  const { js, jsm } = await jetstreamHandles(nc, options.notice);
   const kvm = new Kvm(js);
   const kv: Partial<Record<BucketName, KV>> = {};
   let images: ObjectStore | undefined;
@@ -54,11 +60,14 @@ export async function declareStore(nc: NatsConnection, options: { replicas: numb
   }
   kv.meta = meta;
 
-  for (const spec of STORE_LAYOUT) {
-    if (spec.kind === "kv" && spec.name !== "meta") kv[spec.name as BucketName] = await declareBucket(kvm, jsm, spec, options.replicas);
-    if (spec.kind === "stream") await declareStream(jsm, spec, options.replicas);
-    if (spec.kind === "obj") images = await new Objm(js).create(spec.name, { description: spec.description, replicas: options.replicas });
-  }
+  // The rest side by side: each is a few JetStream API round trips, independent of the others.
+  await Promise.all(
+    STORE_LAYOUT.map(async (spec) => {
+      if (spec.kind === "kv" && spec.name !== "meta") kv[spec.name as BucketName] = await declareBucket(kvm, jsm, spec, options.replicas);
+      if (spec.kind === "stream") await declareStream(jsm, spec, options.replicas);
+      if (spec.kind === "obj") images = await new Objm(js).create(spec.name, { description: spec.description, replicas: options.replicas });
+    }),
+  );
 
   if (existing && existing.version < 2) await migrateTo2(kv.instances!);
   if (existing && existing.version < 3) await migrateTo3(kv.secrets!, kv.tls!);

@@ -1,4 +1,18 @@
-import { applyActors, applyEvents, applyInvalidMessage, applyOverview, applyOverviewError, emptyTopModel, type TopModel } from "../model/top-model.ts";
+import { NoResponderError, RequestTimeoutError } from "../model/errors.ts";
+import {
+  applyActors,
+  applyAnswer,
+  applyAskFailed,
+  applyAsking,
+  applyEvents,
+  applyInvalidMessage,
+  applyOverview,
+  applyOverviewError,
+  emptyTopModel,
+  machinesToAsk,
+  type TopModel,
+} from "../model/top-model.ts";
+import type { ActorSnapshotMessage } from "../model/actor-table.ts";
 import type { PloyzClient } from "./client.ts";
 
 /** What the TUI renders from: the model and the moment it is seen at. Replaced, never mutated. */
@@ -29,7 +43,9 @@ export interface TopFeedOptions {
 /**
  * Subscribes to every machine's actor snapshots and events (`ployz.actors.*`, `ployz.events.*`),
  * reads the overview from the API every 2 s, and folds everything into one immutable TopModel.
- * Listeners hear of it throttled to a few times a second.
+ * Every member without a fresh snapshot is asked for its actors at once (request/reply to its
+ * inspector), so the first frame shows each machine as it is, or why it cannot say, instead of
+ * waiting for the next heartbeat. Listeners hear of it throttled to a few times a second.
  */
 export function startTopFeed(client: PloyzClient, options: TopFeedOptions = {}): TopFeed {
   const now = options.now ?? Date.now;
@@ -65,11 +81,23 @@ export function startTopFeed(client: PloyzClient, options: TopFeedOptions = {}):
   const stopEvents = client.watchEvents((message) => update(applyEvents(model, message)), { ...live, onInvalid });
   const tick = setInterval(schedule, options.tickMs ?? 1_000);
 
+  /** Marks the members to ask as asking (in the same state as the overview that named them: no frame shows them unasked) and asks. */
+  const askMachines = (next: TopModel): TopModel => {
+    for (const machine of machinesToAsk(next, now()).filter((id) => !options.machine || id === options.machine)) {
+      next = applyAsking(next, machine, now());
+      void askActors(client, machine).then((answer) => {
+        if (closed) return;
+        update("message" in answer ? applyAnswer(model, answer.message, now()) : applyAskFailed(model, machine, answer.error, now()));
+      });
+    }
+    return next;
+  };
+
   let overviewTimer: NodeJS.Timeout | undefined;
   const readOverview = async () => {
     try {
       const overview = await client.overview();
-      if (!closed) update(applyOverview(model, overview, now()));
+      if (!closed) update(askMachines(applyOverview(model, overview, now())));
     } catch (error) {
       if (!closed) update(applyOverviewError(model, error instanceof Error ? error.message : String(error), now()));
     }
@@ -96,42 +124,34 @@ export function startTopFeed(client: PloyzClient, options: TopFeedOptions = {}):
 }
 
 /**
- * One look (`ployz top --once`, `ployzctl debug actors`): the overview, then every member's next
- * snapshot, waiting at most `waitMs` (a machine publishes at least every 2 s; one that stays
- * silent is shown unreachable).
+ * One look (`ployz top --once`, `ployzctl debug actors`): the overview, then every member asked
+ * for its actors at once; a machine that cannot answer is shown unreachable, with why.
  */
-export async function collectTopOnce(client: PloyzClient, options: { waitMs?: number; machine?: string; now?: () => number } = {}): Promise<TopState> {
+export async function collectTopOnce(client: PloyzClient, options: { machine?: string; now?: () => number } = {}): Promise<TopState> {
   const now = options.now ?? Date.now;
   let model = emptyTopModel;
-  let wake: (() => void) | undefined;
-  const stop = client.watchActors(
-    (message) => {
-      model = applyActors(model, message, now());
-      wake?.();
-    },
-    { ...(options.machine ? { machine: options.machine } : {}), onInvalid: () => (model = applyInvalidMessage(model)) },
-  );
   try {
-    try {
-      model = applyOverview(model, await client.overview(), now());
-    } catch (error) {
-      model = applyOverviewError(model, error instanceof Error ? error.message : String(error), now());
-    }
-    const expected = (model.overview?.value.machines ?? []).filter((m) => m.state === "active" && (!options.machine || m.id === options.machine)).map((m) => m.id);
-    const deadline = now() + (options.waitMs ?? 2_500);
-    const complete = () => (expected.length ? expected.every((id) => model.snapshots[id]) : Object.keys(model.snapshots).length > 0);
-    while (!complete() && now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadline - now()));
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
-    }
-  } finally {
-    stop();
+    model = applyOverview(model, await client.overview(), now());
+  } catch (error) {
+    model = applyOverviewError(model, error instanceof Error ? error.message : String(error), now());
+  }
+  const machines = machinesToAsk(model, now()).filter((id) => !options.machine || id === options.machine);
+  if (options.machine && !machines.includes(options.machine)) machines.push(options.machine);
+  for (const machine of machines) model = applyAsking(model, machine, now());
+  const answers = await Promise.all(machines.map(async (machine) => ({ machine, answer: await askActors(client, machine) })));
+  for (const { machine, answer } of answers) {
+    model = "message" in answer ? applyAnswer(model, answer.message, now()) : applyAskFailed(model, machine, answer.error, now());
   }
   return { model, now: now() };
+}
+
+/** A machine's actors, or in a few words why it did not give them. */
+async function askActors(client: PloyzClient, machine: string): Promise<{ message: ActorSnapshotMessage } | { error: string }> {
+  try {
+    return { message: await client.actors(machine) };
+  } catch (error) {
+    if (error instanceof NoResponderError) return { error: "no responder (its ployzd is down, or runs with --no-inspector)" };
+    if (error instanceof RequestTimeoutError) return { error: "asked for its actors: no answer within 2 s" };
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
 }

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
+import packageJson from "../package.json" with { type: "json" };
 
-/** This build's version, from package.json. */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
+/** This build's version, from package.json (inlined into the bundle by esbuild). */
+export const VERSION: string = packageJson.version;

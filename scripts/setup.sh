@@ -125,10 +125,10 @@ if ! pgrep -x zfs-fuse >/dev/null; then
   fi
 fi
 
-# --- bundles: bin/*.js bundle the TypeScript sources with esbuild when stale; doing it now
-# means commands and tests started side by side do not all build at once.
-node bin/ployzctl.js version >/dev/null 9>&-
-node bin/ployzd.js --version >/dev/null 9>&-
+# --- bundles: what bin/ployzctl.js and bin/ployzd.js run (dist/, rebuilt by them when a source
+# changes). Built here so that a failing build stops the set-up with esbuild's own error, and so
+# that commands and tests started side by side do not all build at once.
+run_quiet "building the bundles (node bin/bundle.js)" node bin/bundle.js 9>&-
 
 # --- local busybox image ------------------------------------------------
 bash scripts/build-busybox-image.sh 9>&- >/dev/null

@@ -1,7 +1,7 @@
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { logsApiRequestSchema, type LogsApiReply } from "../../model/api-deploy.ts";
-import { errorMessage, NotFoundError } from "../../model/errors.ts";
+import { errorText, NotFoundError } from "../../model/errors.ts";
 import type { InstanceRecord } from "../../model/instance.ts";
 import { advanceCursor, LOGS_MAX_BYTES, LOGS_MAX_LINES, logTimeOfMs, mergeRound, type LogCursor, type LogLine, type SourceBatch } from "../../model/log-lines.ts";
 import { logsReplySchema, type LogsReply } from "../../model/participant.ts";
@@ -53,7 +53,7 @@ export function logsVerbs(deps: LogsVerbDeps): Record<string, (body: unknown) =>
             );
             return { held, reply };
           } catch (error) {
-            return { held, error: errorMessage(error) };
+            return { held, error: errorText(error) };
           }
         }),
       );

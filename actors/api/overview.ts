@@ -1,3 +1,4 @@
+import { parseJsonOrUndefined } from "../../model/json.ts";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { deployPhaseSchema } from "../../model/commit.ts";
@@ -61,7 +62,7 @@ async function readTolerantRegions(regions: KV, invalid: Overview["invalid"]): P
   for await (const key of await regions.keys()) {
     const entry = await regions.get(key);
     if (entry?.operation !== "PUT") continue;
-    const parsed = regionRecordSchema.safeParse(safeJson(entry.string()));
+    const parsed = regionRecordSchema.safeParse(parseJsonOrUndefined(entry.string()));
     if (parsed.success) out.push(parsed.data);
     else invalid.push({ bucket: "regions", key, error: parsed.error.issues[0]?.message ?? "invalid" });
   }
@@ -74,7 +75,7 @@ async function readLeases(leases: KV, invalid: Overview["invalid"]): Promise<Hel
   for await (const key of await leases.keys()) {
     const entry = await leases.get(key);
     if (entry?.operation !== "PUT") continue;
-    const value = safeJson(entry.string()) as { holder?: unknown; deployId?: unknown; since?: unknown } | undefined;
+    const value = parseJsonOrUndefined(entry.string()) as { holder?: unknown; deployId?: unknown; since?: unknown } | undefined;
     if (!value || typeof value.holder !== "string") {
       invalid.push({ bucket: "leases", key, error: "no holder" });
       continue;
@@ -96,15 +97,7 @@ async function readLeases(leases: KV, invalid: Overview["invalid"]): Promise<Hel
 async function deployInFlight(jsm: JetStreamManager, lease: HeldLease): Promise<DeployInFlight> {
   const deploy: DeployInFlight = { namespace: lease.name, deployId: lease.deployId!, machine: lease.holder, ...(lease.since ? { since: lease.since } : {}) };
   const msg = await jsm.streams.getMessage("STATUS", { last_by_subj: `status.${lease.name}.deploy` }).catch(() => null);
-  const phase = msg ? deployPhaseSchema.safeParse(safeJson(msg.string())) : undefined;
+  const phase = msg ? deployPhaseSchema.safeParse(parseJsonOrUndefined(msg.string())) : undefined;
   if (phase?.success && phase.data.deployId === lease.deployId) deploy.phase = { phase: phase.data.phase, state: phase.data.state, at: phase.data.at };
   return deploy;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

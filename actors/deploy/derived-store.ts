@@ -1,3 +1,4 @@
+import { parseJsonOrUndefined } from "../../model/json.ts";
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { namespaceRecordSchema, type NamespaceRecord } from "../../model/commit.ts";
@@ -27,7 +28,7 @@ interface Versioned<T> {
 export async function readInstancesDoc(instances: KV, namespace: string): Promise<Versioned<NamespaceInstances>> {
   const entry = await fromStore(`the instance records of ${namespace}`, () => instances.get(namespace));
   if (entry?.operation !== "PUT") return { value: null, revision: entry?.revision ?? 0 };
-  const parsed = namespaceInstancesSchema.safeParse(safeJson(entry.string()));
+  const parsed = namespaceInstancesSchema.safeParse(parseJsonOrUndefined(entry.string()));
   if (!parsed.success) throw new InvalidStateError(`the instance records of namespace ${namespace} (KV instances, key ${namespace}) are invalid; refusing to use them`, { hint: "they are derived: `ployzctl deploy` of the namespace rewrites them" });
   return { value: parsed.data, revision: entry.revision };
 }
@@ -56,7 +57,7 @@ export async function writeInstancesDoc(instances: KV, doc: NamespaceInstances):
 export async function readNamespaceRecord(namespaces: KV, namespace: string): Promise<NamespaceRecord | null> {
   const entry = await fromStore(`the record of namespace ${namespace}`, () => namespaces.get(namespace));
   if (entry?.operation !== "PUT") return null;
-  const parsed = namespaceRecordSchema.safeParse(safeJson(entry.string()));
+  const parsed = namespaceRecordSchema.safeParse(parseJsonOrUndefined(entry.string()));
   if (!parsed.success) throw new InvalidStateError(`the record of namespace ${namespace} in KV namespaces is invalid; refusing to use it`, { hint: "it is derived: `ployzctl deploy` of the namespace rewrites it" });
   return parsed.data;
 }
@@ -73,7 +74,7 @@ export async function writeNamespaceRecord(namespaces: KV, record: NamespaceReco
 async function compareAndSet<T>(kv: KV, key: string, what: string, value: T, seq: number, storedSeq: (json: unknown) => number | undefined): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const entry = await fromStore(what, () => kv.get(key));
-    const current = entry?.operation === "PUT" ? storedSeq(safeJson(entry.string())) : undefined;
+    const current = entry?.operation === "PUT" ? storedSeq(parseJsonOrUndefined(entry.string())) : undefined;
     if (current !== undefined && current > seq) throw superseded(what, seq, current);
     try {
       if (entry) await kv.update(key, JSON.stringify(value), entry.revision);
@@ -136,12 +137,4 @@ function superseded(what: string, seq: number, newer: number): FencedError {
   return new FencedError(`${what} derived from commit ${seq} not written: the store holds them from commit ${newer}`, {
     hint: "a newer commit of the namespace exists; it is the one rolled forward",
   });
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

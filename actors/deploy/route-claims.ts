@@ -1,3 +1,4 @@
+import { parseJsonOrUndefined } from "../../model/json.ts";
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { InvalidStateError, RouteConflictError } from "../../model/errors.ts";
@@ -30,7 +31,7 @@ interface Versioned<T> {
 async function readDoc(claims: KV, zone: string): Promise<Versioned<ClaimsDoc>> {
   const entry = await fromStore(`the route claims of ${zone}`, () => claims.get(claimsZoneKey(zone)));
   if (entry?.operation !== "PUT") return { value: null, revision: entry?.revision ?? 0 };
-  const parsed = claimsDocSchema.safeParse(safeJson(entry.string()));
+  const parsed = claimsDocSchema.safeParse(parseJsonOrUndefined(entry.string()));
   if (!parsed.success) throw new InvalidStateError(`the route claims of zone ${zone} (KV claims, key ${claimsZoneKey(zone)}) are invalid; refusing to decide ownership on them`);
   return { value: parsed.data, revision: entry.revision };
 }
@@ -125,7 +126,7 @@ async function casZone(claims: KV, zone: string, change: (doc: ClaimsDoc | null)
 async function readIndex(claims: KV, namespace: string) {
   const entry = await fromStore(`the route claims index of ${namespace}`, () => claims.get(claimsIndexKey(namespace)));
   if (entry?.operation !== "PUT") return { value: null, revision: entry?.revision ?? 0 };
-  const parsed = claimsIndexSchema.safeParse(safeJson(entry.string()));
+  const parsed = claimsIndexSchema.safeParse(parseJsonOrUndefined(entry.string()));
   // The index only says where to look: one that does not parse is rebuilt, and said so.
   if (!parsed.success) throw new InvalidStateError(`the route claims index of ${namespace} (KV claims, key ${claimsIndexKey(namespace)}) is invalid`);
   return { value: parsed.data, revision: entry.revision };
@@ -145,13 +146,5 @@ async function updateIndex(claims: KV, namespace: string, zonesOf: (current: str
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) || attempt >= MAX_ATTEMPTS) throw storeUnavailable(error, `the route claims index of ${namespace}`);
     }
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

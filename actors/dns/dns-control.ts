@@ -1,3 +1,4 @@
+import { errorText } from "../../model/errors.ts";
 import { chmodSync, rmSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { dnsAppliedSchema, dnsProcessStatusSchema, fromWire, toWire, wireProjectionSchema, type DnsProcessStatus } from "../../model/dns-process.ts";
@@ -20,7 +21,7 @@ export interface DnsControlHandlers {
 export async function serveDnsControl(socketPath: string, handlers: DnsControlHandlers): Promise<{ close(): Promise<void> }> {
   rmSync(socketPath, { force: true }); // a socket left by a killed process: nothing listens on it
   const server = createServer((req, res) => {
-    handle(req, res, handlers).catch((error: unknown) => reply(res, 500, { error: message(error) }));
+    handle(req, res, handlers).catch((error: unknown) => reply(res, 500, { error: errorText(error) }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -40,7 +41,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: DnsCo
     try {
       json = JSON.parse(body);
     } catch (error) {
-      return reply(res, 400, { error: `not JSON: ${message(error)}` });
+      return reply(res, 400, { error: `not JSON: ${errorText(error)}` });
     }
     const parsed = wireProjectionSchema.safeParse(json);
     if (!parsed.success) return reply(res, 400, { error: `not a projection: ${parsed.error.issues[0]!.path.join(".")}: ${parsed.error.issues[0]!.message}` });
@@ -115,5 +116,3 @@ export function dnsControl(socketPath: string): DnsControl {
     },
   };
 }
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type Docker from "dockerode";
 import { DockerStreamDemuxer } from "../../model/docker-stream.ts";
-import { errorMessage } from "../../model/errors.ts";
+import { errorText } from "../../model/errors.ts";
 import type { ContainerLogPage, logsRequestSchema } from "../../model/participant.ts";
 import { dockerTimestamp, splitTimestamp, type LogCursor, type LogLine, type LogTime } from "../../model/log-lines.ts";
 import { translateDockerError } from "./containers.ts";
@@ -106,7 +106,7 @@ export async function readLogPages(docker: Docker, clusterId: string, request: L
         });
         return { containerId, ...page };
       } catch (error) {
-        return { containerId, lines: [], truncated: false, error: errorMessage(error) };
+        return { containerId, lines: [], truncated: false, error: errorText(error) };
       }
     }),
   );

@@ -1,3 +1,4 @@
+import { parseJsonOrUndefined } from "../../model/json.ts";
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -29,7 +30,7 @@ const isWrongLastSequence = (error: unknown) => error instanceof JetStreamApiErr
 /** The certificate stored for a hostname, if there is a usable one. */
 export async function readCertificate(tls: KV, hostname: string): Promise<CertificateRecord | undefined> {
   const entry = await tls.get(certificateKey(hostname));
-  return entry?.operation === "PUT" ? usableCertificate(safeJson(entry.string())) : undefined;
+  return entry?.operation === "PUT" ? usableCertificate(parseJsonOrUndefined(entry.string())) : undefined;
 }
 
 export async function storeCertificate(tls: KV, record: CertificateRecord): Promise<void> {
@@ -185,13 +186,5 @@ export async function watchCertificates(options: {
     failures++;
     if (failures === 1) log.warn({ reason: doubt }, "certificate watch reloads");
     await sleep(Math.min(500 * 2 ** (failures - 1), 5_000), signal);
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { errorText } from "../../model/errors.ts";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -67,8 +68,8 @@ export function createGatewayApplier(deps: GatewayDeps) {
         await caddy.load(renderCaddyConfig(projection, deps.listen, tls()));
         if (!signal.aborted) sendBack({ type: "APPLIED", seq, excluded });
       } catch (error) {
-        deps.log.error({ error: message(error) }, "caddy refused the config; it keeps serving the last one it accepted");
-        if (!signal.aborted) sendBack({ type: "APPLY_FAILED", error: message(error) });
+        deps.log.error({ error: errorText(error) }, "caddy refused the config; it keeps serving the last one it accepted");
+        if (!signal.aborted) sendBack({ type: "APPLY_FAILED", error: errorText(error) });
       }
     };
     const reportTls = () => {
@@ -104,8 +105,8 @@ export function createGatewayApplier(deps: GatewayDeps) {
 
     const failed = (what: string) => (error: unknown) => {
       if (signal.aborted) return;
-      deps.log.error({ error: message(error) }, `${what} failed`);
-      sendBack({ type: "APPLY_FAILED", error: `${what}: ${message(error)}` });
+      deps.log.error({ error: errorText(error) }, `${what} failed`);
+      sendBack({ type: "APPLY_FAILED", error: `${what}: ${errorText(error)}` });
     };
     watchCertificates({
       nc: deps.nc,
@@ -178,5 +179,3 @@ function caddyLoader(admin: CaddyAdmin) {
     },
   };
 }
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));

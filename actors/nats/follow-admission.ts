@@ -5,8 +5,8 @@ import { fromPromise } from "xstate";
 import type { CredentialRecord } from "../../model/credentials.ts";
 import type { MachineRecord } from "../../model/machine.ts";
 import { followCredentials } from "../store/credentials.ts";
-import { parseMachineRecord } from "../store/machines.ts";
-import { followKv, type FollowKvEvent } from "./follow-kv.ts";
+import { followMachines } from "../store/machines.ts";
+import type { FollowKvEvent } from "./follow-kv.ts";
 
 export interface AdmissionDeps {
   nc: NatsConnection;
@@ -52,26 +52,12 @@ export function createAdmissionFollower(deps: AdmissionDeps) {
         }),
       );
       stops.push(
-        followKv<Map<string, MachineRecord>>(
-          {
-            nc: deps.nc,
-            kv: deps.machines,
-            initial: () => new Map(),
-            apply: (state, key, json) => {
-              const next = new Map(state);
-              next.delete(key);
-              if (json === null) return { state: next };
-              const parsed = parseMachineRecord(key, JSON.stringify(json));
-              return "record" in parsed ? { state: next.set(key, parsed.record) } : { state: next, invalid: parsed.error };
-            },
-          },
-          (event) => {
-            if (event.type === "STATE") {
-              members = [...event.state.values()];
-              applyNow();
-            } else doubt("machines", event);
-          },
-        ),
+        followMachines(deps.nc, deps.machines, (event) => {
+          if (event.type === "STATE") {
+            members = [...event.state.values()];
+            applyNow();
+          } else doubt("machines", event);
+        }),
       );
       signal.addEventListener("abort", () => end(), { once: true });
     });

@@ -1,3 +1,5 @@
+import { errorText } from "../../model/errors.ts";
+import { parseJsonOrUndefined } from "../../model/json.ts";
 import { KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 
@@ -46,7 +48,7 @@ export function followKv<S>(options: FollowKvOptions<S>, emit: (event: FollowKvE
       if (status.type === "disconnect") emit({ type: "DISCONNECTED" });
       else if (status.type === "reconnect") end({ type: "RECONNECTED" });
     }
-  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `NATS status: ${message(error)}` }));
+  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `NATS status: ${errorText(error)}` }));
 
   void (async () => {
     const updates = await options.kv.watch({ ...(options.keys ? { key: options.keys } : {}), include: KvWatchInclude.UpdatesOnly });
@@ -57,7 +59,7 @@ export function followKv<S>(options: FollowKvOptions<S>, emit: (event: FollowKvE
     const apply = (entry: KvEntry): boolean => {
       if ((revisions.get(entry.key) ?? 0) >= entry.revision) return false;
       revisions.set(entry.key, entry.revision);
-      const next = options.apply(state, entry.key, entry.operation === "PUT" ? safeJson(entry.string()) : null);
+      const next = options.apply(state, entry.key, entry.operation === "PUT" ? parseJsonOrUndefined(entry.string()) : null);
       state = next.state;
       if (next.invalid !== undefined) emit({ type: "INVALID", key: entry.key, reason: next.invalid });
       return true;
@@ -70,17 +72,7 @@ export function followKv<S>(options: FollowKvOptions<S>, emit: (event: FollowKvE
     emit({ type: "STATE", state });
     for await (const entry of updates) if (apply(entry)) emit({ type: "STATE", state });
     end({ type: "FOLLOW_FAILED", error: "the watch ended" });
-  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: message(error) }));
+  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: errorText(error) }));
 
   return () => end();
-}
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,3 +1,5 @@
+import { errorText } from "../../model/errors.ts";
+import { parseJsonOrUndefined } from "../../model/json.ts";
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
@@ -15,6 +17,9 @@ export type FollowEvent<S> =
   | { type: "FOLLOW_FAILED"; error: string }
   /** NATS is away: the follower waits (its state is stale meanwhile). */
   | { type: "DISCONNECTED" };
+
+/** A load (the last record of every subject) that takes longer than this many heartbeats is doubt. */
+const LOAD_DEADLINE_HEARTBEATS = 10;
 
 export interface FollowStreamOptions<S> {
   nc: NatsConnection;
@@ -54,24 +59,38 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
       if (status.type === "disconnect") emit({ type: "DISCONNECTED" });
       else if (status.type === "reconnect") end({ type: "RECONNECTED" });
     }
-  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `NATS status: ${message(error)}` }));
+  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `NATS status: ${errorText(error)}` }));
 
   void (async () => {
     let state = options.initial();
     const info = await options.jsm.streams.info(options.stream);
     let seq = info.state.last_seq;
     if (info.state.messages > 0) {
+      const heartbeatMs = options.heartbeatMs ?? 2_000;
       const consumer = await options.js.consumers.get(options.stream, { deliver_policy: DeliverPolicy.LastPerSubject, filter_subjects: options.filter });
-      const messages = await consumer.consume();
+      const messages = await consumer.consume({ idle_heartbeat: heartbeatMs } as never);
       abort.signal.addEventListener("abort", () => void messages.close().catch(() => undefined), { once: true }); // closing what ends anyway
+      // A load the server stops feeding (paused, or its pull lost over a reconnect) is doubt too:
+      // missed heartbeats end it, and so does a load that takes longer than LOAD_DEADLINE_HEARTBEATS.
+      void (async () => {
+        for await (const note of messages.status()) {
+          if (note.type === "heartbeats_missed") end({ type: "HEARTBEAT_MISSED" });
+        }
+      })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `consumer status while loading: ${errorText(error)}` }));
+      const deadline = setTimeout(
+        () => end({ type: "FOLLOW_FAILED", error: `loading ${options.stream} did not finish within ${LOAD_DEADLINE_HEARTBEATS * heartbeatMs} ms` }),
+        LOAD_DEADLINE_HEARTBEATS * heartbeatMs,
+      );
+      abort.signal.addEventListener("abort", () => clearTimeout(deadline), { once: true });
       try {
         for await (const msg of messages) {
-          const next = options.apply(state, safeJson(msg.string()), msg.subject, msg.seq);
+          const next = options.apply(state, parseJsonOrUndefined(msg.string()), msg.subject, msg.seq);
           state = next.state;
           if (next.invalid !== undefined) emit({ type: "INVALID", subject: msg.subject, seq: msg.seq, reason: next.invalid });
           if (msg.info.pending === 0) break;
         }
       } finally {
+        clearTimeout(deadline);
         await messages.close();
       }
     }
@@ -86,7 +105,7 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
         if (note.type === "heartbeats_missed") end({ type: "HEARTBEAT_MISSED" });
         if (note.type === "ordered_consumer_recreated") end({ type: "RECREATED" });
       }
-    })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `consumer status: ${message(error)}` }));
+    })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: `consumer status: ${errorText(error)}` }));
     for await (const msg of messages) {
       // A message skipped over (even one a per-subject limit removed) is doubt: reload rather than guess.
       if (msg.seq !== seq + 1) {
@@ -94,23 +113,13 @@ export function followStream<S>(options: FollowStreamOptions<S>, emit: (event: F
         return;
       }
       seq = msg.seq;
-      const next = options.apply(state, safeJson(msg.string()), msg.subject, msg.seq);
+      const next = options.apply(state, parseJsonOrUndefined(msg.string()), msg.subject, msg.seq);
       state = next.state;
       if (next.invalid !== undefined) emit({ type: "INVALID", subject: msg.subject, seq: msg.seq, reason: next.invalid });
       emit({ type: "STATE", state, seq });
     }
     end({ type: "FOLLOW_FAILED", error: "the consumer ended" });
-  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: message(error) }));
+  })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: errorText(error) }));
 
   return () => end();
-}
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -5,7 +5,7 @@ import { InvalidArgumentError, toErrorPayload } from "../../model/errors.ts";
 export type RequestHandler = (verb: string, body: unknown) => Promise<unknown>;
 
 export interface ServeOptions {
-  /** Subject with a trailing `>`, e.g. `ployz.m.<id>.>`. */
+  /** Subject with a trailing `>`, e.g. `ployz.m.<id>.>` (the verb is what `>` matched), or one exact subject (verb ""). */
   subject: string;
   queue?: string;
   signal: AbortSignal;

@@ -1,3 +1,4 @@
+import type { MeshObservation } from "../../model/mesh-observation.ts";
 import type Docker from "dockerode";
 import { join } from "node:path";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
@@ -73,6 +74,8 @@ export interface ParticipantDeps {
   injectCrash?: (actor: string) => void;
   /** What this machine's routing consumers (gateway, DNS) serve now. */
   routing: () => RoutingConsumerStatus[];
+  /** This machine's side of the mesh now: peers' states, handshake ages, latency measured at the moment of asking. */
+  mesh?: () => Promise<MeshObservation>;
   /** The cluster DNS containers should use (set when it listens on port 53). */
   dns?: { server: string };
 }
@@ -110,6 +113,9 @@ export function createParticipant(deps: ParticipantDeps) {
       }
       case "observe.routes":
         return { type: "routes", machine, at: now(), consumers: deps.routing() };
+      case "observe.mesh":
+        if (!deps.mesh) return { type: "mesh", machine, at: now(), state: "off", peers: [], ignored: [] } satisfies MeshObservation;
+        return await deps.mesh();
       case "observe.actors":
         return { type: "actors", machine, at: now(), children: deps.children() };
       case "container.inspect": {

@@ -1,6 +1,9 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { followKv, type FollowKvEvent } from "../nats/follow-kv.ts";
 import type { KV } from "@nats-io/kv";
 import { MachineRemovedError, InvalidStateError } from "../../model/errors.ts";
 import { machineRecordSchema, type MachineRecord } from "../../model/machine.ts";
+import { compareText } from "../../model/compare.ts";
 
 export interface InvalidRecord {
   key: string;
@@ -19,7 +22,7 @@ export async function readMachines(machines: KV): Promise<{ machines: MachineRec
     if ("record" in parsed) valid.push(parsed.record);
     else invalid.push(parsed);
   }
-  valid.sort((a, b) => a.id.localeCompare(b.id));
+  valid.sort((a, b) => compareText(a.id, b.id));
   return { machines: valid, invalid };
 }
 
@@ -70,4 +73,26 @@ export async function registerMachine(machines: KV, record: MachineRecord): Prom
   const updated: MachineRecord = { ...existing, ...record, joinedAt: existing.joinedAt };
   await machines.update(record.id, JSON.stringify(updated), entry.revision);
   return updated;
+}
+
+/**
+ * Follows KV `machines` (`followKv`): the whole membership after the load and after each change.
+ * A record that does not parse is left out and reported (INVALID); `machine ls` names it.
+ */
+export function followMachines(nc: NatsConnection, machines: KV, emit: (event: FollowKvEvent<ReadonlyMap<string, MachineRecord>>) => void): () => void {
+  return followKv<ReadonlyMap<string, MachineRecord>>(
+    {
+      nc,
+      kv: machines,
+      initial: () => new Map(),
+      apply: (state, key, json) => {
+        const next = new Map(state);
+        next.delete(key);
+        if (json === null) return { state: next };
+        const parsed = parseMachineRecord(key, JSON.stringify(json));
+        return "record" in parsed ? { state: next.set(key, parsed.record) } : { state: next, invalid: parsed.error };
+      },
+    },
+    emit,
+  );
 }

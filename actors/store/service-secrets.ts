@@ -1,3 +1,4 @@
+import { parseJsonOrUndefined } from "../../model/json.ts";
 import { randomBytes } from "node:crypto";
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
@@ -39,7 +40,7 @@ export async function secretVersionKey(secrets: KV, now: Date = new Date()): Pro
 async function readVersionKey(secrets: KV): Promise<Uint8Array | undefined> {
   const entry = await secrets.get(SECRET_VERSION_KEY);
   if (!entry || entry.operation !== "PUT") return undefined;
-  const parsed = secretVersionKeyRecordSchema.safeParse(safeJson(entry.string()));
+  const parsed = secretVersionKeyRecordSchema.safeParse(parseJsonOrUndefined(entry.string()));
   if (!parsed.success) throw new InvalidStateError(`KV secrets, key ${SECRET_VERSION_KEY}: is not a secret version key record`);
   return Buffer.from(parsed.data.key, "base64");
 }
@@ -72,16 +73,8 @@ export function serviceSecretReader(secrets: KV): SecretReader {
         hint: "deploy the Compose file again with ployzctl deploy, which stores its secrets first",
       });
     }
-    const parsed = serviceSecretRecordSchema.safeParse(safeJson(entry.string()));
+    const parsed = serviceSecretRecordSchema.safeParse(parseJsonOrUndefined(entry.string()));
     if (!parsed.success || parsed.data.version !== version) throw new InvalidStateError(`KV secrets, key ${key}: is not a service secret record`);
     return Buffer.from(parsed.data.value, "base64");
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined; // reported by the schema check that follows, naming the key
-  }
 }

@@ -29,7 +29,8 @@ export interface DevCluster {
 
 /**
  * Starts ployzd with `devUp` in a temporary home (its own XDG_CONFIG_HOME and XDG_DATA_HOME, so
- * no context of yours is touched) and connects a client. The run's Cleanup removes, newest
+ * no context of yours is touched; its DNS on a free port, as in the tests, since another
+ * cluster on this computer may hold port 53) and connects a client. The run's Cleanup removes, newest
  * first, the namespaces' containers, the client, the daemon (and a nats-server it leaves) and
  * the home. Ployz has no `delete` yet: a namespace is removed by its containers' label
  * `ployz.namespace=<ns>`; its records go with the data directory.
@@ -37,7 +38,7 @@ export interface DevCluster {
 export async function startDevCluster(cleanup: Cleanup, machineId: string): Promise<DevCluster> {
   const home = createTestHome();
   cleanup.add(`remove ${home.root}`, () => rmSync(home.root, { recursive: true, force: true }));
-  const up = (await cleanup.own("stop ployzd", devUp({ dataDir: home.dataDir, env: home.env, extraArgs: ["--machine-id", machineId] }), () => stopEverything(home.dataDir))).value;
+  const up = (await cleanup.own("stop ployzd", devUp({ dataDir: home.dataDir, env: home.env, extraArgs: ["--machine-id", machineId, "--dns-port", "0"] }), () => stopEverything(home.dataDir))).value;
   const context = readContext(home.env, "dev");
   const client = (await cleanup.own("close the client", connectClient(context), (c) => c.close())).value;
   const docker = createDocker(home.env);

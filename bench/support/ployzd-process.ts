@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { DaemonStartError } from "../../model/errors.ts";
 import { clientInfoSchema, type ClientInfo } from "../../runtime/client-info.ts";
 import { readJsonFile } from "../../runtime/files.ts";
+import { stopLeftServing } from "../../runtime/dev.ts";
 import { stopOrphanNatsServer } from "../../runtime/nats/server.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { isAlive, waitForExit } from "../../runtime/process.ts";
@@ -12,11 +13,13 @@ const PLOYZD = fileURLToPath(new URL("../../bin/ployzd.js", import.meta.url));
 
 /** Where the start-up time went, from the daemon's own log (millisecond resolution). */
 export interface StartPhases {
-  /** spawn → "ployzd starting": node, the tsx loader and the module graph. */
+  /** spawn → "ployzd starting": node, loading the bundle, arguments, the log, machine.json. */
   bootMs: number;
   /** "ployzd starting" → "nats-server ready": config, keys, nats-server start. */
   natsMs: number;
-  /** "nats-server ready" → "ployzd ready": store declaration, registration, actor tree. */
+  /** "nats-server ready" → "caddy ready" (or "caddy adopted", the one a previous ployzd left serving): the gateway's Caddy. */
+  caddyMs: number;
+  /** "caddy ready" → "ployzd ready": NATS connection, store declaration, registration, actor tree. */
   nodeMs: number;
 }
 
@@ -28,8 +31,12 @@ export interface PloyzdProcess {
   /** Spawn → the `ployzd: machine X ready` line (client.json is written just before it). */
   readyMs: number;
   phases: StartPhases | undefined;
-  /** SIGTERM, wait for exit; SIGKILL (and the orphaned nats-server) after `timeoutMs`. */
-  stop(timeoutMs?: number): Promise<StopOutcome>;
+  /**
+   * SIGTERM, wait for exit; SIGKILL (and the orphaned nats-server) after `timeoutMs`. Then its
+   * Caddy and DNS process, which a stopping ployzd leaves serving for the next one to adopt,
+   * unless `keepServing`.
+   */
+  stop(timeoutMs?: number, options?: { keepServing?: boolean }): Promise<StopOutcome>;
 }
 
 /** How a ployzd stopped. */
@@ -79,7 +86,7 @@ export async function startPloyzd(options: { dataDir: string; machineId: string;
     new Promise<{ kind: "timeout" }>((resolve) => (timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs))),
   ]);
   clearTimeout(timer);
-  const stop = async (stopTimeoutMs = 30_000): Promise<StopOutcome> => {
+  const stop = async (stopTimeoutMs = 30_000, stopOptions: { keepServing?: boolean } = {}): Promise<StopOutcome> => {
     const natsPid = readPid(paths.natsPid);
     const started = performance.now();
     let forced = false;
@@ -98,6 +105,7 @@ export async function startPloyzd(options: { dataDir: string; machineId: string;
     // ployzd stops its nats-server last; one still alive afterwards is a daemon bug, not ours to keep.
     const natsOutlived = natsPid !== undefined && isAlive(natsPid) && !(await waitForExit(natsPid, 1_000));
     if (natsOutlived) await stopOrphanNatsServer(paths.natsPid, paths.natsConfig);
+    if (!stopOptions.keepServing) await stopLeftServing(options.dataDir);
     return { stopMs, clean: exit.code === 0, exit, forced, natsOutlived };
   };
   if (outcome.kind !== "ready") {
@@ -139,7 +147,8 @@ function readPhases(logFile: string, offset: number, spawnedAt: number): StartPh
   }
   const starting = at["ployzd starting"];
   const natsReady = at["nats-server ready"];
+  const caddyReady = at["caddy ready"] ?? at["caddy adopted: it kept serving"];
   const ready = at["ployzd ready"];
-  if (starting === undefined || natsReady === undefined || ready === undefined) return undefined;
-  return { bootMs: starting - spawnedAt, natsMs: natsReady - starting, nodeMs: ready - natsReady };
+  if (starting === undefined || natsReady === undefined || caddyReady === undefined || ready === undefined) return undefined;
+  return { bootMs: starting - spawnedAt, natsMs: natsReady - starting, caddyMs: caddyReady - natsReady, nodeMs: ready - caddyReady };
 }

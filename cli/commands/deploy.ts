@@ -1,6 +1,6 @@
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { loadManifestFile } from "../../runtime/manifest-file.ts";
-import { withLazyClient, type GlobalArgs } from "../args.ts";
+import { withLazyClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { printJson, printLines, progressOn } from "../output.ts";
 
 interface DeployArgs extends GlobalArgs {
@@ -12,9 +12,7 @@ interface DeployArgs extends GlobalArgs {
 }
 
 /** `ployzctl deploy -f FILE`: preview or apply a manifest or Compose file. */
-export const deployCommand: CommandModule<GlobalArgs, DeployArgs> = {
-  command: "deploy",
-  describe: "deploy a namespace from a Ployz manifest or a Compose file",
+export const deployCommand: CommandBody<DeployArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option("file", { alias: "f", type: "string", demandOption: true, describe: "manifest or Compose file (YAML or JSON)" })

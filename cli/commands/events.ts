@@ -1,9 +1,9 @@
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { formatEvent } from "../../model/cluster-events.ts";
 import { parseDuration } from "../../model/duration.ts";
 import { InvalidArgumentError } from "../../model/errors.ts";
 import { eventPages } from "../../runtime/follow-events.ts";
-import { withClient, type GlobalArgs } from "../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 
 interface EventsArgs extends GlobalArgs {
   namespace: string | undefined;
@@ -12,9 +12,7 @@ interface EventsArgs extends GlobalArgs {
 }
 
 /** `ployzctl events [-n NS] [--since 10m] [--follow] [--json]`: what the cluster did, from its durable Status. */
-export const eventsCommand: CommandModule<GlobalArgs, EventsArgs> = {
-  command: "events",
-  describe: "show what the cluster did: deploy phases, reconcile actions, actor failures, certificate orders, exec sessions",
+export const eventsCommand: CommandBody<EventsArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option("namespace", { alias: "n", type: "string", describe: "only this namespace's events" })

@@ -1,8 +1,8 @@
 import { hostname, userInfo } from "node:os";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { InvalidArgumentError } from "../../model/errors.ts";
 import { parseInstanceTarget } from "../../model/exec.ts";
-import { withClient, type GlobalArgs } from "../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 
 interface ExecArgs extends GlobalArgs {
   namespace: string;
@@ -20,9 +20,7 @@ const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
  * resizes passed on, Ctrl-C reaches the command); without `-t`, SIGINT/SIGTERM are passed on to
  * the command and three Ctrl-C end it.
  */
-export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
-  command: "exec <target> [command..]",
-  describe: "run a command in an instance (SERVICE or SERVICE#SLOT), on whichever machine runs it",
+export const execCommand: CommandBody<ExecArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option("namespace", { alias: "n", type: "string", demandOption: true })

@@ -1,5 +1,5 @@
-import type { Argv, CommandModule } from "yargs";
-import { withClient, type GlobalArgs } from "../args.ts";
+import type { Argv } from "yargs";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { formatBytes, formatTime, printJson, printLines } from "../output.ts";
 
 interface ExplainArgs extends GlobalArgs {
@@ -8,9 +8,7 @@ interface ExplainArgs extends GlobalArgs {
 }
 
 /** `ployzctl explain -n NS SERVICE`: why each instance is where it is, beside a fresh observation. */
-export const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
-  command: "explain <service>",
-  describe: "why each instance of a service is where it is",
+export const explainCommand: CommandBody<ExplainArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y.option("namespace", { alias: "n", type: "string", demandOption: true }).positional("service", { type: "string", demandOption: true }),
   handler: async (args) => {

@@ -1,5 +1,5 @@
-import type { Argv, CommandModule } from "yargs";
-import { withClient, type GlobalArgs } from "../args.ts";
+import type { Argv } from "yargs";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { formatTime, printJson, printLines, table } from "../output.ts";
 
 interface HistoryArgs extends GlobalArgs {
@@ -7,9 +7,7 @@ interface HistoryArgs extends GlobalArgs {
 }
 
 /** `ployzctl history -n NS`: the namespace's commits, oldest first. */
-export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
-  command: "history",
-  describe: "the commits of a namespace",
+export const historyCommand: CommandBody<HistoryArgs> = {
   builder: (y: Argv<GlobalArgs>) => y.option("namespace", { alias: "n", type: "string", demandOption: true }),
   handler: async (args) => {
     const reply = await withClient(args, (client) => client.history(args.namespace));

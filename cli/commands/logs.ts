@@ -1,8 +1,8 @@
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { parseDuration } from "../../model/duration.ts";
 import { InvalidArgumentError } from "../../model/errors.ts";
 import { logRounds } from "../../runtime/follow-logs.ts";
-import { withClient, type GlobalArgs } from "../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 
 interface LogsArgs extends GlobalArgs {
   namespace: string;
@@ -14,9 +14,7 @@ interface LogsArgs extends GlobalArgs {
 }
 
 /** `ployzctl logs -n NS SERVICE [--since 10m] [-f] [--timestamps]`: every instance's output, on any machine, merged by time. */
-export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
-  command: "logs <service>",
-  describe: "show a service's logs from every instance on every machine, merged by time",
+export const logsCommand: CommandBody<LogsArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option("namespace", { alias: "n", type: "string", demandOption: true })

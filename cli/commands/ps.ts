@@ -1,5 +1,5 @@
-import type { Argv, CommandModule } from "yargs";
-import { withClient, type GlobalArgs } from "../args.ts";
+import type { Argv } from "yargs";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { printJson, printLines, table } from "../output.ts";
 
 interface PsArgs extends GlobalArgs {
@@ -7,9 +7,7 @@ interface PsArgs extends GlobalArgs {
 }
 
 /** `ployzctl ps`: committed instances (Intent) with their live state (Observation). */
-export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
-  command: "ps",
-  describe: "list instances: machine, live state, revision, address",
+export const psCommand: CommandBody<PsArgs> = {
   builder: (y: Argv<GlobalArgs>) => y.option("namespace", { alias: "n", type: "string", describe: "only this namespace" }),
   handler: async (args) => {
     const reply = await withClient(args, (client) => client.ps(args.namespace));

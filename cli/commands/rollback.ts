@@ -1,5 +1,5 @@
-import type { Argv, CommandModule } from "yargs";
-import { withClient, type GlobalArgs } from "../args.ts";
+import type { Argv } from "yargs";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { printJson, printLines, progressOn } from "../output.ts";
 
 interface RollbackArgs extends GlobalArgs {
@@ -8,9 +8,7 @@ interface RollbackArgs extends GlobalArgs {
 }
 
 /** `ployzctl rollback -n NS [--to COMMIT]`: a new commit that re-applies an older spec. */
-export const rollbackCommand: CommandModule<GlobalArgs, RollbackArgs> = {
-  command: "rollback",
-  describe: "re-apply an older commit's spec (as a new commit)",
+export const rollbackCommand: CommandBody<RollbackArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option("namespace", { alias: "n", type: "string", demandOption: true })

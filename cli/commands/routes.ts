@@ -1,5 +1,5 @@
-import type { Argv, CommandModule } from "yargs";
-import { withClient, type GlobalArgs } from "../args.ts";
+import type { Argv } from "yargs";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { formatTime, printJson, printLines, table } from "../output.ts";
 
 interface RoutesArgs extends GlobalArgs {
@@ -7,9 +7,7 @@ interface RoutesArgs extends GlobalArgs {
 }
 
 /** `ployzctl routes`: what each machine's gateway serves, its stream sequence and freshness. */
-export const routesCommand: CommandModule<GlobalArgs, RoutesArgs> = {
-  command: "routes",
-  describe: "what the gateways serve, their projection's stream sequence and freshness",
+export const routesCommand: CommandBody<RoutesArgs> = {
   builder: (y: Argv<GlobalArgs>) => y.option("namespace", { alias: "n", type: "string", describe: "only this namespace" }),
   handler: async (args) => {
     const reply = await withClient(args, (client) => client.routes());

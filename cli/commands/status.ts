@@ -1,13 +1,10 @@
-import type { CommandModule } from "yargs";
 import type { ClusterStatus } from "../../model/api.ts";
 import type { MachineObservation } from "../../model/observation.ts";
-import { withClient, type GlobalArgs } from "../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { formatBytes, formatTime, printJson, printLines, table } from "../output.ts";
 
 /** `ployzctl status`: Intent and Status from the store, Observation asked live, kept apart. */
-export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: "status",
-  describe: "show the cluster: intent and status from the store, observations asked live",
+export const statusCommand: CommandBody<GlobalArgs> = {
   handler: async (args) => {
     const status = await withClient(args, (client) => client.status());
     if (args.json) printJson(status);

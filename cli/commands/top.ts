@@ -1,9 +1,9 @@
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { topView } from "../../model/top-model.ts";
 import { connectClient } from "../../runtime/client.ts";
 import { readContext } from "../../runtime/context.ts";
 import { collectTopOnce, startTopFeed } from "../../runtime/top-feed.ts";
-import { withClient, type GlobalArgs } from "../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../args.ts";
 import { printJson } from "../output.ts";
 
 interface TopArgs extends GlobalArgs {
@@ -16,20 +16,19 @@ async function loadTui() {
   // React's development build records every render with performance.measure, which Node keeps
   // forever: `top` grew by megabytes a second. A user's own NODE_ENV still wins.
   process.env.NODE_ENV ??= "production";
-  const [{ render, renderToString }, { createElement }, { TopApp }, { TopSnapshot }, { enterFullScreen }] = await Promise.all([
+  const [{ render, renderToString }, { default: React }, { TopApp }, { TopSnapshot }, { enterFullScreen }] = await Promise.all([
     import("ink"),
+    // React is CommonJS: in the bundle its chunk has only a default export.
     import("react"),
     import("../../tui/top/TopApp.tsx"),
     import("../../tui/top/TopSnapshot.tsx"),
     import("../../tui/terminal.ts"),
   ]);
-  return { render, renderToString, createElement, TopApp, TopSnapshot, enterFullScreen };
+  return { render, renderToString, createElement: React.createElement, TopApp, TopSnapshot, enterFullScreen };
 }
 
 /** `ployz top`: every machine's actors, live; `--once` (or no terminal) prints one snapshot. */
-export const topCommand: CommandModule<GlobalArgs, TopArgs> = {
-  command: "top",
-  describe: "a live view of every machine's actors (q quits)",
+export const topCommand: CommandBody<TopArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option("once", { type: "boolean", default: false, describe: "print one snapshot and exit (for scripts)" })

@@ -1,5 +1,6 @@
-import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, DaemonNotRunningError } from "../../model/errors.ts";
+import { nkeyAuthenticator } from "./nkey-signer.ts";
 
 export interface ConnectOptions {
   servers: string[];

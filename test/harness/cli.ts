@@ -20,7 +20,8 @@ export function runDaemon(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60
   return runNode(DAEMON, args, env, timeoutMs);
 }
 
-function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliResult> {
+/** Runs `node SCRIPT ARGS` until it exits, collecting its output. */
+export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

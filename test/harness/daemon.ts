@@ -1,9 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stopCaddy } from "../../runtime/caddy.ts";
-import { devDown, devUp, type DevUpResult } from "../../runtime/dev.ts";
-import { stopDnsProcess } from "../../runtime/dns-process.ts";
+import { devDown, devUp, stopLeftServing, type DevUpResult } from "../../runtime/dev.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { isAlive, waitForExit } from "../../runtime/process.ts";
 import { runCli, type CliResult } from "./cli.ts";
@@ -61,10 +59,9 @@ export async function startDevDaemon(home: TestHome, options: { faultInjection?:
 
 /** Stops the daemon and any nats-server, Caddy or DNS process it left behind, gracefully then by force. */
 export async function stopEverything(dataDir: string): Promise<void> {
-  const paths = dataPaths(dataDir);
   await devDown({ dataDir, timeoutMs: 20_000 }).catch((error: unknown) => console.warn(`dev down of ${dataDir} failed: ${String(error)}`));
   // dev down stops these too, unless it failed before
-  await Promise.all([stopCaddy(paths.caddyPid, paths.caddyConfig), stopDnsProcess(paths.dnsPid, paths.dnsConfig)]);
+  await stopLeftServing(dataDir);
   for (const file of [dataPaths(dataDir).daemonPid, dataPaths(dataDir).natsPid]) {
     const pid = readPid(file);
     if (pid && isAlive(pid)) {

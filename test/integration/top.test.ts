@@ -6,7 +6,10 @@ import { WebSocketServer } from "ws";
 import { connectClient, type PloyzClient } from "../../runtime/client.ts";
 import { readContext } from "../../runtime/context.ts";
 import { devUp } from "../../runtime/dev.ts";
+import type { MachineRecord } from "../../model/machine.ts";
+import { applyActors, emptyTopModel, topView } from "../../model/top-model.ts";
 import { openStore } from "../../runtime/store.ts";
+import { aNamespaceSpec, httpService } from "../harness/cluster.ts";
 import { connectAsMachine, createTestHome, eventually, type TestHome } from "../harness/daemon.ts";
 
 /**
@@ -31,7 +34,7 @@ beforeAll(async () => {
   inspector.on("connection", (socket) => socket.on("message", (data) => inspected.push(JSON.parse(String(data)))));
   const port = (inspector.address() as { port: number }).port;
   home = createTestHome();
-  const up = await devUp({ dataDir: home.dataDir, env: home.env, extraArgs: ["--fault-injection", "--inspect", "--inspect-url", `ws://127.0.0.1:${port}`] });
+  const up = await devUp({ dataDir: home.dataDir, env: home.env, extraArgs: ["--dns-port", "0", "--fault-injection", "--inspect", "--inspect-url", `ws://127.0.0.1:${port}`] });
   machineId = up.info.machineId;
   client = await connectClient(readContext(home.env, "dev"));
 });
@@ -82,6 +85,66 @@ describe("the overview API", () => {
   });
 });
 
+describe("the first frame: each member asked for its actors", () => {
+  it("top --once answers from the inspector at once; a member whose ployzd is not running is unreachable with why", async () => {
+    const ghost = `ghost-${randomBytes(3).toString("hex")}`;
+    const nc = await connectAsMachine(home);
+    const store = await openStore(nc);
+    const now = new Date().toISOString();
+    const record: MachineRecord = { id: ghost, name: ghost, region: "local", storage: false, state: "active", natsUser: `U${"A".repeat(55)}`, joinedAt: now, updatedAt: now };
+    await store.kv.machines.put(ghost, JSON.stringify(record));
+    try {
+      const view = await home.json<{ header: { machines: Record<string, number> }; machines: Array<{ id: string; liveness: string; unreachableReason?: string; actors: unknown[] }> }>("top", "--once");
+      expect(view.machines.map((m) => [m.id, m.liveness, m.unreachableReason])).toEqual(
+        [
+          [machineId, "live", undefined],
+          [ghost, "unreachable", "no responder (its ployzd is down, or runs with --no-inspector)"],
+        ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      );
+      expect(view.machines.find((m) => m.id === machineId)!.actors.length).toBeGreaterThan(5);
+      expect(view.header.machines).toMatchObject({ reachable: 1, waiting: 0, total: 2 });
+      const text = await home.cli("top", "--once");
+      expect(text.stdout).toContain(`■ ${ghost} (local) — UNREACHABLE: no responder`);
+    } finally {
+      await store.kv.machines.delete(ghost);
+      await nc.close();
+    }
+  });
+
+  it("the inspector answers a request with the snapshot it would publish", async () => {
+    const asked = await client.actors(machineId);
+    expect(asked).toMatchObject({ type: "actors", machine: machineId });
+    expect(asked.actors.find((a) => a.path === "node/inspector")).toMatchObject({ chart: "supervisedChild", state: "running" });
+  });
+
+  it("a finished deploy coordinator leaves the tree shortly after; its outcome stays among the recent operations", async () => {
+    let model = emptyTopModel;
+    const seen: string[] = [];
+    const stop = client.watchActors(
+      (message) => {
+        model = applyActors(model, message, Date.now());
+        const deploy = message.actors.find((a) => a.chart === "deploy");
+        seen.push(deploy ? `${deploy.status}:${deploy.state}` : "none");
+      },
+      { machine: machineId },
+    );
+    try {
+      const namespace = `toppreview-${randomBytes(2).toString("hex")}`;
+      const preview = await client.deploy({ spec: aNamespaceSpec(namespace, { web: httpService("t") }), preview: true });
+      expect(preview.type).toBe("previewed");
+      const op = await eventually(async () => model.recent.find((r) => r.namespace === namespace), "the preview among the recent operations");
+      expect(op).toMatchObject({ machine: machineId, kind: "deploy", outcome: "previewed" });
+      // Seen finished in the tree, then gone from it, while the header keeps it.
+      await eventually(async () => (seen.some((s) => s.startsWith("done:")) && seen.at(-1) === "none" ? true : undefined), "the finished coordinator to leave the tree");
+      const view = topView(model, Date.now());
+      expect(view.machines.find((m) => m.id === machineId)!.actors.some((a) => a.chart === "deploy")).toBe(false);
+      expect(view.header.recent.map((r) => r.namespace)).toContain(namespace);
+    } finally {
+      stop();
+    }
+  });
+});
+
 describe("top --once and the debug views", () => {
   it("top --once --json: the machine reachable, every supervised actor with its statechart and state", async () => {
     const view = await home.json<{ header: { machines: { reachable: number; total: number } }; machines: Array<{ id: string; reachable: boolean; actors: Array<Record<string, unknown>> }> }>("top", "--once");
@@ -92,7 +155,8 @@ describe("top --once and the debug views", () => {
     for (const name of ["participant", "api", "inspector", "meshPeer"]) {
       expect(machine.actors.find((a) => a.path === `node/${name}`)).toMatchObject({ chart: "supervisedChild", state: "running", restarts: expect.any(Number) });
     }
-    expect(machine.actors.find((a) => a.path === "node/meshPeer/child")).toMatchObject({ chart: "meshPeer", state: "watching" });
+    // one machine without WireGuard configured: the mesh watches membership and has nothing to apply
+    expect(machine.actors.find((a) => a.path === "node/meshPeer/child")).toMatchObject({ chart: "meshPeer", state: "watching.idle" });
   });
 
   it("debug actors lists the tree; debug events --follow streams an injected crash as it happens", async () => {

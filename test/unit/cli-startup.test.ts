@@ -53,10 +53,21 @@ describe("ployzctl start-up", () => {
     expect(packagesReached(resolve(ROOT, "tui/top/TopApp.tsx")).has("ink")).toBe(true);
   });
 
-  it("cli/main.ts does not load ink, react or the Stately inspector before a command needs them", () => {
+  it("cli/main.ts loads no command, and nothing heavier than yargs, before it knows which command runs", () => {
     const reached = packagesReached(resolve(ROOT, "cli/main.ts"));
-    const heavy = HEAVY.filter((p) => reached.has(p)).map((p) => `${p} via ${reached.get(p)!.join(" → ")}`);
-    expect(heavy).toEqual([]);
+    expect([...reached.keys()].filter((p) => !p.startsWith("node:")).sort()).toEqual(["yargs", "yargs/helpers"]);
+  });
+
+  it("each command loads only what it uses: version no NATS or zod, status no JetStream store, Docker or ink", () => {
+    const heavyFor = (file: string, packages: string[]) => {
+      const reached = packagesReached(resolve(ROOT, file));
+      return packages.filter((p) => reached.has(p)).map((p) => `${p} via ${reached.get(p)!.join(" → ")}`);
+    };
+    expect(heavyFor("cli/commands/version.ts", ["zod", "@nats-io/transport-node", "yargs"])).toEqual([]);
+    const store = ["@nats-io/jetstream", "@nats-io/kv", "@nats-io/obj", "dockerode", "yaml", ...HEAVY];
+    for (const command of ["status", "ps", "history", "routes", "explain"]) expect(heavyFor(`cli/commands/${command}.ts`, store)).toEqual([]);
+    // The self-check of the above: the store is reachable where it is used.
+    expect(packagesReached(resolve(ROOT, "runtime/store.ts")).has("@nats-io/jetstream")).toBe(true);
   });
 
   it("ployzd loads the Stately inspector's WebSocket client only with --inspect", () => {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ConfigError, DaemonNotRunningError, DataDirNotWritableError } from "../../model/errors.ts";
 import { isValidName } from "../../model/names.ts";
 import { readContext, writeContext, type Context } from "../../runtime/context.ts";
+import { resolveDevDataDir } from "../../runtime/dev.ts";
 import { ensureWritableDir, readJsonFile } from "../../runtime/files.ts";
 import { loadOrCreateIdentity, readIdentity } from "../../runtime/keys.ts";
 import { generateMachineId, loadOrCreateNodeConfig } from "../../runtime/node-config.ts";
@@ -116,6 +117,24 @@ describe("contexts", () => {
     expect(file).toBe(join(contextsDir(), "dev.json"));
     expect(readContext(env())).toEqual(aContext());
     expect(readContext(env(), "dev")).toEqual(aContext());
+  });
+
+  it("dev's data directory: the flag, else the dev context's, else the default; an unreadable dev context is an error, not a second machine elsewhere", () => {
+    const e = { ...env(), XDG_DATA_HOME: join(dir, "xdg-data") };
+    expect(resolveDevDataDir(e, "/flag")).toBe("/flag");
+    expect(resolveDevDataDir(e)).toBe(join(dir, "xdg-data", "ployz", "dev"));
+    writeContext(aContext({ dataDir: join(dir, "elsewhere") }), e);
+    expect(resolveDevDataDir(e)).toBe(join(dir, "elsewhere"));
+    writeFileSync(join(contextsDir(), "dev.json"), "{ not json");
+    expect(thrown(() => resolveDevDataDir(e))).toBeInstanceOf(ConfigError);
+  });
+
+  it("a current-context file that exists but cannot be read is an error, not 'no context'", () => {
+    writeContext(aContext(), env());
+    const current = join(dir, "config", "ployz", "current");
+    rmSync(current);
+    mkdirSync(current); // reading a directory fails with EISDIR, even as root
+    expect(thrown(() => readContext(env()))).toBeInstanceOf(ConfigError);
   });
 
   it("writes the context and the current-context file with mode 0600, leaving no temp files", () => {

@@ -25,6 +25,9 @@ import {
   DaemonStoppingError,
   PermissionDeniedError,
   AlreadyExistsError,
+  ExecSessionLostError,
+  CommandFailedError,
+  SubnetPoolExhaustedError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -118,6 +121,9 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [DaemonStoppingError, "daemon-stopping"],
   [PermissionDeniedError, "permission-denied"],
   [AlreadyExistsError, "already-exists"],
+  [ExecSessionLostError, "exec-lost"],
+  [CommandFailedError, "command-failed"],
+  [SubnetPoolExhaustedError, "subnet-pool-exhausted"],
 ];
 
 describe("errors", () => {

@@ -3,6 +3,7 @@ import type { ActorEventsMessage } from "../../model/actor-events.ts";
 import type { ActorSnapshotMessage } from "../../model/actor-table.ts";
 import type { Overview } from "../../model/overview.ts";
 import { topView } from "../../model/top-model.ts";
+import { NoResponderError, RequestTimeoutError } from "../../model/errors.ts";
 import type { PloyzClient, WatchLiveOptions } from "../../runtime/client.ts";
 import { collectTopOnce, startTopFeed } from "../../runtime/top-feed.ts";
 import { aMember, anEventBatch, anOverview, aSnapshot } from "../fixtures/top.ts";
@@ -10,7 +11,8 @@ import { aMember, anEventBatch, anOverview, aSnapshot } from "../fixtures/top.ts
 const T0 = Date.parse("2026-11-26T12:00:00.000Z");
 
 /** A client with no NATS behind it: the test publishes, and counts what the feed asks. */
-function fakeClient(overview: () => Promise<Overview>) {
+function fakeClient(overview: () => Promise<Overview>, actors: (machine: string) => Promise<ActorSnapshotMessage> = () => new Promise(() => {})) {
+  const asked: string[] = [];
   const actorWatchers = new Set<{ fn: (m: ActorSnapshotMessage) => void; options: WatchLiveOptions }>();
   const eventWatchers = new Set<(m: ActorEventsMessage) => void>();
   let overviewCalls = 0;
@@ -19,6 +21,10 @@ function fakeClient(overview: () => Promise<Overview>) {
     overview: () => {
       overviewCalls++;
       return overview();
+    },
+    actors: (machine: string) => {
+      asked.push(machine);
+      return actors(machine);
     },
     watchActors(fn: (m: ActorSnapshotMessage) => void, options: WatchLiveOptions = {}) {
       const entry = { fn, options };
@@ -36,6 +42,7 @@ function fakeClient(overview: () => Promise<Overview>) {
     publishEvents: (m: ActorEventsMessage) => eventWatchers.forEach((w) => w(m)),
     invalid: () => actorWatchers.forEach((w) => w.options.onInvalid?.("ployz.actors.bad", "not JSON")),
     overviewCalls: () => overviewCalls,
+    asked: () => [...asked],
     watchers: () => actorWatchers.size + eventWatchers.size,
   };
 }
@@ -129,34 +136,99 @@ describe("the top feed (fake clock, fake client)", () => {
   });
 });
 
+describe("the top feed's first frame", () => {
+  it("asks every member for its actors at once: an answer is live before anything is published, no responder is unreachable with why, silence is waiting", async () => {
+    const fake = fakeClient(
+      async () => anOverview(Date.now(), { machines: [aMember("m1"), aMember("m2"), aMember("m3")] }),
+      async (machine) => {
+        if (machine === "m1") return aSnapshot("m1", Date.now());
+        if (machine === "m2") throw new NoResponderError("no responder for ployz.inspector.m2.actors");
+        return await new Promise<never>(() => {}); // m3 is slow to answer
+      },
+    );
+    const feed = startTopFeed(fake.client, { overviewEveryMs: 60_000 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.asked()).toEqual(["m1", "m2", "m3"]);
+    // The first frame, drawn with the membership: every member asked, none yet called unreachable.
+    const first = feed.getState();
+    expect(topView(first.model, first.now).machines.map((m) => m.liveness)).toEqual(["waiting", "waiting", "waiting"]);
+    // The answers, at the next render allowed (≤ 250 ms later).
+    await vi.advanceTimersByTimeAsync(250);
+    const state = feed.getState();
+    const view = topView(state.model, state.now);
+    expect(state.now).toBe(T0 + 250);
+    expect(view.machines.map((m) => [m.id, m.liveness])).toEqual([
+      ["m1", "live"],
+      ["m2", "unreachable"],
+      ["m3", "waiting"],
+    ]);
+    expect(view.machines[1]!.unreachableReason).toMatch(/^no responder \(its ployzd is down/);
+    expect(view.machines[0]!.actors.length).toBeGreaterThan(0);
+    // m3 never answers: after the wait it is unreachable, not waiting forever.
+    await vi.advanceTimersByTimeAsync(6_000);
+    const later = feed.getState();
+    expect(topView(later.model, later.now).machines[2]!.liveness).toBe("unreachable");
+    feed.close();
+  });
+
+  it("asks a machine again once its snapshots went stale, and only the one it watches with --machine", async () => {
+    const fake = fakeClient(
+      async () => anOverview(Date.now(), { machines: [aMember("m1"), aMember("m2")] }),
+      async (machine) => aSnapshot(machine, Date.now(), { seq: Date.now() }),
+    );
+    const feed = startTopFeed(fake.client, { machine: "m2" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.asked()).toEqual(["m2"]);
+    await vi.advanceTimersByTimeAsync(4_000); // overviews at 2 and 4 s: m2's answer is fresh
+    expect(fake.asked()).toEqual(["m2"]);
+    await vi.advanceTimersByTimeAsync(2_000); // at 6 s it is 6 s old
+    expect(fake.asked()).toEqual(["m2", "m2"]);
+    feed.close();
+  });
+});
+
 describe("collectTopOnce", () => {
-  it("returns as soon as every member has published", async () => {
-    const fake = fakeClient(async () => anOverview(Date.now(), { machines: [aMember("m1"), aMember("m2")] }));
-    let done = false;
-    const once = collectTopOnce(fake.client, { waitMs: 10_000 }).then((s) => ((done = true), s));
-    await vi.advanceTimersByTimeAsync(100);
-    fake.publish(aSnapshot("m1", Date.now()));
-    await vi.advanceTimersByTimeAsync(100);
-    expect(done).toBe(false);
-    fake.publish(aSnapshot("m2", Date.now()));
-    const state = await once;
-    expect(state.now).toBe(T0 + 200);
-    expect(topView(state.model, state.now).machines.map((m) => m.reachable)).toEqual([true, true]);
+  it("asks every member at once and returns with their answers, subscribing to nothing", async () => {
+    const fake = fakeClient(
+      async () => anOverview(Date.now(), { machines: [aMember("m1"), aMember("m2")] }),
+      async (machine) => aSnapshot(machine, Date.now()),
+    );
+    const state = await collectTopOnce(fake.client);
+    expect(fake.asked()).toEqual(["m1", "m2"]);
+    expect(state.now).toBe(T0);
+    expect(topView(state.model, state.now).machines.map((m) => m.liveness)).toEqual(["live", "live"]);
     expect(fake.watchers()).toBe(0);
   });
 
-  it("shows a member that stays silent for the whole wait as unreachable", async () => {
-    const fake = fakeClient(async () => anOverview(Date.now(), { machines: [aMember("m1"), aMember("m2")] }));
-    const once = collectTopOnce(fake.client, { waitMs: 2_500 });
-    await vi.advanceTimersByTimeAsync(100);
-    fake.publish(aSnapshot("m1", Date.now()));
-    await vi.advanceTimersByTimeAsync(2_500);
-    const state = await once;
+  it("shows a member that cannot answer as unreachable, with why, without waiting for a heartbeat", async () => {
+    const fake = fakeClient(
+      async () => anOverview(Date.now(), { machines: [aMember("m1"), aMember("m2"), aMember("m3")] }),
+      async (machine) => {
+        if (machine === "m2") throw new NoResponderError("no responder");
+        if (machine === "m3") throw new RequestTimeoutError("the inspector of machine m3 did not answer within 2000 ms");
+        return aSnapshot(machine, Date.now());
+      },
+    );
+    const state = await collectTopOnce(fake.client);
     const view = topView(state.model, state.now);
-    expect(view.machines.map((m) => [m.id, m.reachable])).toEqual([
-      ["m1", true],
-      ["m2", false],
+    expect(view.machines.map((m) => [m.id, m.liveness, m.unreachableReason])).toEqual([
+      ["m1", "live", undefined],
+      ["m2", "unreachable", "no responder (its ployzd is down, or runs with --no-inspector)"],
+      ["m3", "unreachable", "asked for its actors: no answer within 2 s"],
     ]);
-    expect(view.header.machines).toMatchObject({ reachable: 1, total: 2 });
+    expect(view.header.machines).toMatchObject({ reachable: 1, waiting: 0, total: 3 });
+  });
+
+  it("with --machine asks only that machine, and says when the store cannot be read", async () => {
+    const fake = fakeClient(
+      async () => {
+        throw new Error("no responders for ployz.api.overview");
+      },
+      async (machine) => aSnapshot(machine, Date.now()),
+    );
+    const state = await collectTopOnce(fake.client, { machine: "m2" });
+    expect(fake.asked()).toEqual(["m2"]);
+    expect(state.model.overviewError?.message).toBe("no responders for ployz.api.overview");
+    expect(topView(state.model, state.now).machines.map((m) => [m.id, m.liveness])).toEqual([["m2", "live"]]);
   });
 });

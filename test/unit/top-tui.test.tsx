@@ -7,7 +7,7 @@ vi.hoisted(() => {
 
 import { render } from "ink-testing-library";
 import { describe, expect, it } from "vitest";
-import { applyActors, applyEvents, applyOverview, emptyTopModel, topView, type TopModel } from "../../model/top-model.ts";
+import { applyActors, applyAskFailed, applyAsking, applyEvents, applyOverview, emptyTopModel, topView, type TopModel } from "../../model/top-model.ts";
 import type { TopState } from "../../runtime/top-feed.ts";
 import { ActorList } from "../../tui/top/ActorList.tsx";
 import { Header } from "../../tui/top/Header.tsx";
@@ -151,6 +151,29 @@ describe("top's components (pure props → frames)", () => {
     const ui: UiState = { ...initialUiState, mode: "detail", selected: "m2/x:1" };
     const frame = lines(screen(troubledCluster(), ui, 80, 30).lastFrame());
     expect(frame).toContain("machine m2 is unreachable: this is its last known state");
+  });
+
+  it("the first frame: a member asked but not answered is waiting (yellow), one with no responder is unreachable with why", () => {
+    let model = applyOverview(emptyTopModel, anOverview(T0, { machines: [aMember("m1"), aMember("m2"), aMember("m3")] }), T0);
+    model = applyAsking(applyAsking(applyAsking(model, "m1", T0), "m2", T0), "m3", T0);
+    model = applyActors(model, aSnapshot("m1", T0), T0);
+    model = applyAskFailed(model, "m3", "no responder (its ployzd is down, or runs with --no-inspector)", T0);
+    const { lastFrame } = render(<TopScreen view={topView(model, T0)} ui={initialUiState} context="dev" width={120} height={23} />);
+    const frame = lines(lastFrame());
+    expect(frame[0]).toContain("machines 1/3 reachable, 1 waiting, 3 storage");
+    expect(frame.find((l) => l.startsWith("■ m2"))).toBe("■ m2 (eu, storage) — waiting for the first snapshot");
+    expect(frame.find((l) => l.startsWith("■ m3"))).toBe("■ m3 (eu, storage) — UNREACHABLE: no responder (its ployzd is down, or runs with --no-inspector)");
+    const waiting = lastFrame()!.split("\n").find((l) => plain(l).startsWith("■ m2"))!;
+    expect(waiting).toContain("\x1b[33m"); // yellow: not yet known, not red
+  });
+
+  it("a finished deploy leaves the tree; the header keeps its outcome under recent", () => {
+    const deploy = { sessionId: "x:40", id: "x:40", path: "deploy", src: "deploy", chart: "deploy", since: T0 - 3_000, context: { namespace: "demo", deployId: "d-12" } };
+    let model = applyActors(applyOverview(emptyTopModel, anOverview(T0), T0), aSnapshot("m1", T0 - 3_000, { seq: 1, actors: [...nodeActors(T0), { ...deploy, status: "done", state: "done" }] }), T0 - 3_000);
+    model = applyActors(model, aSnapshot("m1", T0, { seq: 2 }), T0);
+    const frame = lines(screen(model, initialUiState, 120).lastFrame());
+    expect(frame[3]).toBe("deploys none · recent demo done 3s ago · migrations none · leases none");
+    expect(frame.some((l) => l.startsWith("deploy "))).toBe(false);
   });
 
   it("the header shows a store that does not answer", () => {

@@ -6,6 +6,7 @@ import { namespaceReconcilerMachine } from "../../machines/namespace-reconciler.
 import { reconcilerMachine } from "../../machines/reconciler.ts";
 import { rollForwardMachine } from "../../machines/roll-forward.ts";
 import { routingConsumerMachine } from "../../machines/routing-consumer.ts";
+import { meshLinkMachine } from "../../machines/mesh-link.ts";
 import { meshPeerMachine } from "../../machines/mesh-peer.ts";
 import { nodeMachine } from "../../machines/node.ts";
 import { supervisedChildMachine } from "../../machines/supervised-child.ts";
@@ -18,6 +19,7 @@ export const STATECHARTS: Readonly<Record<string, AnyStateMachine>> = {
   [nodeMachine.id]: nodeMachine,
   [supervisedChildMachine.id]: supervisedChildMachine,
   [meshPeerMachine.id]: meshPeerMachine,
+  [meshLinkMachine.id]: meshLinkMachine,
   [deployMachine.id]: deployMachine,
   [deployLeaseMachine.id]: deployLeaseMachine,
   [rollForwardMachine.id]: rollForwardMachine,

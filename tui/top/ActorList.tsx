@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import { formatAge, formatEvent, type ActorRow, type MachineView } from "../../model/top-model.ts";
+import { formatAge, formatEvent, machineHealth, type ActorRow, type MachineView } from "../../model/top-model.ts";
 import { windowStart, type ListRow } from "./rows.ts";
 import { fit } from "./text.ts";
 
@@ -37,7 +37,7 @@ export function ActorList({ rows, selected, width, height }: ActorListProps) {
       <Text bold dimColor wrap="truncate-end">
         {titles}
       </Text>
-      {rows.length === 0 ? <Text dimColor>no machine has published its actors yet</Text> : null}
+      {rows.length === 0 ? <Text dimColor>reading the cluster's members, then asking each for its actors…</Text> : null}
       {visible.map((row) =>
         row.kind === "machine" ? (
           <MachineHeading key={row.key} machine={row.machine} width={width} />
@@ -53,21 +53,18 @@ export function ActorList({ rows, selected, width, height }: ActorListProps) {
 export function MachineHeading({ machine, width }: { machine: MachineView; width: number }) {
   const where = [machine.region, machine.storage ? "storage" : undefined, machine.member ? undefined : "not a member"].filter(Boolean).join(", ");
   const title = `■ ${machine.id}${where ? ` (${where})` : ""} — `;
-  const age = machine.lastSnapshotAgeMs;
-  const health = machine.reachable
-    ? `reachable, snapshot ${formatAge(age ?? 0)} ago`
-    : age === undefined
-      ? "UNREACHABLE: no snapshot since top started"
-      : `UNREACHABLE: last snapshot ${formatAge(age)} ago`;
+  const health = machineHealth(machine);
+  const color = machine.liveness === "live" ? "green" : machine.liveness === "waiting" ? "yellow" : "red";
   return (
     <Text wrap="truncate-end">
       <Text bold>{title}</Text>
-      <Text color={machine.reachable ? "green" : "red"} bold={!machine.reachable}>
+      <Text color={color} bold={machine.liveness === "unreachable"}>
         {fit(health, Math.max(0, width - title.length))}
       </Text>
     </Text>
   );
 }
+
 
 /** One actor's line. On an unreachable machine it is dim: the last known, not the current, state. */
 export function ActorLine({ actor, stale, selected, width }: { actor: ActorRow; stale: boolean; selected: boolean; width: number }) {

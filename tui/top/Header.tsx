@@ -18,12 +18,13 @@ export function headerHeight(header: TopHeader): number {
 /** The cluster at a glance: machines, regions, namespaces with head commits, work in flight. */
 export function Header({ header, now, width, context }: HeaderProps) {
   const { machines } = header;
-  const unreachable = machines.total - machines.reachable;
+  const unreachable = machines.total - machines.reachable - machines.waiting;
   const regions = header.regions.length ? header.regions.map((r) => `${r.name}: ${r.role}`).join(" · ") : "none";
   const namespaces = header.namespaces.length ? header.namespaces.map((n) => `${n.name} #${n.headSeq}`).join(" · ") : "none";
   const deploys = header.deploys.length
     ? header.deploys.map((d) => `${d.namespace} (${d.deployId} on ${d.machine}${d.phase ? `, ${d.phase.phase} ${d.phase.state}` : ""}${d.since ? `, ${formatAge(now - Date.parse(d.since))}` : ""})`).join(" · ")
     : "none";
+  const recent = header.recent.map((op) => `${op.namespace ?? op.kind} ${op.outcome} ${formatAge(op.agoMs)} ago`).join(" · ");
   const leases = header.leases.length ? header.leases.map((l) => `${l.key} → ${l.holder}`).join(" · ") : "none";
   const migrations = header.migrations.inFlight ? String(header.migrations.inFlight) : "none";
   const notes = [
@@ -37,8 +38,8 @@ export function Header({ header, now, width, context }: HeaderProps) {
         <Text bold>ployz top</Text>
         <Text dimColor>{` · ${context} · ${clockTime(now)} UTC · `}</Text>
         <Text>machines </Text>
-        <Text color={unreachable ? "red" : "green"} bold>{`${machines.reachable}/${machines.total}`}</Text>
-        <Text>{` reachable, ${machines.storage} storage`}</Text>
+        <Text color={unreachable ? "red" : machines.waiting ? "yellow" : "green"} bold>{`${machines.reachable}/${machines.total}`}</Text>
+        <Text>{` reachable${machines.waiting ? `, ${machines.waiting} waiting` : ""}, ${machines.storage} storage`}</Text>
         {notes.length ? <Text color="yellow">{` · ${notes.join(", ")}`}</Text> : null}
       </Text>
       <Text wrap="truncate-end">
@@ -52,6 +53,8 @@ export function Header({ header, now, width, context }: HeaderProps) {
       <Text wrap="truncate-end">
         <Text dimColor>deploys </Text>
         <Text color={header.deploys.length ? "cyan" : undefined}>{deploys}</Text>
+        {recent ? <Text dimColor> · recent </Text> : null}
+        {recent || null}
         <Text dimColor> · migrations </Text>
         {migrations}
         <Text dimColor> · leases </Text>

@@ -22,7 +22,7 @@ export function HelpView({ width }: { width: number }) {
         </Text>
       ))}
       <Text> </Text>
-      <Text wrap="wrap">A machine whose inspector has not published for 5 s is shown UNREACHABLE with the age of its last snapshot; its actors are dimmed: that is their last known state, not their state now.</Text>
+      <Text wrap="wrap">top asks every machine for its actors when it starts; one that has not answered yet is "waiting for the first snapshot". A machine that cannot answer (no responder, no answer in 2 s), or whose inspector has not published for 5 s, is shown UNREACHABLE with why and the age of its last snapshot; its actors are dimmed: that is their last known state, not their state now. Finished deploys leave the tree after 5 s; the header keeps them under "recent".</Text>
       <Text wrap="wrap">RST counts the restarts of a supervised actor; red is failed or in error, yellow is backing off.</Text>
       <Text dimColor>any key closes this help</Text>
     </Box>

@@ -4,7 +4,7 @@ import { clip } from "./text.ts";
 
 /** Choose one machine to show, or every one. Line 0 is "every machine". */
 export function MachinePicker({ machines, index, width }: { machines: readonly MachineView[]; index: number; width: number }) {
-  const lines = ["every machine", ...machines.map((m) => `${m.id}${m.region ? ` (${m.region})` : ""}${m.reachable ? "" : " — unreachable"}`)];
+  const lines = ["every machine", ...machines.map((m) => `${m.id}${m.region ? ` (${m.region})` : ""}${m.liveness === "live" ? "" : m.liveness === "waiting" ? " — waiting" : " — unreachable"}`)];
   return (
     <Box flexDirection="column" width={width}>
       <Text bold>show which machine? (enter picks, esc cancels)</Text>

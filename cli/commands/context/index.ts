@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from "yargs";
 import { importCredentials } from "../../../runtime/context.ts";
-import type { GlobalArgs } from "../../args.ts";
+import type { CommandBody, GlobalArgs } from "../../args.ts";
 import { printJson, printLines } from "../../output.ts";
 
 interface ImportArgs extends GlobalArgs {
@@ -20,9 +20,7 @@ const importCommand: CommandModule<GlobalArgs, ImportArgs> = {
   },
 };
 
-export const contextCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: "context <command>",
-  describe: "the clusters and identities this account can use",
+export const contextCommand: CommandBody<GlobalArgs> = {
   builder: (y) => y.command(importCommand).demandCommand(1),
   handler: () => {},
 };

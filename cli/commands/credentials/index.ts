@@ -4,7 +4,7 @@ import { MAX_CREDENTIAL_LIFETIME_MS, type CredentialFile } from "../../../model/
 import { parseDuration } from "../../../model/duration.ts";
 import { InvalidArgumentError } from "../../../model/errors.ts";
 import { CREDENTIAL_ROLES, type CredentialRole } from "../../../model/roles.ts";
-import { withClient, type GlobalArgs } from "../../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../../args.ts";
 import { printJson, printLines, table } from "../../output.ts";
 
 interface CreateArgs extends GlobalArgs {
@@ -83,9 +83,7 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
   },
 };
 
-export const credentialsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: "credentials <command>",
-  describe: "credentials for other people and agents, each with a role",
+export const credentialsCommand: CommandBody<GlobalArgs> = {
   builder: (y) => y.command(create).command(ls).command(revoke).demandCommand(1),
   handler: () => {},
 };

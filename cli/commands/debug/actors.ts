@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { formatAge, formatEvent, topView } from "../../../model/top-model.ts";
+import { formatAge, formatEvent, machineHealth, topView } from "../../../model/top-model.ts";
 import { collectTopOnce } from "../../../runtime/top-feed.ts";
 import { withClient, type GlobalArgs } from "../../args.ts";
 import { printJson, printLines, table } from "../../output.ts";
@@ -22,6 +22,8 @@ export const debugActorsCommand: CommandModule<GlobalArgs, ActorsArgs> = {
         machines: machines.map((m) => ({
           machine: m.id,
           reachable: m.reachable,
+          liveness: m.liveness,
+          ...(m.unreachableReason ? { unreachableReason: m.unreachableReason } : {}),
           lastSnapshotAgeMs: m.lastSnapshotAgeMs ?? null,
           actors: m.actors.map(({ events: _events, prefix: _prefix, ...actor }) => actor),
         })),
@@ -29,11 +31,7 @@ export const debugActorsCommand: CommandModule<GlobalArgs, ActorsArgs> = {
     }
     const lines: string[] = [];
     for (const m of machines) {
-      lines.push(
-        m.reachable
-          ? `${m.id}: ${m.actors.length} actors`
-          : `${m.id}: UNREACHABLE (${m.lastSnapshotAgeMs === undefined ? "no snapshot" : `last snapshot ${formatAge(m.lastSnapshotAgeMs)} ago`})`,
-      );
+      lines.push(m.reachable ? `${m.id}: ${m.actors.length} actors` : `${m.id}: ${machineHealth(m)}`);
       if (m.actors.length === 0) continue;
       lines.push(
         table(

@@ -12,18 +12,22 @@ export const dataDirOption = <T>(y: Argv<T>) =>
 
 interface UpArgs extends DevArgs {
   "fault-injection": boolean;
+  "dns-port": number | undefined;
 }
 
 /** `ployzctl dev up`: a one-machine cluster on this computer. */
 export const devUpCommand: CommandModule<GlobalArgs, UpArgs> = {
   command: "up",
   describe: "start a one-machine Ployz cluster on this computer (idempotent)",
-  builder: (y) => dataDirOption(y).option("fault-injection", { type: "boolean", default: false, describe: "allow `debug crash` (tests)" }),
+  builder: (y) =>
+    dataDirOption(y)
+      .option("fault-injection", { type: "boolean", default: false, describe: "allow `debug crash` (tests)" })
+      .option("dns-port", { type: "number", describe: "cluster DNS port on first start (default 53; 0: a free one, when another cluster on this computer has 53)" }),
   handler: async (args) => {
     const result = await devUp({
       dataDir: resolveDevDataDir(process.env, args["data-dir"]),
       env: process.env,
-      ...(args["fault-injection"] ? { extraArgs: ["--fault-injection"] } : {}),
+      extraArgs: [...(args["fault-injection"] ? ["--fault-injection"] : []), ...(args["dns-port"] !== undefined ? ["--dns-port", String(args["dns-port"])] : [])],
     });
     if (args.json) return printJson(result);
     printLines(

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { withClient, type GlobalArgs } from "../../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../../args.ts";
 import { formatBytes, printJson, printLines } from "../../output.ts";
 
 interface PushArgs extends GlobalArgs {
@@ -17,9 +17,7 @@ const imagePush: CommandModule<GlobalArgs, PushArgs> = {
   },
 };
 
-export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: "image <command>",
-  describe: "the cluster's image store",
+export const imageCommand: CommandBody<GlobalArgs> = {
   builder: (y) => y.command(imagePush).demandCommand(1),
   handler: () => {},
 };

@@ -1,10 +1,7 @@
-import type { CommandModule } from "yargs";
-import type { GlobalArgs } from "../../args.ts";
+import type { CommandBody, GlobalArgs } from "../../args.ts";
 import { machineLsCommand } from "./ls.ts";
 
-export const machineCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: "machine <command>",
-  describe: "the cluster's machines",
+export const machineCommand: CommandBody<GlobalArgs> = {
   builder: (y) => y.command(machineLsCommand).demandCommand(1),
   handler: () => {},
 };

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from "yargs";
 import { InvalidArgumentError } from "../../../model/errors.ts";
-import { withClient, type GlobalArgs } from "../../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../../args.ts";
 import { printJson, printLines, progressOn } from "../../output.ts";
 import { namespaceAllowBindCommand } from "./allow-bind.ts";
 import { namespaceBindsCommand } from "./binds.ts";
@@ -41,9 +41,7 @@ const namespaceRm: CommandModule<GlobalArgs, NamespaceRmArgs> = {
   },
 };
 
-export const namespaceCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: "namespace <command>",
-  describe: "namespaces and what they may use of a machine",
+export const namespaceCommand: CommandBody<GlobalArgs> = {
   builder: (y) => y.command(namespaceRm).command(namespaceBindsCommand).command(namespaceAllowBindCommand).command(namespaceDisallowBindCommand).demandCommand(1),
   handler: () => {},
 };

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from "yargs";
 import { REGION_ROLES, type RegionRole } from "../../../model/region.ts";
-import { withClient, type GlobalArgs } from "../../args.ts";
+import { withClient, type CommandBody, type GlobalArgs } from "../../args.ts";
 import { printJson, printLines, table } from "../../output.ts";
 
 interface RegionSetArgs extends GlobalArgs {
@@ -31,9 +31,7 @@ const regionLs: CommandModule<GlobalArgs, GlobalArgs> = {
   },
 };
 
-export const regionCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: "region <command>",
-  describe: "regions and their roles",
+export const regionCommand: CommandBody<GlobalArgs> = {
   builder: (y) => y.command(regionSet).command(regionLs).demandCommand(1),
   handler: () => {},
 };

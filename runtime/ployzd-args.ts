@@ -1,0 +1,134 @@
+import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "../model/errors.ts";
+
+/**
+ * `ployzd`'s command line, parsed with node:util rather than yargs: the daemon's start is
+ * measured against a bare nats-server's, and yargs cost it about 15 ms (loading, parsing, and
+ * rendering its help text on every run). One table below gives both the parser and `--help`.
+ */
+
+interface OptionSpec {
+  /** `port`: 0–65535; `number`: a non-negative integer. */
+  type: "string" | "port" | "number" | "boolean";
+  describe: string;
+  /** Shown in --help; applied when the option is absent. */
+  default?: string | number | boolean;
+  /** Needs this other option too (`--acme-ca` means nothing without `--acme-directory`). */
+  implies?: string;
+}
+
+/** Every option of `ployzd run`. A boolean that defaults to true is turned off with `--no-<name>`. */
+export const RUN_OPTIONS = {
+  "data-dir": { type: "string", describe: "where this machine keeps its state (default: ~/.local/share/ployz/dev)" },
+  "machine-id": { type: "string", describe: "id on first start (default: host name + random suffix)" },
+  region: { type: "string", describe: "region on first start (default: local)" },
+  zone: { type: "string", describe: "availability zone on first start" },
+  "nats-port": { type: "port", describe: "NATS client port on first start (default: a free one)" },
+  "gateway-port": { type: "port", describe: "gateway HTTP port on first start (default: a free one)" },
+  "gateway-https-port": { type: "port", describe: "gateway HTTPS port on first start (default: a free one)" },
+  "acme-directory": { type: "string", describe: "ACME directory URL to order certificates for `tls: acme` routes from (kept in machine.json)" },
+  "acme-ca": { type: "string", describe: "PEM file of a CA to trust for the ACME directory's own HTTPS (e.g. a test server's)", implies: "acme-directory" },
+  "acme-email": { type: "string", describe: "contact address for the ACME account", implies: "acme-directory" },
+  "dns-port": { type: "port", describe: "cluster DNS port on first start (default 53; 0: a free one)" },
+  "metrics-port": { type: "port", describe: "Prometheus metrics on 127.0.0.1:PORT (/metrics, /metrics/caddy); 0: off (default: a free port on first start; kept in machine.json, e.g. 9469 on a fleet)" },
+  "fault-injection": { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" },
+  "drain-ms": { type: "number", default: 500, describe: "how long a replaced instance keeps serving once routing moved past it" },
+  "reconcile-interval-ms": { type: "number", default: 30_000, describe: "how often each namespace is reconciled without a commit or container event" },
+  inspect: { type: "boolean", default: false, describe: "forward XState inspection to the Stately inspector (browser)" },
+  "inspect-url": { type: "string", default: "ws://127.0.0.1:8080", describe: "the Stately inspector's WebSocket bridge, with --inspect" },
+  inspector: { type: "boolean", default: true, describe: "publish actor snapshots for `ployz top` (--no-inspector to measure their cost)" },
+} as const satisfies Record<string, OptionSpec>;
+
+type RunOptionName = keyof typeof RUN_OPTIONS;
+type ValueOf<S> = S extends { type: "port" | "number" } ? number : S extends { type: "boolean" } ? boolean : string;
+/** The options of `ployzd run`, by name; those without a default may be absent. */
+export type RunArgs = {
+  [K in RunOptionName]: (typeof RUN_OPTIONS)[K] extends { default: string | number | boolean } ? ValueOf<(typeof RUN_OPTIONS)[K]> : ValueOf<(typeof RUN_OPTIONS)[K]> | undefined;
+};
+
+/** What the command line asks for. */
+export type PloyzdCommand =
+  | { command: "run"; args: RunArgs }
+  | { command: "version"; json: boolean }
+  /** The cluster DNS process, which `ployzd run` starts (not listed in --help). */
+  | { command: "dns"; config: string }
+  | { command: "help"; text: string };
+
+const COMMANDS = {
+  run: "run this machine's node daemon in the foreground",
+  version: "print the version, and whether this ployzd runs from the bundle (--json)",
+} as const;
+
+/** Parses `argv` (without node and the script); a mistake is an InvalidArgumentError saying what is wrong. */
+export function parsePloyzdArgs(argv: readonly string[]): PloyzdCommand {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") return { command: "help", text: mainHelp() };
+  if (command === "--version") return { command: "version", json: false };
+  if (command === "version") {
+    const { values } = parse(rest, { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, "version");
+    if (values.help) return { command: "help", text: `ployzd version [--json]\n\n${COMMANDS.version}\n` };
+    return { command: "version", json: values.json === true };
+  }
+  if (command === "dns") {
+    const { values } = parse(rest, { config: { type: "string" } }, "dns");
+    if (typeof values.config !== "string" || values.config === "") throw new InvalidArgumentError("ployzd dns needs --config FILE (ployzd run starts it)");
+    return { command: "dns", config: values.config };
+  }
+  if (command !== "run") throw new InvalidArgumentError(`no command ${JSON.stringify(command)}: say \`ployzd run\` (see ployzd --help)`);
+
+  const config: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
+  for (const [name, spec] of Object.entries(RUN_OPTIONS) as Array<[string, OptionSpec]>) {
+    config[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
+    if (spec.type === "boolean" && spec.default === true) config[`no-${name}`] = { type: "boolean" };
+  }
+  const { values } = parse(rest, config, "run");
+  if (values.help) return { command: "help", text: runHelp() };
+  const args: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(RUN_OPTIONS) as Array<[string, OptionSpec]>) {
+    const raw = values[name];
+    if (spec.type === "boolean") args[name] = values[`no-${name}`] === true ? false : raw === true ? true : (spec.default ?? false);
+    else if (raw === undefined) args[name] = spec.default;
+    else if (spec.type === "port") args[name] = toPort(name, raw as string);
+    else if (spec.type === "number") args[name] = toCount(name, raw as string);
+    else args[name] = raw;
+    if (spec.implies && raw !== undefined && values[spec.implies] === undefined) {
+      throw new InvalidArgumentError(`--${name} needs --${spec.implies} too`);
+    }
+  }
+  return { command: "run", args: args as RunArgs };
+}
+
+function parse(args: readonly string[], options: Record<string, { type: "string" | "boolean"; short?: string }>, command: string) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
+  } catch (error) {
+    // node:util says e.g. "Unknown option '--datadir'"; keep its words, point at the help.
+    throw new InvalidArgumentError(`${(error as Error).message} (see ployzd ${command} --help)`, { cause: error });
+  }
+}
+
+function toPort(name: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(value) || value < 0 || value > 65_535) throw new InvalidArgumentError(`--${name} needs a port number (0–65535), not ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function toCount(name: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`--${name} needs a whole number, not ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function mainHelp(): string {
+  const commands = Object.entries(COMMANDS).map(([name, describe]) => `  ployzd ${name.padEnd(8)} ${describe}`);
+  return ["ployzd <command>", "", "Commands:", ...commands, "", "Options:", "  --version  the version", "  --help     this help", ""].join("\n");
+}
+
+function runHelp(): string {
+  const lines = (Object.entries(RUN_OPTIONS) as Array<[string, OptionSpec]>).map(([name, spec]) => {
+    const flag = spec.type === "boolean" ? (spec.default === true ? `--[no-]${name}` : `--${name}`) : `--${name} ${spec.type === "port" || spec.type === "number" ? "N" : "VALUE"}`;
+    const fallback = spec.default !== undefined && spec.type !== "boolean" ? ` [default: ${String(spec.default)}]` : "";
+    return `  ${flag.padEnd(30)} ${spec.describe}${fallback}`;
+  });
+  return ["ployzd run [options]", "", COMMANDS.run, "", "Options:", ...lines, ""].join("\n");
+}
