@@ -30,6 +30,7 @@ export const RUN_OPTIONS = {
   "acme-ca": { type: "string", describe: "PEM file of a CA to trust for the ACME directory's own HTTPS (e.g. a test server's)", implies: "acme-directory" },
   "acme-email": { type: "string", describe: "contact address for the ACME account", implies: "acme-directory" },
   "dns-port": { type: "port", describe: "cluster DNS port on first start (default 53; 0: a free one)" },
+  "metrics-port": { type: "port", describe: "Prometheus metrics on 127.0.0.1:PORT (/metrics, /metrics/caddy); 0: off (default: a free port on first start; kept in machine.json, e.g. 9469 on a fleet)" },
   "fault-injection": { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" },
   "drain-ms": { type: "number", default: 500, describe: "how long a replaced instance keeps serving once routing moved past it" },
   "reconcile-interval-ms": { type: "number", default: 30_000, describe: "how often each namespace is reconciled without a commit or container event" },

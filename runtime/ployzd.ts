@@ -58,6 +58,7 @@ async function run(args: RunArgs): Promise<void> {
       ...(args["nats-port"] ? { natsPort: args["nats-port"] } : {}),
       ...(args["gateway-port"] !== undefined ? { gatewayPort: args["gateway-port"] } : {}),
       ...(args["dns-port"] !== undefined ? { dnsPort: args["dns-port"] } : {}),
+      ...(args["metrics-port"] !== undefined ? { metricsPort: args["metrics-port"] } : {}),
       ...(args["gateway-https-port"] !== undefined ? { gatewayHttpsPort: args["gateway-https-port"] } : {}),
       ...(args["acme-directory"]
         ? { acme: { directory: args["acme-directory"], ...(args["acme-ca"] ? { caFile: args["acme-ca"] } : {}), ...(args["acme-email"] ? { email: args["acme-email"] } : {}) } }

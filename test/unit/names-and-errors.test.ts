@@ -25,6 +25,7 @@ import {
   DaemonStoppingError,
   PermissionDeniedError,
   AlreadyExistsError,
+  ExecSessionLostError,
   CommandFailedError,
   SubnetPoolExhaustedError,
   NatsServerMissingError,
@@ -120,6 +121,7 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [DaemonStoppingError, "daemon-stopping"],
   [PermissionDeniedError, "permission-denied"],
   [AlreadyExistsError, "already-exists"],
+  [ExecSessionLostError, "exec-lost"],
   [CommandFailedError, "command-failed"],
   [SubnetPoolExhaustedError, "subnet-pool-exhausted"],
 ];
