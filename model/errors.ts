@@ -187,6 +187,11 @@ export class AlreadyExistsError extends PloyzError {
   override readonly code = "already-exists";
 }
 
+/** An exec session ended without its command's exit code: the participant or the connection went away. */
+export class ExecSessionLostError extends PloyzError {
+  override readonly code = "exec-lost";
+}
+
 /** A program Ployz ran (ip, wg, iptables, dockerd…) failed; the message names the command and what it said. */
 export class CommandFailedError extends PloyzError {
   override readonly code = "command-failed";
@@ -236,6 +241,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "daemon-stopping": DaemonStoppingError,
   "permission-denied": PermissionDeniedError,
   "already-exists": AlreadyExistsError,
+  "exec-lost": ExecSessionLostError,
   "command-failed": CommandFailedError,
   "subnet-pool-exhausted": SubnetPoolExhaustedError,
   "invite-refused": InviteRefusedError,

@@ -36,6 +36,8 @@ import { startNodeSystem, type NodeSystem } from "./node-system.ts";
 import { dataPaths, PLOYZD_SCRIPT } from "./paths.ts";
 import { assertPortFree, freePort, isAlive } from "./process.ts";
 import { declareStore } from "./store.ts";
+import { createNodeMetrics } from "./metrics.ts";
+import { startMetricsServer } from "./metrics-server.ts";
 import { VERSION } from "./version.ts";
 
 export interface DaemonOptions {
@@ -50,6 +52,8 @@ export interface DaemonOptions {
   gatewayHttpsPort?: number;
   /** Where to order certificates for `tls: acme` routes; saved in machine.json, used until changed. */
   acme?: { directory: string; caFile?: string; email?: string };
+  /** The metrics listener's port, saved in machine.json (changed when given again); 0 turns it off; absent on first start: a free one, like the other ports. */
+  metricsPort?: number;
   /** Cluster DNS port on first start (default 53, so containers can use it; 0: a free one). */
   dnsPort?: number;
   /** This machine's WireGuard endpoint on the underlay (`host:port`): switches the mesh on (saved in machine.json). */
@@ -126,6 +130,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       let port = options.gatewayHttpsPort || (await freePort("127.0.0.1"));
       while (taken.includes(port)) port = await freePort("127.0.0.1");
       config.gateway.httpsPort = port;
+      saveNodeConfig(paths, config);
+    }
+    if (!config.metrics || (options.metricsPort !== undefined && options.metricsPort !== config.metrics.port)) {
+      config.metrics = { host: "127.0.0.1", port: options.metricsPort ?? (await freePort("127.0.0.1")) };
       saveNodeConfig(paths, config);
     }
     if (options.acme) {
@@ -350,6 +358,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log.info({ url: stately.url }, "forwarding XState inspection to the Stately inspector");
       cleanup.push(() => stately.stop());
     }
+    const metrics = createNodeMetrics(config.machineId);
     node = startNodeSystem({
       nc,
       store,
@@ -388,10 +397,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       reconcileIntervalMs: options.reconcileIntervalMs ?? 30_000,
       ...(stately ? { inspect: stately.inspect } : {}),
       ...(options.inspector === false ? { inspector: false } : {}),
+      metrics,
     });
     const running = node;
     cleanup.push(() => running.stop());
     await running.ready;
+    let metricsUrl: string | undefined;
+    if (config.metrics.port !== 0) {
+      const server = await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, registry: metrics.registry, caddyMetrics: () => caddy.admin.metrics(), log });
+      cleanup.push(() => server.close());
+      metricsUrl = server.url;
+      log.info({ url: `${server.url}/metrics` }, "serving metrics");
+    }
 
     const info: ClientInfo = {
       machineId: config.machineId,
@@ -404,6 +421,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       gateway: `http://${caddy.httpAddress}`,
       gatewayHttps: `https://${httpsAddress}`,
       dns: `${config.dns.host}:${config.dns.port}`,
+      ...(metricsUrl ? { metrics: metricsUrl } : {}),
     };
     writeFileAtomic(paths.clientInfo, `${JSON.stringify(info, null, 2)}\n`, 0o600);
     cleanup.push(() => rmSync(paths.clientInfo, { force: true }));

@@ -67,6 +67,8 @@ export const nodeConfigSchema = z
       .object({ cluster: z.string(), inviter: z.string(), at: z.string(), hubs: z.array(machineRecordSchema).min(1) })
       .strict()
       .optional(),
+    /** The Prometheus metrics listener (`/metrics`, `/metrics/caddy`); port 0: off. */
+    metrics: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }).strict().optional(),
     /** The cluster DNS server: the bridge address (containers reach it there) and port. */
     dns: z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict().optional(),
     createdAt: z.string(),

@@ -41,6 +41,10 @@ import { LEAF_PORT } from "./nats/config.ts";
 import { createParticipant } from "../actors/participant/participant.ts";
 import { registerMachine } from "../actors/store/machines.ts";
 import { recordNodeStatus } from "../actors/store/node-status.ts";
+import { eventsVerbs } from "../actors/api/events-verbs.ts";
+import { registerNodeSources, type NodeMetrics } from "./metrics.ts";
+import { logsVerbs } from "../actors/api/logs-verbs.ts";
+import { subjects } from "../model/subjects.ts";
 import { meshPeerMachine, type MeshPeerInput, type MeshSettings } from "../machines/mesh-peer.ts";
 import { meshStatus, type MeshPeerSnapshot } from "../machines/mesh-status.ts";
 import type { MeshObservation } from "../model/mesh-observation.ts";
@@ -82,6 +86,8 @@ export interface NodeSystemDeps {
   inspect?: (event: InspectionEvent) => void;
   /** `false` (`ployzd run --no-inspector`): no actor table, nothing on `ployz.actors.<id>`; for measuring its cost. */
   inspector?: boolean;
+  /** This node's Prometheus metrics (runtime/metrics.ts); the node feeds them and is read at scrape. */
+  metrics: NodeMetrics;
   /**
    * This machine's WireGuard: meshPeer keeps the interface's peers and routes in line with KV
    * machines. Absent (one dev machine): meshPeer only follows membership.
@@ -197,7 +203,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
   const inviteSecrets = inviteSecretsIn(deps.join?.secretsDir ?? join(deps.dataDir, "invites"));
   const timing = deployTiming(deps.drainMs);
   const incarnation = randomBytes(6).toString("hex");
-  const effects: DeployEffectsDeps = { nc, store: deployStore, images: store.images, participants, machineId, incarnation, log, faults: deps.faults, hostPaths: deps.hostPaths };
+  const effects: DeployEffectsDeps = { nc, store: deployStore, images: store.images, participants, machineId, incarnation, log, faults: deps.faults, hostPaths: deps.hostPaths, metrics: deps.metrics };
 
   const supervise = (child: AnyActorLogic) =>
     supervisedChildMachine.provide({ actors: { child: child as never } });
@@ -220,7 +226,9 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       participant: supervise(
         createParticipant({
           nc,
+          onAnswered: (verb, seconds, ok) => deps.metrics.requestAnswered("participant", verb, seconds, ok),
           jsm: store.jsm,
+          js: store.js,
           clusterId: store.clusterId,
           docker: deps.docker,
           locks: store.kv.locks,
@@ -254,6 +262,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               startedAt,
               log,
               observeTimeoutMs: 2_000,
+              onAnswered: (verb, seconds, ok) => deps.metrics.requestAnswered("api", verb, seconds, ok),
               verbs: (run) => ({
                 ...deployVerbs({ nc, store: deployStore, participants, machineId, incarnation, timing, newDeployId, log }, run),
                 ...credentialVerbs({ credentials: store.kv.credentials, machineId, whenApplied: (record) => deps.access.whenApplied(record) }),
@@ -266,6 +275,8 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
                   ...(deps.join ? { join: { address: deps.join.address, wireguardKey: deps.join.wireguardKey } } : {}),
                   secrets: inviteSecrets,
                 }),
+                ...eventsVerbs({ js: store.js, jsm: store.jsm }),
+                ...logsVerbs({ nc, instances: store.kv.instances }),
                 ...overviewVerbs({ jsm: store.jsm, machines: store.kv.machines, regions: store.kv.regions, namespaces: store.kv.namespaces, leases: store.kv.leases, machineId }),
               }),
             }),
@@ -273,7 +284,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           },
         }),
       ),
-      reconciler: supervise(provideReconciler({ ...effects, timing, intervalMs: deps.reconcileIntervalMs })),
+      reconciler: supervise(provideReconciler({ ...effects, timing, intervalMs: deps.reconcileIntervalMs, reconcilerMetrics: deps.metrics })),
       inspector: supervise(
         inspecting
           ? createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })
@@ -330,6 +341,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               tls: store.kv.tls,
               machineId,
               ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
+              recordOrder: async (record) => void (await store.js.publish(subjects.certificateStatus(machineId), JSON.stringify(record))),
               log: log.child({ actor: "gateway" }),
             }),
           },
@@ -412,6 +424,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
   });
 
   actor.start();
+  registerNodeSources(deps.metrics, { children, routing: routingStatus, natsRoundTrip: async () => (await nc.rtt()) / 1000 });
 
   return {
     actor,

@@ -34,6 +34,7 @@ export const RUN_OPTIONS = {
   "wireguard-interface": { type: "string", describe: "the WireGuard interface's name with --endpoint (default ployz0)", implies: "endpoint" },
   "join-listen": { type: "string", describe: "where the join listener binds with --endpoint (default: the endpoint's host)", implies: "endpoint" },
   subnet: { type: "string", describe: "the workload subnet to claim on first start (dockerd's bridge uses it; default: the first free one of 10.210.0.0/16)" },
+  "metrics-port": { type: "port", describe: "Prometheus metrics on 127.0.0.1:PORT (/metrics, /metrics/caddy); 0: off (default: a free port on first start; kept in machine.json, e.g. 9469 on a fleet)" },
   "fault-injection": { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" },
   "drain-ms": { type: "number", default: 500, describe: "how long a replaced instance keeps serving once routing moved past it" },
   "reconcile-interval-ms": { type: "number", default: 30_000, describe: "how often each namespace is reconciled without a commit or container event" },

@@ -83,6 +83,7 @@ async function run(args: RunArgs): Promise<void> {
       ...(args["wireguard-interface"] ? { wireguardInterface: args["wireguard-interface"] } : {}),
       ...(args["join-listen"] ? { joinListen: args["join-listen"] } : {}),
       ...(args.subnet ? { subnet: args.subnet } : {}),
+      ...(args["metrics-port"] !== undefined ? { metricsPort: args["metrics-port"] } : {}),
       ...(args["gateway-https-port"] !== undefined ? { gatewayHttpsPort: args["gateway-https-port"] } : {}),
       ...(args["acme-directory"]
         ? { acme: { directory: args["acme-directory"], ...(args["acme-ca"] ? { caFile: args["acme-ca"] } : {}), ...(args["acme-email"] ? { email: args["acme-email"] } : {}) } }
