@@ -202,6 +202,16 @@ export class SubnetPoolExhaustedError extends PloyzError {
   override readonly code = "subnet-pool-exhausted";
 }
 
+/** A join token that cannot be used: forged or altered, expired, already used, or from another cluster. */
+export class InviteRefusedError extends PloyzError {
+  override readonly code = "invite-refused";
+}
+
+/** Something the next issue brings (growing the store) was asked for. */
+export class NotYetSupportedError extends PloyzError {
+  override readonly code = "not-yet-supported";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -234,6 +244,8 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "exec-lost": ExecSessionLostError,
   "command-failed": CommandFailedError,
   "subnet-pool-exhausted": SubnetPoolExhaustedError,
+  "invite-refused": InviteRefusedError,
+  "not-yet-supported": NotYetSupportedError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

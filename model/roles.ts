@@ -76,15 +76,19 @@ function readStream(stream: string): string[] {
   );
 }
 const readKv = (bucket: string) => readStream(`KV_${bucket}`);
-const writeKv = (bucket: string) => [...readKv(bucket), `$KV.${bucket}.>`];
+/** KV writes: `$KV.<bucket>.>`, which a client on a leaf node sends as `$JS.ployz.API.$KV.<bucket>.>` (the domain's mapping). */
+const writeKv = (bucket: string) => [...readKv(bucket), `$KV.${bucket}.>`, `$JS.${JETSTREAM_DOMAIN}.API.$KV.${bucket}.>`];
 const readObjects = (store: string) => readStream(`OBJ_${store}`);
 const writeObjects = (store: string) => [...readObjects(store), `$O.${store}.>`];
 
 /** What every client of the store needs: the account's JetStream info and flow control of consumers. */
 const JS_CLIENT = [...jsApi("INFO"), "$JS.FC.>", "$JS.ACK.>"];
 
-/** The KV buckets a machine writes: deploys, routing, membership, credentials, certificates, service secrets (migrations, clean-up). */
-const MACHINE_KV = ["meta", "machines", "regions", "namespaces", "instances", "leases", "locks", "claims", "secrets", "tls", "credentials", "policy"];
+/**
+ * The KV buckets a machine writes: deploys, routing, membership, credentials, certificates, service
+ * secrets (migrations, clean-up), and joining (invites; mesh: subnet allocations and the leaf secret).
+ */
+const MACHINE_KV = ["meta", "machines", "regions", "namespaces", "instances", "leases", "locks", "claims", "secrets", "tls", "credentials", "policy", "invites", "mesh"];
 
 export function permissionsFor(identity: Identity): NatsPermissions {
   const inbox = `${inboxPrefix(identity)}.>`;

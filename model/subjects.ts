@@ -30,6 +30,7 @@ export const API_VERBS = [
   "ping",
   "status",
   "machine.ls",
+  "machine.invite",
   "deploy",
   "ps",
   "history",

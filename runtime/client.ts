@@ -41,6 +41,7 @@ const DEPLOY_TIMEOUT_MS = 15 * 60_000;
 import { readIdentity } from "./keys.ts";
 import { connectNats } from "./nats/connect.ts";
 import { inboxPrefix } from "../model/roles.ts";
+import { inviteReplySchema, type InviteReply, type InviteRequest } from "../model/invite.ts";
 import { credentialCreatedSchema, credentialListSchema, credentialRevokedSchema, type CreateCredentialRequest, type CredentialList } from "../model/credentials.ts";
 
 /** Everything the CLI and TUI may ask of a cluster. Commands use only this. */
@@ -78,6 +79,8 @@ export interface PloyzClient {
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
   regionLs(): Promise<RegionLsReply>;
   routes(): Promise<ClusterRoutes>;
+  /** `machine invite`: a one-time join token for a new machine (the answering machine serves the join). */
+  inviteMachine(request: InviteRequest): Promise<InviteReply>;
   createCredential(request: CreateCredentialRequest): Promise<z.infer<typeof credentialCreatedSchema>>;
   listCredentials(): Promise<CredentialList>;
   revokeCredential(name: string): Promise<z.infer<typeof credentialRevokedSchema>>;
@@ -309,6 +312,9 @@ class NatsClient implements PloyzClient {
       },
     });
     return () => sub.unsubscribe();
+  }
+  inviteMachine(request: InviteRequest) {
+    return this.api("machine.invite", inviteReplySchema, request);
   }
   createCredential(request: CreateCredentialRequest) {
     return this.api("credentials.create", credentialCreatedSchema, request);

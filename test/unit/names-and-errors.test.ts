@@ -28,6 +28,8 @@ import {
   ExecSessionLostError,
   CommandFailedError,
   SubnetPoolExhaustedError,
+  InviteRefusedError,
+  NotYetSupportedError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -124,6 +126,8 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [ExecSessionLostError, "exec-lost"],
   [CommandFailedError, "command-failed"],
   [SubnetPoolExhaustedError, "subnet-pool-exhausted"],
+  [InviteRefusedError, "invite-refused"],
+  [NotYetSupportedError, "not-yet-supported"],
 ];
 
 describe("errors", () => {
