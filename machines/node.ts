@@ -2,7 +2,7 @@ import { assign, fromPromise, setup } from "xstate";
 import { supervisedChildMachine } from "./supervised-child.ts";
 
 /** The long-lived children every node supervises, in start order. */
-export const NODE_CHILDREN = ["participant", "api", "reconciler", "inspector", "meshPeer", "access", "gateway", "dns"] as const;
+export const NODE_CHILDREN = ["participant", "api", "reconciler", "inspector", "meshPeer", "access", "joinListener", "gateway", "dns"] as const;
 export type NodeChildName = (typeof NODE_CHILDREN)[number];
 
 export interface NodeInput {
@@ -52,6 +52,8 @@ export const nodeMachine = setup({
     meshPeer: supervisedChildMachine,
     /** Keeps who this machine's nats-server admits in line with KV machines and KV credentials. */
     access: supervisedChildMachine,
+    /** Open on the underlay while this machine has invites outstanding; answers joins. */
+    joinListener: supervisedChildMachine,
     gateway: supervisedChildMachine,
     dns: supervisedChildMachine,
   },
@@ -80,6 +82,7 @@ export const nodeMachine = setup({
         { id: "inspector", systemId: "inspector", src: "inspector", input: ({ context }) => supervised("inspector", context) },
         { id: "meshPeer", systemId: "meshPeer", src: "meshPeer", input: ({ context }) => supervised("meshPeer", context) },
         { id: "access", systemId: "access", src: "access", input: ({ context }) => supervised("access", context) },
+        { id: "joinListener", systemId: "joinListener", src: "joinListener", input: ({ context }) => supervised("joinListener", context) },
         { id: "gateway", systemId: "gateway", src: "gateway", input: ({ context }) => supervised("gateway", context) },
         { id: "dns", systemId: "dns", src: "dns", input: ({ context }) => supervised("dns", context) },
       ],

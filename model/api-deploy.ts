@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { logCursorSchema, logLineSchema, logTimeSchema } from "./log-lines.ts";
 import { progressInboxSchema } from "./deploy.ts";
 import { hostPathSchema } from "./host-path.ts";
 import { instanceRecordSchema } from "./instance.ts";
@@ -14,9 +15,23 @@ export const rollbackRequestSchema = z
   .object({ namespace: nameSchema("namespace"), to: z.number().int().positive().optional(), progress: progressInboxSchema.optional() })
   .strict();
 export const explainRequestSchema = z.object({ namespace: nameSchema("namespace"), service: nameSchema("service") }).strict();
+/**
+ * `ployz.api.logs`: one round of a service's logs from every machine that holds an instance,
+ * merged by time. `cursors` (from the previous round's answer) make the next round start exactly
+ * after what was shown; an instance without a cursor starts with its last `tail` lines.
+ */
 export const logsApiRequestSchema = z
-  .object({ namespace: nameSchema("namespace"), service: nameSchema("service"), tail: z.number().int().min(0).max(10_000).default(100), since: z.number().int().optional() })
+  .object({
+    namespace: nameSchema("namespace"),
+    service: nameSchema("service"),
+    tail: z.number().int().min(0).max(10_000).default(100),
+    /** Unix milliseconds: no line before this. */
+    sinceMs: z.number().int().nonnegative().optional(),
+    /** Per container id: where the previous round ended. */
+    cursors: z.record(z.string(), logCursorSchema).default({}),
+  })
   .strict();
+export type LogsApiRequest = z.input<typeof logsApiRequestSchema>;
 /** `ployz.api.namespace.rm`: removes every instance, route and claim of a namespace; its history stays. */
 export const namespaceRmRequestSchema = z
   .object({ namespace: nameSchema("namespace"), progress: progressInboxSchema.optional() })
@@ -88,8 +103,16 @@ export type ExplainReply = z.infer<typeof explainReplySchema>;
 
 export const logsApiReplySchema = z.object({
   type: z.literal("logs"),
-  at: z.number(),
-  entries: z.array(z.object({ slot: z.number(), machine: z.string(), containerId: z.string(), text: z.string().optional(), error: z.string().optional() })),
+  /** Every machine read up to this time. */
+  until: logTimeSchema,
+  /** New lines of every instance, oldest first. */
+  lines: z.array(logLineSchema.extend({ slot: z.number(), machine: z.string() })),
+  /** Give these back in the next round. */
+  cursors: z.record(z.string(), logCursorSchema),
+  /** Instances whose lines could not be read this round, and why. */
+  errors: z.array(z.object({ slot: z.number(), machine: z.string(), error: z.string() })),
+  /** Some instance had more than one round holds: ask again at once. */
+  more: z.boolean(),
 });
 export type LogsApiReply = z.infer<typeof logsApiReplySchema>;
 

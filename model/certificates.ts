@@ -176,3 +176,15 @@ export function planCertificates(input: {
   }
   return { order, waiting, nextCheck };
 }
+
+/** A certificate order's outcome (Status), stream STATUS, subject `status._cert.<machine>`: which hostname, never a key. */
+export const certificateStatusRecordSchema = z.object({
+  type: z.literal("certificate"),
+  machine: z.string(),
+  hostname: z.string(),
+  outcome: z.enum(["obtained", "failed"]),
+  notAfter: z.string().optional(),
+  reason: z.string().optional(),
+  at: z.string(),
+});
+export type CertificateStatusRecord = z.infer<typeof certificateStatusRecordSchema>;

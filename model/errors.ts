@@ -192,6 +192,11 @@ export class UnitFileDiffersError extends PloyzError {
   override readonly code = "unit-file-differs";
 }
 
+/** An exec session ended without its command's exit code: the participant or the connection went away. */
+export class ExecSessionLostError extends PloyzError {
+  override readonly code = "exec-lost";
+}
+
 /** A program Ployz ran (ip, wg, iptables, dockerd…) failed; the message names the command and what it said. */
 export class CommandFailedError extends PloyzError {
   override readonly code = "command-failed";
@@ -200,6 +205,16 @@ export class CommandFailedError extends PloyzError {
 /** Every workload subnet of the pool is taken. */
 export class SubnetPoolExhaustedError extends PloyzError {
   override readonly code = "subnet-pool-exhausted";
+}
+
+/** A join token that cannot be used: forged or altered, expired, already used, or from another cluster. */
+export class InviteRefusedError extends PloyzError {
+  override readonly code = "invite-refused";
+}
+
+/** Something the next issue brings (growing the store) was asked for. */
+export class NotYetSupportedError extends PloyzError {
+  override readonly code = "not-yet-supported";
 }
 
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
@@ -232,8 +247,11 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "permission-denied": PermissionDeniedError,
   "already-exists": AlreadyExistsError,
   "unit-file-differs": UnitFileDiffersError,
+  "exec-lost": ExecSessionLostError,
   "command-failed": CommandFailedError,
   "subnet-pool-exhausted": SubnetPoolExhaustedError,
+  "invite-refused": InviteRefusedError,
+  "not-yet-supported": NotYetSupportedError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

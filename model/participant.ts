@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { nameSchema } from "./names.ts";
 import { readinessSchema, serviceSchema } from "./manifest.ts";
+import { LOGS_MAX_BYTES, LOGS_MAX_CONTAINERS, LOGS_MAX_LINES, logCursorSchema, logLineSchema, logTimeSchema } from "./log-lines.ts";
 
 /**
  * Requests a deploy coordinator sends to a participant (`ployz.m.<machine>.<verb>`), and replies.
@@ -96,15 +97,35 @@ export type InstancesReply = z.infer<typeof instancesReplySchema>;
 
 export const instancesRequestSchema = z.object({ namespace: nameSchema("namespace").optional() }).strict();
 
+/**
+ * `container.logs`: one bounded page of log lines of some containers of one machine (the API asks
+ * each machine that holds instances once per round). Lines carry their times; a container with a
+ * cursor gets the lines after it, one without gets its last `tail` lines (from `since` on).
+ */
 export const logsRequestSchema = z
   .object({
-    containerId: z.string().min(1),
-    tail: z.number().int().min(0).max(10_000).default(200),
-    /** Only lines after this time (unix seconds): `logs -f` polls with it. */
-    since: z.number().int().nonnegative().optional(),
+    containers: z.array(z.object({ containerId: z.string().min(1), cursor: logCursorSchema.optional() }).strict()).min(1).max(LOGS_MAX_CONTAINERS),
+    tail: z.number().int().min(0).max(10_000).default(100),
+    since: logTimeSchema.optional(),
+    /** Lines up to this time: every machine of one round stops at the same moment. */
+    until: logTimeSchema,
+    /** Bounds of the whole answer, shared among its containers. */
+    maxLines: z.number().int().positive().max(LOGS_MAX_LINES).default(LOGS_MAX_LINES),
+    maxBytes: z.number().int().positive().max(LOGS_MAX_BYTES).default(LOGS_MAX_BYTES),
   })
   .strict();
-export const logsReplySchema = z.object({ type: z.literal("logs"), machine: z.string(), containerId: z.string(), text: z.string() });
+export type LogsRequest = z.input<typeof logsRequestSchema>;
+export const containerLogPageSchema = z.object({
+  containerId: z.string(),
+  lines: z.array(logLineSchema),
+  /** The page was full: later lines exist and were not read. */
+  truncated: z.boolean(),
+  /** Why this container's lines could not be read (not managed here, gone …). */
+  error: z.string().optional(),
+});
+export type ContainerLogPage = z.infer<typeof containerLogPageSchema>;
+export const logsReplySchema = z.object({ type: z.literal("logs"), machine: z.string(), containers: z.array(containerLogPageSchema) });
+export type LogsReply = z.infer<typeof logsReplySchema>;
 
 /** `observe.image`: the id of an image reference in this machine's dockerd, null when it lacks it. */
 export const imageRequestSchema = z.object({ image: z.string().min(1).max(255) }).strict();

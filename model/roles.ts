@@ -10,7 +10,7 @@ import { API_VERBS, MACHINE_VERBS, type ApiVerb, type MachineVerb } from "./subj
  *   a coordinator needs, writes the store entries deploys and routing need. Never deletes a stream.
  * - operator: the CLI of someone who runs the cluster: the whole API, pushing images, service
  *   secrets. Not the TLS keys, and no direct writes to commits, routing, leases.
- * - observer: look, never touch: status, top, ps, routes, history, explain. No store access.
+ * - observer: look, never touch: status, top, ps, routes, history, explain, events. No store access.
  * - gateway: a reader of routing and the certificates it serves (a gateway outside ployzd).
  *
  * Each identity has its own inbox prefix (`inboxPrefix`), and may subscribe only there (and
@@ -45,11 +45,13 @@ export function inboxPrefix(identity: Pick<Identity, "role" | "name">): string {
 }
 
 /** API verbs that only read: what an observer may ask. Every API verb is classified (a test checks). */
-export const READ_ONLY_API_VERBS = ["ping", "status", "machine.ls", "ps", "history", "explain", "region.ls", "routes", "overview", "namespace.binds"] as const satisfies readonly ApiVerb[];
+export const READ_ONLY_API_VERBS = ["ping", "status", "machine.ls", "ps", "history", "explain", "region.ls", "routes", "overview", "namespace.binds", "events"] as const satisfies readonly ApiVerb[];
 /** Machine verbs that only read. */
 export const READ_ONLY_MACHINE_VERBS = ["observe.capacity", "observe.containers", "observe.instances", "observe.actors", "observe.routes", "observe.image", "observe.mesh"] as const satisfies readonly MachineVerb[];
-/** Machine verbs one machine asks of another (deploy coordinators run anywhere): not `debug.*`. */
-export const COORDINATOR_MACHINE_VERBS = MACHINE_VERBS.filter((v) => !v.startsWith("debug."));
+/** Machine verbs one machine asks of another (deploy coordinators run anywhere): not `debug.*`, not `exec`. */
+export const COORDINATOR_MACHINE_VERBS = MACHINE_VERBS.filter((v) => !v.startsWith("debug.") && v !== "exec");
+/** Machine verbs only an operator may ask: running a command inside a container. */
+export const OPERATOR_ONLY_MACHINE_VERBS = ["exec"] as const satisfies readonly MachineVerb[];
 
 /**
  * The JetStream API as a server checks it: a server with JetStream maps the domain's prefix
@@ -74,15 +76,19 @@ function readStream(stream: string): string[] {
   );
 }
 const readKv = (bucket: string) => readStream(`KV_${bucket}`);
-const writeKv = (bucket: string) => [...readKv(bucket), `$KV.${bucket}.>`];
+/** KV writes: `$KV.<bucket>.>`, which a client on a leaf node sends as `$JS.ployz.API.$KV.<bucket>.>` (the domain's mapping). */
+const writeKv = (bucket: string) => [...readKv(bucket), `$KV.${bucket}.>`, `$JS.${JETSTREAM_DOMAIN}.API.$KV.${bucket}.>`];
 const readObjects = (store: string) => readStream(`OBJ_${store}`);
 const writeObjects = (store: string) => [...readObjects(store), `$O.${store}.>`];
 
 /** What every client of the store needs: the account's JetStream info and flow control of consumers. */
 const JS_CLIENT = [...jsApi("INFO"), "$JS.FC.>", "$JS.ACK.>"];
 
-/** The KV buckets a machine writes: deploys, routing, membership, credentials, certificates, service secrets (migrations, clean-up). */
-const MACHINE_KV = ["meta", "machines", "regions", "namespaces", "instances", "leases", "locks", "claims", "secrets", "tls", "credentials", "policy"];
+/**
+ * The KV buckets a machine writes: deploys, routing, membership, credentials, certificates, service
+ * secrets (migrations, clean-up), and joining (invites; mesh: subnet allocations and the leaf secret).
+ */
+const MACHINE_KV = ["meta", "machines", "regions", "namespaces", "instances", "leases", "locks", "claims", "secrets", "tls", "credentials", "policy", "invites", "mesh"];
 
 export function permissionsFor(identity: Identity): NatsPermissions {
   const inbox = `${inboxPrefix(identity)}.>`;
@@ -113,7 +119,7 @@ export function permissionsFor(identity: Identity): NatsPermissions {
           ],
         },
         subscribe: {
-          allow: [inbox, `ployz.m.${identity.name}.>`, "ployz.api.>", `ployz.inspector.${identity.name}.>`, "ployz.containers.*"],
+          allow: [inbox, `ployz.m.${identity.name}.>`, `ployz.exec.${identity.name}.>`, "ployz.api.>", `ployz.inspector.${identity.name}.>`, "ployz.containers.*"],
         },
         // Replies go to the asker's inbox (`_INBOX.>` above); no allow_responses, whose state a
         // config reload resets.
@@ -125,6 +131,8 @@ export function permissionsFor(identity: Identity): NatsPermissions {
             inbox,
             ...api(API_VERBS),
             ...onMachines(MACHINE_VERBS.filter((v) => !v.startsWith("container.") && !v.startsWith("lock.") && v !== "probe.readiness")),
+            // an exec session's input (stdin, resize, signals, credit): only operators may type into a container
+            "ployz.exec.*.>",
             "ployz.inspector.*.>",
             ...JS_CLIENT,
             ...jsApi("STREAM.NAMES"),

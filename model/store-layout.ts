@@ -62,6 +62,10 @@ export const STORE_LAYOUT: readonly StoreSpec[] = [
   // policy: what an operator allows a namespace (binds.<ns>: the host directories it may bind-mount).
   { kind: "kv", name: "policy", description: "operator policy per namespace: allowed bind directories", history: 5 },
   // COMMITS: pruned per namespace by the authority after each commit (COMMITS_KEPT_PER_NAMESPACE); never by age or count here, so the head always stays.
+  // invites: one-time join tokens (secret hash, where the machine goes, expiry, who used it); mesh: the workload
+  // subnet allocations (key `subnets`, compare-and-set) and the cluster's leaf secret. Machine role only.
+  { kind: "kv", name: "invites", description: "join invites: single use by compare-and-set", history: 1 },
+  { kind: "kv", name: "mesh", description: "workload subnet allocations and the leaf secret (machines only)", history: 5 },
   { kind: "stream", name: "COMMITS", description: "deploy commits (Intent)", subjects: ["commits.>"] },
   // ROUTING: readers want the last record per service; a few more allow a look back.
   { kind: "stream", name: "ROUTING", description: "routing events (Intent)", subjects: ["routing.>"], maxMsgsPerSubject: ROUTING_KEPT_PER_SUBJECT },

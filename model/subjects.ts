@@ -20,6 +20,8 @@ export const MACHINE_VERBS = [
   "lock.acquire",
   "lock.release",
   "debug.crash",
+  /** Runs a command in a managed container for an operator (`ployzctl exec`); its frames go over `ployz.exec.<machine>.<session>`. */
+  "exec",
 ] as const;
 export type MachineVerb = (typeof MACHINE_VERBS)[number];
 
@@ -28,6 +30,7 @@ export const API_VERBS = [
   "ping",
   "status",
   "machine.ls",
+  "machine.invite",
   "deploy",
   "ps",
   "history",
@@ -45,6 +48,7 @@ export const API_VERBS = [
   "credentials.create",
   "credentials.ls",
   "credentials.revoke",
+  "events",
 ] as const;
 export type ApiVerb = (typeof API_VERBS)[number];
 
@@ -69,8 +73,13 @@ export const subjects = {
   /** Docker events about managed containers on a machine, for the reconcilers (core NATS, not stored). */
   containerEvents: (machineId: string) => `ployz.containers.${machineId}`,
   containerEventsAll: () => "ployz.containers.*",
+  /** Input frames of an exec session (stdin, resize, signals, credit, pings), CLI → participant. */
+  execInput: (machineId: string, session: string) => `ployz.exec.${machineId}.${session}`,
+  execInputAll: (machineId: string) => `ployz.exec.${machineId}.>`,
   /** Durable Status records about a node itself (not a namespace: `_` is not valid in one). */
   nodeStatus: (machineId: string) => `status._node.${machineId}`,
+  /** Durable Status records of the certificate orders a machine's gateway made. */
+  certificateStatus: (machineId: string) => `status._cert.${machineId}`,
 } as const;
 
 /** The machine id and verb of a participant subject, or undefined if it is not one. */

@@ -107,10 +107,16 @@ function unusable(member: MachineRecord): string | undefined {
 
 /** `host:port` or `[ipv6]:port`, port 1–65535. */
 export function isEndpoint(endpoint: string): boolean {
+  return parseEndpoint(endpoint) !== undefined;
+}
+
+/** `host:port` or `[ipv6]:port` (port 1–65535), split; undefined when it is neither. */
+export function parseEndpoint(endpoint: string): { host: string; port: number } | undefined {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(endpoint);
-  if (!match) return false;
+  if (!match) return undefined;
   const port = Number(match[3]);
-  return port >= 1 && port <= 65535;
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (match[1] ?? match[2])!, port };
 }
 
 /** How the interface must change to hold `desired` instead of `current`. */

@@ -15,6 +15,8 @@ export const clientInfoSchema = z
     /** The gateway's HTTPS address (`https://host:port`), for `tls: acme` routes. */
     gatewayHttps: z.string().optional(),
     dns: z.string().optional(),
+    /** The metrics listener (`http://host:port`; `/metrics` and `/metrics/caddy`), when on. */
+    metrics: z.string().optional(),
   })
   .strict();
 export type ClientInfo = z.infer<typeof clientInfoSchema>;

@@ -21,6 +21,7 @@ import {
   type ExplainReply,
   type HistoryReply,
   type LogsApiReply,
+  type LogsApiRequest,
   type PsReply,
   type RegionLsReply,
   type RegionSetReply,
@@ -31,12 +32,16 @@ import type { RegionRole } from "../model/region.ts";
 import type { SecretValue } from "../model/service-secrets.ts";
 import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
 import { contextIdentity, type Context } from "./context.ts";
+import { runExec, type ExecIo } from "./exec-client.ts";
+import { pickInstance } from "../model/exec.ts";
+import { eventsReplySchema, type EventsReply, type EventsRequest } from "../model/cluster-events.ts";
 
 /** A deploy waits for readiness on every candidate: minutes, not seconds. */
 const DEPLOY_TIMEOUT_MS = 15 * 60_000;
 import { readIdentity } from "./keys.ts";
 import { connectNats } from "./nats/connect.ts";
 import { inboxPrefix } from "../model/roles.ts";
+import { inviteReplySchema, type InviteReply, type InviteRequest } from "../model/invite.ts";
 import { credentialCreatedSchema, credentialListSchema, credentialRevokedSchema, type CreateCredentialRequest, type CredentialList } from "../model/credentials.ts";
 
 /** Everything the CLI and TUI may ask of a cluster. Commands use only this. */
@@ -62,10 +67,20 @@ export interface PloyzClient {
   /** Takes back an allowed directory; the namespace's next deploy may no longer mount it. */
   namespaceDisallowBind(namespace: string, path: string): Promise<BindPolicyReply>;
   explain(namespace: string, service: string): Promise<ExplainReply>;
-  logs(namespace: string, service: string, tail: number, since?: number): Promise<LogsApiReply>;
+  /** One round of a service's logs from every machine that holds an instance, merged by time; pass `cursors` back to go on. */
+  logs(request: LogsApiRequest): Promise<LogsApiReply>;
+  /** One page of the cluster's events (its durable Status), oldest first. */
+  events(request: EventsRequest): Promise<EventsReply>;
+  /**
+   * Runs a command in an instance (the slot asked, or the lowest running one), wherever it runs:
+   * through the participant of its machine. Resolves with the command's exit code.
+   */
+  exec(options: ExecOptions, io: ExecIo): Promise<number>;
   regionSet(region: string, role: RegionRole): Promise<RegionSetReply>;
   regionLs(): Promise<RegionLsReply>;
   routes(): Promise<ClusterRoutes>;
+  /** `machine invite`: a one-time join token for a new machine (the answering machine serves the join). */
+  inviteMachine(request: InviteRequest): Promise<InviteReply>;
   createCredential(request: CreateCredentialRequest): Promise<z.infer<typeof credentialCreatedSchema>>;
   listCredentials(): Promise<CredentialList>;
   revokeCredential(name: string): Promise<z.infer<typeof credentialRevokedSchema>>;
@@ -84,6 +99,19 @@ export interface PloyzClient {
   /** Stores secret values in the cluster's secret store (before the deploy that mounts them). */
   storeSecrets(values: readonly SecretValue[]): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ExecOptions {
+  namespace: string;
+  service: string;
+  slot?: number;
+  command: string[];
+  /** `-t`: a pseudo-terminal (stdout and stderr become one stream). */
+  tty: boolean;
+  /** `-i`: pass stdin on. */
+  stdin: boolean;
+  /** Who runs it, as this side says (`user@host`), for the Status record. */
+  user?: string;
 }
 
 export interface WatchOptions {
@@ -229,8 +257,21 @@ class NatsClient implements PloyzClient {
   explain(namespace: string, service: string) {
     return this.api("explain", explainReplySchema, { namespace, service });
   }
-  logs(namespace: string, service: string, tail: number, since?: number) {
-    return this.api("logs", logsApiReplySchema, { namespace, service, tail, ...(since ? { since } : {}) });
+  events(request: EventsRequest) {
+    return this.api("events", eventsReplySchema, request);
+  }
+
+  logs(request: LogsApiRequest) {
+    return this.api("logs", logsApiReplySchema, request);
+  }
+  async exec(options: ExecOptions, io: ExecIo) {
+    const { instances } = await this.ps(options.namespace);
+    const chosen = pickInstance(instances, options.namespace, options.service, options.slot);
+    const { slot: _slot, ...rest } = options;
+    return await this.asRole(
+      `exec on machine ${chosen.machine}`,
+      runExec(this.nc, inboxPrefix(contextIdentity(this.context)), { ...rest, slot: chosen.slot, machine: chosen.machine, containerId: chosen.containerId }, io),
+    );
   }
   regionSet(region: string, role: RegionRole) {
     return this.api("region.set", regionSetReplySchema, { region, role }, DEPLOY_TIMEOUT_MS);
@@ -271,6 +312,9 @@ class NatsClient implements PloyzClient {
       },
     });
     return () => sub.unsubscribe();
+  }
+  inviteMachine(request: InviteRequest) {
+    return this.api("machine.invite", inviteReplySchema, request);
   }
   createCredential(request: CreateCredentialRequest) {
     return this.api("credentials.create", credentialCreatedSchema, request);

@@ -10,12 +10,22 @@ import { faultsFrom, NO_FAULTS } from "../actors/faults.ts";
 import { dnsAddressAtStart } from "../actors/dns/dns-address.ts";
 import { dnsTtlSeconds } from "../model/dns-zone.ts";
 import { ensureWritableDir, writeFileAtomic } from "./files.ts";
-import { loadOrCreateIdentity } from "./keys.ts";
+import { loadOrCreateIdentity, loadOrCreateSecret, readSecret } from "./keys.ts";
+import { localCommands } from "../actors/host/commands.ts";
+import { loadOrCreateWireGuardKey } from "../actors/mesh/wireguard-keys.ts";
+import { assertInterfaceName, ensureWireGuardInterface, type WireGuardConfig } from "../actors/mesh/wireguard-interface.ts";
+import { applyWireGuardPeers } from "../actors/mesh/wireguard-peers.ts";
+import { claimWorkloadSubnet, leafSecret } from "../actors/store/mesh.ts";
+import { leafLogins, leafUser } from "../model/leaf-credentials.ts";
+import { overlayAddress } from "../model/overlay-address.ts";
+import { parseEndpoint, planPeers } from "../model/wireguard-peers.ts";
+import { dockerBridgeIp, workloadGateway } from "../model/workload-subnet.ts";
+import type { SupervisedProcess } from "./supervised-process.ts";
 import { createFileLogger, type Logger } from "./logger.ts";
 import { localOperatorName } from "../model/credentials.ts";
 import { inboxPrefix } from "../model/roles.ts";
 import { natsAccess } from "./nats/access.ts";
-import { renderNatsConfig } from "./nats/config.ts";
+import { isWildcard, renderNatsConfig } from "./nats/config.ts";
 import { connectNats } from "./nats/connect.ts";
 import { startNatsServer, stopOrphanNatsServer, type NatsServerHandle } from "./nats/server.ts";
 import { startOrAdoptCaddy } from "./caddy.ts";
@@ -26,6 +36,8 @@ import { startNodeSystem, type NodeSystem } from "./node-system.ts";
 import { dataPaths, PLOYZD_SCRIPT } from "./paths.ts";
 import { assertPortFree, freePort, isAlive } from "./process.ts";
 import { declareStore } from "./store.ts";
+import { createNodeMetrics } from "./metrics.ts";
+import { startMetricsServer } from "./metrics-server.ts";
 import { VERSION } from "./version.ts";
 
 export interface DaemonOptions {
@@ -40,8 +52,18 @@ export interface DaemonOptions {
   gatewayHttpsPort?: number;
   /** Where to order certificates for `tls: acme` routes; saved in machine.json, used until changed. */
   acme?: { directory: string; caFile?: string; email?: string };
+  /** The metrics listener's port, saved in machine.json (changed when given again); 0 turns it off; absent on first start: a free one, like the other ports. */
+  metricsPort?: number;
   /** Cluster DNS port on first start (default 53, so containers can use it; 0: a free one). */
   dnsPort?: number;
+  /** This machine's WireGuard endpoint on the underlay (`host:port`): switches the mesh on (saved in machine.json). */
+  endpoint?: string;
+  /** The WireGuard interface's name (default `ployz0`; unique per computer: the lab gives each machine its own). */
+  wireguardInterface?: string;
+  /** Where the join listener binds (default: the endpoint's host; `0.0.0.0` only when asked). */
+  joinListen?: string;
+  /** The workload subnet to claim at first start (its dockerd's bridge already uses it). */
+  subnet?: string;
   faultInjection: boolean;
   /** How often each namespace is reconciled without being poked (default 30 s). */
   reconcileIntervalMs?: number;
@@ -81,12 +103,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     cleanup.push(() => rmSync(paths.daemonPid, { force: true }));
     log = createFileLogger(paths.daemonLog, { pid: process.pid });
 
+    const meshOption = options.endpoint ? meshSettings(options.endpoint, options.wireguardInterface, options.joinListen) : undefined;
     const config = await loadOrCreateNodeConfig(paths, {
       ...(options.machineId ? { machineId: options.machineId } : {}),
       ...(options.region ? { region: options.region } : {}),
       ...(options.zone ? { zone: options.zone } : {}),
       natsPort: async () => options.natsPort ?? (await freePort("127.0.0.1")),
+      ...(meshOption ? { mesh: meshOption } : {}),
+      ...(options.subnet ? { wantedSubnet: options.subnet } : {}),
     });
+    if (meshOption && !config.mesh) {
+      config.mesh = meshOption; // the mesh switched on for a machine that ran without one
+      saveNodeConfig(paths, config);
+    }
     log = log.child({ machine: config.machineId });
     log.info({ version: VERSION, dataDir: paths.dataDir }, "ployzd starting");
     const docker = createDocker(options.env);
@@ -103,6 +132,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       config.gateway.httpsPort = port;
       saveNodeConfig(paths, config);
     }
+    if (!config.metrics || (options.metricsPort !== undefined && options.metricsPort !== config.metrics.port)) {
+      config.metrics = { host: "127.0.0.1", port: options.metricsPort ?? (await freePort("127.0.0.1")) };
+      saveNodeConfig(paths, config);
+    }
     if (options.acme) {
       const acme = acmeSettings(options.acme);
       if (JSON.stringify(acme) !== JSON.stringify(config.acme)) {
@@ -113,11 +146,42 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     }
     const machineKey = loadOrCreateIdentity(paths.machineSeed);
     const operatorKey = loadOrCreateIdentity(paths.operatorSeed);
+    // Identity on the mesh: the WireGuard key (0600) and the overlay address derived from it.
+    const wireguardKey = loadOrCreateWireGuardKey(paths.wireguardKey);
+    const overlayIp = overlayAddress(wireguardKey);
+    const mesh = config.mesh;
+    const hostCommands = localCommands();
+    const wireguardConfig = (subnet: string | undefined): WireGuardConfig | undefined =>
+      mesh && {
+        name: mesh.interface,
+        privateKeyFile: paths.wireguardKey,
+        listenPort: mesh.listenPort,
+        logFile: paths.wireguardLog,
+        ...(subnet && config.dns?.host === workloadGateway(subnet) ? { workloadAddress: workloadGateway(subnet) } : {}),
+      };
+    if (mesh) {
+      // Before nats-server: its leaf listener binds the overlay address, and a leaf reaches its hubs through the mesh.
+      const iface = await ensureWireGuardInterface(hostCommands, wireguardConfig(config.subnet)!);
+      log.info({ interface: iface.name, implementation: iface.implementation, overlayIp: iface.overlayIp }, "WireGuard interface ready");
+      if (config.joined) {
+        const { peers } = planPeers(config.joined.hubs, { machineId: config.machineId, publicKey: wireguardKey, ...(config.subnet ? { subnet: config.subnet } : {}) });
+        await applyWireGuardPeers(hostCommands, { interface: iface, diff: { added: peers, changed: [], removed: [] }, peers });
+        log.info({ hubs: peers.map((p) => p.machineId) }, "WireGuard peers of the storage machines this machine joined through");
+      }
+    }
+    // Storage machines: a system account admin, and the cluster's leaf secret (its leaves' passwords derive from it).
+    const sysAdminPassword = config.storage ? loadOrCreateSecret(paths.sysAdminPassword) : undefined;
+    let currentLeafSecret = config.storage ? loadOrCreateSecret(paths.leafSecret) : undefined;
+    const ownLeafPassword = config.storage ? undefined : readSecret(paths.leafPassword);
+    if (!config.storage && !ownLeafPassword) {
+      throw new ConfigError(`machine ${config.machineId} has no storage and no leaf password (${paths.leafPassword})`, { hint: "a machine without storage joins with `ployzd join TOKEN`" });
+    }
 
     const orphan = await stopOrphanNatsServer(paths.natsPid, paths.natsConfig);
     if (orphan) log.warn({ pid: orphan }, "stopped a nats-server left behind by an earlier ployzd");
     // Who nats-server admits: this machine, its local operator, and the credentials in force (model/roles.ts).
     let natsPid: () => number | undefined = () => undefined;
+    let natsProcess: SupervisedProcess<NatsServerHandle>;
     const access = natsAccess({
       configFile: paths.natsConfig,
       cacheFile: paths.natsAdmission,
@@ -126,7 +190,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         { nkey: machineKey.publicKey, role: "machine", name: config.machineId },
         { nkey: operatorKey.publicKey, role: "operator", name: localOperatorName(config.machineId) },
       ],
-      render: (identities) =>
+      render: (identities, members) =>
         renderNatsConfig({
           machineId: config.machineId,
           storage: config.storage,
@@ -135,9 +199,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           storeDir: paths.natsStore,
           pidFile: paths.natsPid,
           identities,
-          members: [],
+          members,
+          ...(mesh ? { overlayIp } : {}),
+          ...(currentLeafSecret ? { leafLogins: leafLogins(currentLeafSecret, members) } : {}),
+          ...(sysAdminPassword ? { sysAdminPassword } : {}),
+          ...(ownLeafPassword ? { leafLogin: { user: leafUser(config.machineId), password: ownLeafPassword } } : {}),
+          ...(config.joined ? { joinedHubs: config.joined.hubs } : {}),
         }),
       pid: () => natsPid(),
+      restart: async (reason) => {
+        await natsProcess.restart(reason);
+      },
       log,
     });
     access.writeInitial();
@@ -145,7 +217,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     // nats-server and Caddy are supervised: an exit starts them again (after a backoff); a crash loop stops ployzd, loudly.
     let fatal: ((reason: string) => void) | undefined;
     let node: NodeSystem | undefined;
-    const natsProcess = superviseProcess({
+    // eslint-disable-next-line prefer-const -- access (above) restarts it through this binding
+    natsProcess = superviseProcess({
       name: "nats-server",
       start: () => startNatsServer({ configFile: paths.natsConfig, pidFile: paths.natsPid, logFile: paths.natsLog, host: config.nats.host, port: config.nats.clientPort, env: options.env }),
       log,
@@ -211,6 +284,22 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       declaredBy: config.machineId,
       notice: (message) => storeLog.warn(message),
     });
+    if (config.joined && config.joined.cluster !== store.clusterId) {
+      throw new ConfigError(`machine ${config.machineId} joined cluster ${config.joined.cluster}, but its store is cluster ${store.clusterId}`, { hint: "its leaf remotes lead elsewhere: join again with a new data directory" });
+    }
+    // The workload subnet, claimed once (compare-and-set on KV mesh): no two machines hold one.
+    if (!config.subnet) {
+      config.subnet = await claimWorkloadSubnet(store.kv.mesh, config.machineId, config.wantedSubnet);
+      saveNodeConfig(paths, config);
+      log.info({ subnet: config.subnet }, "workload subnet claimed");
+    }
+    if (config.storage) {
+      const shared = await leafSecret(store.kv.mesh, currentLeafSecret);
+      if (shared !== currentLeafSecret) {
+        writeFileAtomic(paths.leafSecret, `${shared}\n`, 0o600);
+        currentLeafSecret = shared;
+      }
+    }
 
     // The DNS outlives ployzd like Caddy: containers and the gateway's upstreams resolve through a restart.
     mkdirSync(paths.dnsDir, { recursive: true, mode: 0o700 });
@@ -252,15 +341,24 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       storage: config.storage,
       state: "active",
       natsUser: machineKey.publicKey,
+      ...(mesh && config.storage ? { natsHost: overlayIp } : {}),
+      ...(mesh ? { wireguard: { publicKey: wireguardKey, endpoint: mesh.endpoint } } : {}),
+      overlayIp,
+      subnet: config.subnet,
       joinedAt: now,
       updatedAt: now,
     };
+    const workloadOnBridge = config.dns.host === workloadGateway(config.subnet);
+    if (mesh && !workloadOnBridge) {
+      log.warn({ subnet: config.subnet, bridge: config.dns.host }, `dockerd's bridge is not on this machine's workload subnet: containers are not reachable from other machines (start dockerd with --bip ${dockerBridgeIp(config.subnet)})`);
+    }
     // Loaded only with --inspect: the WebSocket client stays out of every other start.
     const stately = options.inspectUrl ? (await import("./stately-inspect.ts")).startStatelyInspect(options.inspectUrl) : undefined;
     if (stately) {
       log.info({ url: stately.url }, "forwarding XState inspection to the Stately inspector");
       cleanup.push(() => stately.stop());
     }
+    const metrics = createNodeMetrics(config.machineId);
     node = startNodeSystem({
       nc,
       store,
@@ -273,6 +371,22 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       dns: { host: config.dns.host, port: config.dns.port, control: dnsHandle.control },
       access,
       record,
+      ...(mesh
+        ? {
+            mesh: {
+              settings: { machineId: config.machineId, subnet: config.subnet },
+              effects: { commands: hostCommands, wireguard: wireguardConfig(config.subnet)!, ...(workloadOnBridge ? { workloadBridge: "docker0" } : {}) },
+            },
+            join: {
+              host: mesh.joinHost,
+              port: mesh.listenPort,
+              address: joinAddress(mesh),
+              wireguardKey,
+              leafSecret: () => leafSecret(store.kv.mesh),
+              secretsDir: paths.invitesDir,
+            },
+          }
+        : {}),
       dataDir: paths.dataDir,
       hostPaths: machineHostPathRules(paths.dataDir, dockerSocketPath(options.env)),
       version: VERSION,
@@ -283,10 +397,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       reconcileIntervalMs: options.reconcileIntervalMs ?? 30_000,
       ...(stately ? { inspect: stately.inspect } : {}),
       ...(options.inspector === false ? { inspector: false } : {}),
+      metrics,
     });
     const running = node;
     cleanup.push(() => running.stop());
     await running.ready;
+    let metricsUrl: string | undefined;
+    if (config.metrics.port !== 0) {
+      const server = await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, registry: metrics.registry, caddyMetrics: () => caddy.admin.metrics(), log });
+      cleanup.push(() => server.close());
+      metricsUrl = server.url;
+      log.info({ url: `${server.url}/metrics` }, "serving metrics");
+    }
 
     const info: ClientInfo = {
       machineId: config.machineId,
@@ -299,6 +421,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       gateway: `http://${caddy.httpAddress}`,
       gatewayHttps: `https://${httpsAddress}`,
       dns: `${config.dns.host}:${config.dns.port}`,
+      ...(metricsUrl ? { metrics: metricsUrl } : {}),
     };
     writeFileAtomic(paths.clientInfo, `${JSON.stringify(info, null, 2)}\n`, 0o600);
     cleanup.push(() => rmSync(paths.clientInfo, { force: true }));
@@ -331,6 +454,22 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await runCleanup(cleanup, log);
     throw error;
   }
+}
+
+/** The mesh settings `--endpoint HOST:PORT` asks for. */
+function meshSettings(endpoint: string, iface: string | undefined, joinListen: string | undefined): NonNullable<NodeConfig["mesh"]> {
+  const parsed = parseEndpoint(endpoint);
+  if (!parsed) throw new ConfigError(`--endpoint ${endpoint} is not host:port (IPv6 in brackets)`, { hint: "give the address other machines reach this one at on the underlay, e.g. 192.0.2.10:51820" });
+  const name = iface ?? "ployz0";
+  assertInterfaceName(name);
+  return { endpoint, listenPort: parsed.port, interface: name, joinHost: joinListen ?? parsed.host };
+}
+
+/** The join listener's address as a token carries it. */
+function joinAddress(mesh: NonNullable<NodeConfig["mesh"]>): string {
+  const advertised = parseEndpoint(mesh.endpoint)!;
+  const host = isWildcard(mesh.joinHost) ? advertised.host : mesh.joinHost;
+  return `${host.includes(":") ? `[${host}]` : host}:${mesh.listenPort}`;
 }
 
 /** The ACME settings to keep in machine.json, with the CA file's PEM read in (the file may go away). */

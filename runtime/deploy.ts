@@ -32,6 +32,7 @@ import type { Plan } from "../model/plan.ts";
 import { describeClaimConflicts } from "../model/route-claims.ts";
 import { findRouteConflicts } from "../model/routing.ts";
 import { LEASE_TTL_MS } from "../model/store-layout.ts";
+import type { NodeMetrics } from "./metrics.ts";
 import type { Logger } from "./logger.ts";
 
 export interface DeployEffectsDeps {
@@ -46,6 +47,8 @@ export interface DeployEffectsDeps {
   faults: Faults;
   /** What this machine refuses to bind always, and the cluster's default directories (checked at planning). */
   hostPaths: HostPathRules;
+  /** Deploy counts and durations (runtime/metrics.ts); absent in a coordinator outside ployzd. */
+  metrics?: Pick<NodeMetrics, "deployStarted" | "deployEnded">;
 }
 
 /** A new deploy id: time-ordered and unique enough to label containers with. */
@@ -147,6 +150,10 @@ export function provideDeployMachine(deps: DeployEffectsDeps) {
     actions: {
       recordPhase: ({ context }, params) => {
         if (context.preview) return;
+        if (params.phase === "lease" && params.state === "started") deps.metrics?.deployStarted(context.deployId, Date.now());
+        if (params.phase === "done" || params.state === "failed") {
+          deps.metrics?.deployEnded(context.deployId, Date.now(), params.state === "failed" ? { ok: false, phase: params.phase, code: context.failure?.code } : { ok: true });
+        }
         const log = deps.log.child({ deploy: context.deployId, namespace: context.namespace });
         const progress = { type: "phase" as const, deployId: context.deployId, phase: params.phase, state: params.state, ...(params.reason ? { reason: params.reason } : {}) };
         if (context.progress) deps.nc.publish(context.progress, JSON.stringify(progress));

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { createUser } from "@nats-io/nkeys";
 import { ConfigError } from "../model/errors.ts";
 import { writeFileAtomic } from "./files.ts";
@@ -46,4 +47,30 @@ export function readIdentity(seedFile: string): NatsIdentity {
       cause: error,
     });
   }
+}
+
+/**
+ * A secret kept in a 0600 file (a password, the leaf secret): read it, or write `make()` there on
+ * first use. A file readable by others is refused.
+ */
+export function loadOrCreateSecret(file: string, make: () => string = () => randomBytes(32).toString("base64url")): string {
+  const existing = readSecret(file);
+  if (existing !== undefined) return existing;
+  const secret = make();
+  writeFileAtomic(file, `${secret}\n`, 0o600);
+  return secret;
+}
+
+/** The secret in a 0600 file, or undefined when there is none. */
+export function readSecret(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  if ((statSync(file).mode & 0o077) !== 0) throw new ConfigError(`${file} holds a secret and is readable by others`, { hint: `chmod 600 ${file}` });
+  if (text === "") throw new ConfigError(`${file} is empty`, { hint: "restore it from a backup" });
+  return text;
 }

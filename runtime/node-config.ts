@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { machineRecordSchema } from "../model/machine.ts";
 import { machineIdSchema, regionNameSchema } from "../model/names.ts";
 import { readJsonFile, writeFileAtomic } from "./files.ts";
 import type { DataPaths } from "./paths.ts";
@@ -43,6 +44,31 @@ export const nodeConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * This machine's place in the WireGuard mesh (`ployzd run --endpoint`, or `ployzd join`): where
+     * peers reach it on the underlay (UDP), the interface, and the join listener's address (TCP, same
+     * port; the endpoint's host unless told otherwise). Absent: a single machine without a mesh.
+     */
+    mesh: z
+      .object({
+        endpoint: z.string().min(3),
+        listenPort: z.number().int().min(1).max(65535),
+        interface: z.string().regex(/^[A-Za-z0-9_.+=-]{1,15}$/),
+        joinHost: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+    /** The workload subnet this machine holds (claimed by compare-and-set, KV mesh `subnets`); its dockerd's bridge uses it. */
+    subnet: z.string().optional(),
+    /** A subnet asked for at first start (`--subnet`), claimed at the first start that reaches the store. */
+    wantedSubnet: z.string().optional(),
+    /** Set by `ployzd join`: the cluster, and the storage machines it reaches as a leaf until membership names them. */
+    joined: z
+      .object({ cluster: z.string(), inviter: z.string(), at: z.string(), hubs: z.array(machineRecordSchema).min(1) })
+      .strict()
+      .optional(),
+    /** The Prometheus metrics listener (`/metrics`, `/metrics/caddy`); port 0: off. */
+    metrics: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }).strict().optional(),
     /** The cluster DNS server: the bridge address (containers reach it there) and port. */
     dns: z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict().optional(),
     createdAt: z.string(),
@@ -55,6 +81,8 @@ export interface NodeConfigDefaults {
   region?: string;
   zone?: string;
   natsPort: () => Promise<number>;
+  mesh?: NodeConfig["mesh"];
+  wantedSubnet?: string;
 }
 
 /** A machine id from the host name plus a random suffix, always a valid name. */
@@ -77,6 +105,8 @@ export async function loadOrCreateNodeConfig(paths: DataPaths, defaults: NodeCon
     ...(defaults.zone ? { zone: defaults.zone } : {}),
     storage: true,
     nats: { host: "127.0.0.1", clientPort: await defaults.natsPort() },
+    ...(defaults.mesh ? { mesh: defaults.mesh } : {}),
+    ...(defaults.wantedSubnet ? { wantedSubnet: defaults.wantedSubnet } : {}),
     createdAt: new Date().toISOString(),
   });
   writeFileAtomic(paths.machine, `${JSON.stringify(config, null, 2)}\n`, 0o600);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { createActor, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
+import { createActor, fromCallback, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApiServer } from "../actors/api/api.ts";
 import { containerDns } from "../actors/dns/container-resolver.ts";
 import type { DnsControl } from "../actors/dns/dns-control.ts";
@@ -31,9 +31,20 @@ import type { Faults } from "../actors/faults.ts";
 import { createInspector } from "../actors/inspector/inspector.ts";
 import { createMeshEffects, type MeshEffectsDeps } from "../actors/mesh/mesh-effects.ts";
 import { createWatchMachines } from "../actors/mesh/watch-machines.ts";
+import { createWatchInvites } from "../actors/mesh/watch-invites.ts";
+import { createJoinServer } from "../actors/mesh/join-server.ts";
+import { admitJoiner } from "../actors/mesh/admit-joiner.ts";
+import { inviteSecretsIn } from "../actors/mesh/invite-secrets.ts";
+import { inviteVerbs } from "../actors/api/invite-verbs.ts";
+import { joinListenerMachine, type JoinListenerInput } from "../machines/join-listener.ts";
+import { LEAF_PORT } from "./nats/config.ts";
 import { createParticipant } from "../actors/participant/participant.ts";
 import { registerMachine } from "../actors/store/machines.ts";
 import { recordNodeStatus } from "../actors/store/node-status.ts";
+import { eventsVerbs } from "../actors/api/events-verbs.ts";
+import { registerNodeSources, type NodeMetrics } from "./metrics.ts";
+import { logsVerbs } from "../actors/api/logs-verbs.ts";
+import { subjects } from "../model/subjects.ts";
 import { meshPeerMachine, type MeshPeerInput, type MeshSettings } from "../machines/mesh-peer.ts";
 import { meshStatus, type MeshPeerSnapshot } from "../machines/mesh-status.ts";
 import type { MeshObservation } from "../model/mesh-observation.ts";
@@ -75,11 +86,18 @@ export interface NodeSystemDeps {
   inspect?: (event: InspectionEvent) => void;
   /** `false` (`ployzd run --no-inspector`): no actor table, nothing on `ployz.actors.<id>`; for measuring its cost. */
   inspector?: boolean;
+  /** This node's Prometheus metrics (runtime/metrics.ts); the node feeds them and is read at scrape. */
+  metrics: NodeMetrics;
   /**
    * This machine's WireGuard: meshPeer keeps the interface's peers and routes in line with KV
    * machines. Absent (one dev machine): meshPeer only follows membership.
    */
   mesh?: { settings: MeshSettings; effects: Omit<MeshEffectsDeps, "log"> };
+  /**
+   * Taking machines in (with the mesh): where the join listener binds and the address tokens carry,
+   * this machine's WireGuard key, the cluster's leaf secret, and where invite secrets are kept.
+   */
+  join?: { host: string; port: number; address: string; wireguardKey: string; leafSecret: () => Promise<string>; secretsDir: string };
 }
 
 /** The running node: its root actor and the handles the daemon needs. */
@@ -182,9 +200,10 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
     policy: store.kv.policy,
   };
   const participants = new Participants(nc, machineId);
+  const inviteSecrets = inviteSecretsIn(deps.join?.secretsDir ?? join(deps.dataDir, "invites"));
   const timing = deployTiming(deps.drainMs);
   const incarnation = randomBytes(6).toString("hex");
-  const effects: DeployEffectsDeps = { nc, store: deployStore, images: store.images, participants, machineId, incarnation, log, faults: deps.faults, hostPaths: deps.hostPaths };
+  const effects: DeployEffectsDeps = { nc, store: deployStore, images: store.images, participants, machineId, incarnation, log, faults: deps.faults, hostPaths: deps.hostPaths, metrics: deps.metrics };
 
   const supervise = (child: AnyActorLogic) =>
     supervisedChildMachine.provide({ actors: { child: child as never } });
@@ -207,7 +226,9 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       participant: supervise(
         createParticipant({
           nc,
+          onAnswered: (verb, seconds, ok) => deps.metrics.requestAnswered("participant", verb, seconds, ok),
           jsm: store.jsm,
+          js: store.js,
           clusterId: store.clusterId,
           docker: deps.docker,
           locks: store.kv.locks,
@@ -241,10 +262,21 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               startedAt,
               log,
               observeTimeoutMs: 2_000,
+              onAnswered: (verb, seconds, ok) => deps.metrics.requestAnswered("api", verb, seconds, ok),
               verbs: (run) => ({
                 ...deployVerbs({ nc, store: deployStore, participants, machineId, incarnation, timing, newDeployId, log }, run),
                 ...credentialVerbs({ credentials: store.kv.credentials, machineId, whenApplied: (record) => deps.access.whenApplied(record) }),
                 ...bindPolicyVerbs({ policy: store.kv.policy, hostPaths: deps.hostPaths, machineId }),
+                ...inviteVerbs({
+                  invites: store.kv.invites,
+                  machineId,
+                  clusterId: store.clusterId,
+                  region: record.region,
+                  ...(deps.join ? { join: { address: deps.join.address, wireguardKey: deps.join.wireguardKey } } : {}),
+                  secrets: inviteSecrets,
+                }),
+                ...eventsVerbs({ js: store.js, jsm: store.jsm }),
+                ...logsVerbs({ nc, instances: store.kv.instances }),
                 ...overviewVerbs({ jsm: store.jsm, machines: store.kv.machines, regions: store.kv.regions, namespaces: store.kv.namespaces, leases: store.kv.leases, machineId }),
               }),
             }),
@@ -252,7 +284,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           },
         }),
       ),
-      reconciler: supervise(provideReconciler({ ...effects, timing, intervalMs: deps.reconcileIntervalMs })),
+      reconciler: supervise(provideReconciler({ ...effects, timing, intervalMs: deps.reconcileIntervalMs, reconcilerMetrics: deps.metrics })),
       inspector: supervise(
         inspecting
           ? createInspector({ nc, machineId, table, minIntervalMs: 250, heartbeatMs: 2_000 })
@@ -263,6 +295,37 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           actors: {
             watchMachines: createWatchMachines(nc, store.kv.machines),
             ...(deps.mesh ? createMeshEffects({ ...deps.mesh.effects, log: log.child({ actor: "meshPeer" }) }) : {}),
+          },
+        }),
+      ),
+      joinListener: supervise(
+        joinListenerMachine.provide({
+          actors: {
+            watchInvites: createWatchInvites(nc, store.kv.invites),
+            listen: deps.join
+              ? createJoinServer({
+                  host: deps.join.host,
+                  port: deps.join.port,
+                  admit: (body) =>
+                    admitJoiner(
+                      {
+                        machineId,
+                        clusterId: store.clusterId,
+                        invites: store.kv.invites,
+                        machines: store.kv.machines,
+                        mesh: store.kv.mesh,
+                        secrets: inviteSecrets,
+                        leafSecret: deps.join!.leafSecret,
+                        leafPort: LEAF_PORT,
+                        log: log.child({ actor: "joinListener" }),
+                      },
+                      body,
+                    ),
+                  log: log.child({ actor: "joinListener" }),
+                })
+              : fromCallback(() => {
+                  throw new Error(`machine ${machineId} runs without a mesh: it has no join listener`);
+                }),
           },
         }),
       ),
@@ -278,6 +341,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               tls: store.kv.tls,
               machineId,
               ...(deps.gateway.acme ? { acme: deps.gateway.acme } : {}),
+              recordOrder: async (record) => void (await store.js.publish(subjects.certificateStatus(machineId), JSON.stringify(record))),
               log: log.child({ actor: "gateway" }),
             }),
           },
@@ -302,6 +366,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
       now: Date.now,
       childInputs: {
         api: { machineId },
+        joinListener: { name: "joinListener", machineId } satisfies JoinListenerInput,
         ...(deps.mesh ? { meshPeer: { name: "meshPeer", mesh: deps.mesh.settings } satisfies MeshPeerInput } : {}),
         reconciler: reconcilerInput({ ...effects, timing, intervalMs: deps.reconcileIntervalMs }),
         gateway: { ...consumers.gateway, now: Date.now, reloadBackoff: ROUTING_RELOAD_BACKOFF },
@@ -359,6 +424,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
   });
 
   actor.start();
+  registerNodeSources(deps.metrics, { children, routing: routingStatus, natsRoundTrip: async () => (await nc.rtt()) / 1000 });
 
   return {
     actor,

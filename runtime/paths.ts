@@ -25,6 +25,18 @@ export function dataPaths(dataDir: string) {
     keysDir: join(dataDir, "keys"),
     machineSeed: join(dataDir, "keys", "machine.nk"),
     operatorSeed: join(dataDir, "keys", "operator.nk"),
+    /** The WireGuard private key (0600): the overlay address derives from its public half. */
+    wireguardKey: join(dataDir, "keys", "wireguard.key"),
+    /** A leaf machine's password on the storage machines' leaf listeners (0600). */
+    leafPassword: join(dataDir, "keys", "leaf.password"),
+    /** A storage machine's copy of the cluster's leaf secret (0600), so it admits its leaves from its first moment. */
+    leafSecret: join(dataDir, "keys", "leaf.secret"),
+    /** A storage machine's system account admin password (0600). */
+    sysAdminPassword: join(dataDir, "keys", "sys-admin.password"),
+    /** wireguard-go's output, when it is the implementation. */
+    wireguardLog: join(dataDir, "logs", "wireguard-go.log"),
+    /** The secrets of the invites this machine made and serves (0700 directory, one 0600 file each). */
+    invitesDir: join(dataDir, "invites"),
     natsDir: join(dataDir, "nats"),
     natsConfig: join(dataDir, "nats", "nats-server.json"),
     natsStore: join(dataDir, "nats", "store"),

@@ -31,6 +31,11 @@ export const RUN_OPTIONS = {
   "acme-ca": { type: "string", describe: "PEM file of a CA to trust for the ACME directory's own HTTPS (e.g. a test server's)", implies: "acme-directory" },
   "acme-email": { type: "string", describe: "contact address for the ACME account", implies: "acme-directory" },
   "dns-port": { type: "port", describe: "cluster DNS port on first start (default 53; 0: a free one)" },
+  endpoint: { type: "string", describe: "this machine's WireGuard endpoint HOST:PORT on the underlay: switches the mesh on (kept in machine.json)" },
+  "wireguard-interface": { type: "string", describe: "the WireGuard interface's name with --endpoint (default ployz0)", implies: "endpoint" },
+  "join-listen": { type: "string", describe: "where the join listener binds with --endpoint (default: the endpoint's host)", implies: "endpoint" },
+  subnet: { type: "string", describe: "the workload subnet to claim on first start (dockerd's bridge uses it; default: the first free one of 10.210.0.0/16)" },
+  "metrics-port": { type: "port", describe: "Prometheus metrics on 127.0.0.1:PORT (/metrics, /metrics/caddy); 0: off (default: a free port on first start; kept in machine.json, e.g. 9469 on a fleet)" },
   "fault-injection": { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" },
   "drain-ms": { type: "number", default: 500, describe: "how long a replaced instance keeps serving once routing moved past it" },
   "reconcile-interval-ms": { type: "number", default: 30_000, describe: "how often each namespace is reconciled without a commit or container event" },
@@ -80,16 +85,36 @@ export type RunArgs = {
 export type PloyzdCommand =
   | { command: "run"; args: RunArgs }
   | { command: "version"; json: boolean }
+  | { command: "join"; args: JoinArgs }
   /** The cluster DNS process, which `ployzd run` starts (not listed in --help). */
   | { command: "dns"; config: string }
   | { command: "install"; args: InstallArgs }
   | { command: "uninstall"; args: UninstallArgs }
   | { command: "help"; text: string };
 
+/** `ployzd join TOKEN`: what the new machine says about itself. */
+export interface JoinArgs {
+  token: string;
+  "data-dir": string | undefined;
+  endpoint: string | undefined;
+  "wireguard-interface": string | undefined;
+  "machine-id": string | undefined;
+  subnet: string | undefined;
+}
+
+const JOIN_OPTIONS = {
+  "data-dir": "where this machine keeps its state (default: ~/.local/share/ployz/dev)",
+  endpoint: "this machine's WireGuard endpoint HOST:PORT (default: its address towards the inviter, port 51820)",
+  "wireguard-interface": "the WireGuard interface's name (default ployz0)",
+  "machine-id": "this machine's id (default: host name + random suffix)",
+  subnet: "the workload subnet to ask for (its dockerd's bridge uses it; default: the first free one)",
+} as const;
+
 const COMMANDS = {
   run: "run this machine's node daemon in the foreground",
   install: "write a systemd unit that runs `ployzd run` at boot, and enable it",
   uninstall: "disable and remove the systemd unit `ployzd install` wrote",
+  join: "join a cluster with a token from `ployzctl machine invite` (then `ployzd run`)",
   version: "print the version, and whether this ployzd runs from the bundle (--json)",
 } as const;
 
@@ -113,6 +138,23 @@ export function parsePloyzdArgs(argv: readonly string[]): PloyzdCommand {
     const { values } = parse(rest, tableConfig(UNINSTALL_OPTIONS), "uninstall");
     if (values.help) return { command: "help", text: optionsHelp("ployzd uninstall [options]", COMMANDS.uninstall, UNINSTALL_OPTIONS) };
     return { command: "uninstall", args: { "unit-dir": stringOr(values["unit-dir"], SYSTEM_UNIT_DIR), force: values.force === true } };
+  }
+  if (command === "join") {
+    const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
+    for (const name of Object.keys(JOIN_OPTIONS)) options[name] = { type: "string" };
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: true });
+    } catch (error) {
+      throw new InvalidArgumentError(`${(error as Error).message} (see ployzd join --help)`, { cause: error });
+    }
+    if (parsed.values.help) return { command: "help", text: joinHelp() };
+    if (parsed.positionals.length !== 1) throw new InvalidArgumentError("ployzd join takes one TOKEN (from `ployzctl machine invite`)");
+    const value = (name: keyof typeof JOIN_OPTIONS) => parsed.values[name] as string | undefined;
+    return {
+      command: "join",
+      args: { token: parsed.positionals[0]!, "data-dir": value("data-dir"), endpoint: value("endpoint"), "wireguard-interface": value("wireguard-interface"), "machine-id": value("machine-id"), subnet: value("subnet") },
+    };
   }
   if (command !== "run") throw new InvalidArgumentError(`no command ${JSON.stringify(command)}: say \`ployzd run\` (see ployzd --help)`);
 
@@ -209,6 +251,11 @@ function toCount(name: string, raw: string): number {
 function mainHelp(): string {
   const commands = Object.entries(COMMANDS).map(([name, describe]) => `  ployzd ${name.padEnd(10)} ${describe}`);
   return ["ployzd <command>", "", "Commands:", ...commands, "", "Options:", "  --version  the version", "  --help     this help", ""].join("\n");
+}
+
+function joinHelp(): string {
+  const lines = Object.entries(JOIN_OPTIONS).map(([name, describe]) => `  ${`--${name} VALUE`.padEnd(30)} ${describe}`);
+  return ["ployzd join TOKEN [options]", "", COMMANDS.join, "", "Options:", ...lines, ""].join("\n");
 }
 
 function runHelp(): string {

@@ -37,6 +37,27 @@ export async function ployzdMain(argv: string[]): Promise<void> {
       }
       return;
     }
+    case "join": {
+      const { joinCluster } = await import("./join.ts");
+      try {
+        const joined = await joinCluster({
+          token: parsed.args.token,
+          dataDir: parsed.args["data-dir"] ?? defaultDevDataDir(),
+          ...(parsed.args.endpoint ? { endpoint: parsed.args.endpoint } : {}),
+          ...(parsed.args["wireguard-interface"] ? { wireguardInterface: parsed.args["wireguard-interface"] } : {}),
+          ...(parsed.args["machine-id"] ? { machineId: parsed.args["machine-id"] } : {}),
+          ...(parsed.args.subnet ? { subnet: parsed.args.subnet } : {}),
+        });
+        process.stdout.write(
+          `joined cluster ${joined.cluster} as machine ${joined.machine.id} (region ${joined.machine.region}${joined.machine.zone ? `, zone ${joined.machine.zone}` : ""}, subnet ${joined.machine.subnet}, overlay ${joined.machine.overlayIp}); start it: ployzd run --data-dir ${joined.dataDir}\n`,
+        );
+      } catch (error) {
+        const hint = error instanceof PloyzError && error.hint ? ` (${error.hint})` : "";
+        process.stderr.write(`ployzd join: ${error instanceof Error ? error.message : String(error)}${hint}\n`);
+        process.exit(1);
+      }
+      return;
+    }
     case "dns": {
       const { dnsProcessMain } = await import("./dns-main.ts");
       try {
@@ -70,6 +91,11 @@ async function run(args: RunArgs): Promise<void> {
       ...(args["nats-port"] ? { natsPort: args["nats-port"] } : {}),
       ...(args["gateway-port"] !== undefined ? { gatewayPort: args["gateway-port"] } : {}),
       ...(args["dns-port"] !== undefined ? { dnsPort: args["dns-port"] } : {}),
+      ...(args.endpoint ? { endpoint: args.endpoint } : {}),
+      ...(args["wireguard-interface"] ? { wireguardInterface: args["wireguard-interface"] } : {}),
+      ...(args["join-listen"] ? { joinListen: args["join-listen"] } : {}),
+      ...(args.subnet ? { subnet: args.subnet } : {}),
+      ...(args["metrics-port"] !== undefined ? { metricsPort: args["metrics-port"] } : {}),
       ...(args["gateway-https-port"] !== undefined ? { gatewayHttpsPort: args["gateway-https-port"] } : {}),
       ...(args["acme-directory"]
         ? { acme: { directory: args["acme-directory"], ...(args["acme-ca"] ? { caFile: args["acme-ca"] } : {}), ...(args["acme-email"] ? { email: args["acme-email"] } : {}) } }

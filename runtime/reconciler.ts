@@ -12,12 +12,15 @@ import { containerEventSchema } from "../model/participant.ts";
 import { decideRepair } from "../model/reconcile.ts";
 import { subjects } from "../model/subjects.ts";
 import { DEFAULT_SUPERVISION_POLICY } from "../model/supervision.ts";
+import type { NodeMetrics } from "./metrics.ts";
 import { newDeployId, provideDeployMachine, type DeployEffectsDeps } from "./deploy.ts";
 
 export interface ReconcilerDeps extends DeployEffectsDeps {
   timing: DeployTiming;
   /** How often each namespace is looked at without being poked. */
   intervalMs: number;
+  /** Counts what the reconcilers do (runtime/metrics.ts). */
+  reconcilerMetrics?: Pick<NodeMetrics, "reconcilerActions">;
 }
 
 /** The reconciler's input in ployzd. */
@@ -101,6 +104,9 @@ export function provideReconciler(deps: ReconcilerDeps) {
               ...derived.notes,
               ...(repair ? [`repair: ${repair.reason}`] : []),
             ];
+            if (broken) deps.reconcilerMetrics?.reconcilerActions.inc({ kind: "lease-broken" });
+            if (derived.notes.length) deps.reconcilerMetrics?.reconcilerActions.inc({ kind: "note" }, derived.notes.length);
+            if (repair) deps.reconcilerMetrics?.reconcilerActions.inc({ kind: "repair" });
             if (actions.length > 0) {
               log.info({ namespace: input.namespace, actions }, "reconciled");
               await recordReconcile(store.js, { type: "reconcile", namespace: input.namespace, machine: deps.machineId, headSeq: derived.head?.seq ?? null, actions, at: new Date().toISOString() });
@@ -119,6 +125,7 @@ export function provideReconciler(deps: ReconcilerDeps) {
                   ? `repair ${outcome.deployId} committed ${outcome.commitSeq}`
                   : `repair ${"deployId" in outcome ? outcome.deployId : ""} settled the namespace (no new commit)`;
             log.info({ namespace: params.namespace, reason: params.reason, outcome: outcome.type }, text);
+            deps.reconcilerMetrics?.reconcilerActions.inc({ kind: outcome.type === "failed" ? "repair-failed" : outcome.type === "deployed" || outcome.type === "removed" ? "repair-committed" : "repair-settled" });
             void recordReconcile(store.js, { type: "reconcile", namespace: params.namespace, machine: deps.machineId, headSeq: null, actions: [text, ...("notes" in outcome ? outcome.notes : [])], at: new Date().toISOString() }).catch(
               (error: unknown) => log.error({ err: error }, "could not record a repair"),
             );

@@ -14,7 +14,7 @@ import {
   type StreamSpec,
 } from "../model/store-layout.ts";
 
-export type BucketName = "meta" | "machines" | "regions" | "namespaces" | "instances" | "leases" | "locks" | "claims" | "secrets" | "tls" | "credentials" | "policy";
+export type BucketName = "meta" | "machines" | "regions" | "namespaces" | "instances" | "leases" | "locks" | "claims" | "secrets" | "tls" | "credentials" | "policy" | "invites" | "mesh";
 
 /** Handles on the control-plane store. */
 export interface Store {

@@ -16,6 +16,11 @@ export interface SupervisedProcess<H extends RunningProcess> {
   actor: AnyActorRef;
   /** The process running now (undefined between an exit and the next start). */
   current(): H | undefined;
+  /**
+   * Stops the process and starts it again at once (its config changed in a way it cannot reload),
+   * without counting a crash; resolves with the new one once it is ready.
+   */
+  restart(reason: string): Promise<H>;
   /** Stops supervising; stops the process too unless `leaveRunning`. */
   stop(options?: { leaveRunning?: boolean }): Promise<void>;
 }
@@ -42,24 +47,41 @@ export function superviseProcess<H extends RunningProcess>(options: {
     rejectFirst = reject;
   });
   let leaveRunning = false;
+  /** The previous process being stopped: a new one starts only once it is gone (its port is free). */
+  let stopping: Promise<void> = Promise.resolve();
+  const restarted: Array<{ resolve: (handle: H) => void; reject: (error: unknown) => void }> = [];
   const child = fromPromise<void, { name: string }>(async ({ signal }) => {
     let handle: H;
     try {
+      await stopping;
       handle = await options.start();
     } catch (error) {
       if (starts === 0) rejectFirst(error);
+      for (const waiter of restarted.splice(0)) waiter.reject(error);
       throw error;
     }
     current = handle;
+    for (const waiter of restarted.splice(0)) waiter.resolve(handle);
     if (starts++ === 0) resolveFirst(handle);
     else {
       options.log.warn({ process: options.name, pid: handle.pid }, `${options.name} started again`);
       options.onRestarted?.(handle);
     }
-    const stopped = new Promise<"stopped">((resolve) => signal.addEventListener("abort", () => resolve("stopped"), { once: true }));
+    const stopped = new Promise<"stopped">((resolve) =>
+      signal.addEventListener(
+        "abort",
+        () => {
+          // Set at once (abort is synchronous), so a start that follows right away waits for it.
+          if (current === handle) current = undefined;
+          stopping = leaveRunning ? Promise.resolve() : handle.stop();
+          resolve("stopped");
+        },
+        { once: true },
+      ),
+    );
     const ended = await Promise.race([handle.exited, stopped]);
     if (ended === "stopped") {
-      if (!leaveRunning) await handle.stop();
+      await stopping;
       return;
     }
     if (current === handle) current = undefined;
@@ -76,6 +98,12 @@ export function superviseProcess<H extends RunningProcess>(options: {
     first,
     actor,
     current: () => current,
+    restart(reason) {
+      const next = new Promise<H>((resolve, reject) => restarted.push({ resolve, reject }));
+      options.log.warn({ process: options.name, reason }, `starting ${options.name} again`);
+      actor.send({ type: "REFRESH", reason });
+      return next;
+    },
     async stop(stopOptions = {}) {
       leaveRunning = stopOptions.leaveRunning ?? false;
       const handle = current;

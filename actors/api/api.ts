@@ -26,6 +26,8 @@ export interface ApiDeps {
   startedAt: string;
   log: Logger;
   observeTimeoutMs: number;
+  /** Told how long each answer took (metrics). */
+  onAnswered?: (verb: string, seconds: number, ok: boolean) => void;
   /** The verbs beyond ping/status/machine.ls, given the way to run operations. */
   verbs: (run: RunOperation) => Record<string, (body: unknown) => Promise<unknown>>;
 }
@@ -75,6 +77,7 @@ export function createApiServer(deps: ApiDeps) {
       queue: API_QUEUE_GROUP,
       signal: abort.signal,
       onError: (verb, error) => deps.log.warn({ verb, err: error }, "api request failed"),
+      ...(deps.onAnswered ? { onAnswered: deps.onAnswered } : {}),
     }).catch((error: unknown) => {
       if (!abort.signal.aborted) sendBack({ type: "SERVER_FAILED", error: error instanceof Error ? error.message : String(error) });
     });

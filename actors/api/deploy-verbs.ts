@@ -1,6 +1,5 @@
 import {
   explainRequestSchema,
-  logsApiRequestSchema,
   namespaceRefSchema,
   namespaceRmRequestSchema,
   psRequestSchema,
@@ -8,7 +7,6 @@ import {
   rollbackRequestSchema,
   type ExplainReply,
   type HistoryReply,
-  type LogsApiReply,
   type PsReply,
   type RegionLsReply,
   type RegionSetReply,
@@ -21,7 +19,6 @@ import { DeployFailedError, errorFromPayload, InvalidArgumentError, ManifestErro
 import { formatPlan } from "../../model/format-operation.ts";
 import { canonicalJson } from "../../model/revision.ts";
 import { namespaceSpecSchema, type NamespaceSpec } from "../../model/manifest.ts";
-import { logsReplySchema } from "../../model/participant.ts";
 import { DEFAULT_REGION_ROLE, type RegionRecord } from "../../model/region.ts";
 import type { ClusterRoutes } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
@@ -212,31 +209,6 @@ export function deployVerbs(deps: DeployVerbDeps, run: RunOperation): Record<str
         candidates,
         instances,
       };
-      return reply;
-    },
-
-    logs: async (body) => {
-      const request = parseRequest(logsApiRequestSchema, body, "logs");
-      const instances = (await readInstances(deps.store.instances, request.namespace)).filter((i) => i.service === request.service);
-      if (instances.length === 0) throw new NotFoundError(`namespace ${request.namespace} has no instances of service ${request.service}`);
-      const at = Math.floor(Date.now() / 1000);
-      const entries = await Promise.all(
-        instances.map(async (i) => {
-          try {
-            const reply = await requestJson(
-              deps.nc,
-              subjects.machine(i.machine, "container.logs"),
-              { containerId: i.containerId, tail: request.tail, ...(request.since ? { since: request.since } : {}) },
-              logsReplySchema,
-              { who: `machine ${i.machine}` },
-            );
-            return { slot: i.slot, machine: i.machine, containerId: i.containerId, text: reply.text };
-          } catch (error) {
-            return { slot: i.slot, machine: i.machine, containerId: i.containerId, error: (error as Error).message };
-          }
-        }),
-      );
-      const reply: LogsApiReply = { type: "logs", at, entries };
       return reply;
     },
 

@@ -12,6 +12,8 @@ export interface CaddyAdmin {
   load(config: Record<string, unknown>): Promise<void>;
   /** True when Caddy answers on the socket. */
   ping(): Promise<boolean>;
+  /** Caddy's own Prometheus metrics (its admin API's `/metrics`), as text. */
+  metrics(): Promise<string>;
 }
 
 export function caddyAdmin(socketPath: string): CaddyAdmin {
@@ -34,6 +36,11 @@ export function caddyAdmin(socketPath: string): CaddyAdmin {
     async load(config) {
       const { status, text } = await call("POST", "/load", JSON.stringify(config));
       if (status < 200 || status >= 300) throw new Error(`caddy refused the config: HTTP ${status} ${withoutPem(text).slice(0, 300)}`);
+    },
+    async metrics() {
+      const { status, text } = await call("GET", "/metrics");
+      if (status !== 200) throw new Error(`caddy's admin API answered /metrics with HTTP ${status}: ${withoutPem(text).slice(0, 300)}`);
+      return text;
     },
     async ping() {
       try {

@@ -31,6 +31,8 @@ export interface OrderCertificatesOptions {
   /** Serve an http-01 challenge (resolves once Caddy answers it), and stop serving it. */
   publish: (challenge: Http01Challenge) => Promise<void>;
   withdraw: (challenge: Http01Challenge) => Promise<void>;
+  /** Told of every order's outcome, to record it as Status (`ployzctl events`). */
+  onOrder?: (outcome: { hostname: string; outcome: "obtained"; notAfter: string } | { hostname: string; outcome: "failed"; reason: string }) => void;
   /** What waits and why, after every plan (for `ployzctl routes`). */
   onPlan: (plan: CertificatePlan, ordering: string | undefined) => void;
 }
@@ -114,6 +116,7 @@ export function orderCertificates(options: OrderCertificatesOptions): Certificat
     };
     await storeCertificate(options.tls, record);
     options.onCertificate(record);
+    options.onOrder?.({ hostname, outcome: "obtained", notAfter: record.notAfter });
     log.info({ hostname, notAfter: record.notAfter, issuer: record.issuer, renewed: Boolean(stored) }, "certificate obtained");
   };
 
@@ -133,6 +136,7 @@ export function orderCertificates(options: OrderCertificatesOptions): Certificat
           const message = error instanceof Error ? error.message : String(error);
           const attempts = (failures.get(hostname)?.attempts ?? 0) + 1;
           failures.set(hostname, { at: Date.now(), attempts, error: message });
+          options.onOrder?.({ hostname, outcome: "failed", reason: message });
           log.warn({ hostname, attempts, error: message }, "could not obtain a certificate; will retry");
         }
         continue; // one hostname at a time, then plan again with what changed

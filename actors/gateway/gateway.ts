@@ -6,7 +6,7 @@ import { fromCallback } from "xstate";
 import type { ApplierEvent } from "../../machines/routing-consumer.ts";
 import { renderCaddyConfig, servableProjection, type ExcludedRoute, type GatewayListen, type GatewayTls } from "../../model/caddy-config.ts";
 import { compareText } from "../../model/compare.ts";
-import { acmeHostnames, summarize, unsupportedReason, type CertificatePlan, type CertificateRecord } from "../../model/certificates.ts";
+import { acmeHostnames, summarize, unsupportedReason, type CertificatePlan, type CertificateRecord, type CertificateStatusRecord } from "../../model/certificates.ts";
 import { emptyProjection, type RoutingProjection } from "../../model/routing.ts";
 import type { AcmeSettings } from "./acme.ts";
 import type { CaddyAdmin } from "./caddy-admin.ts";
@@ -23,6 +23,8 @@ export interface GatewayDeps {
   machineId: string;
   /** This machine's ACME directory; without it, it orders nothing (it still serves stored certificates). */
   acme?: AcmeSettings;
+  /** Records a certificate order's outcome as Status (`ployzctl events`). */
+  recordOrder?: (record: CertificateStatusRecord) => Promise<void>;
   log: Logger;
 }
 
@@ -142,6 +144,9 @@ export function createGatewayApplier(deps: GatewayDeps) {
         withdraw: async (challenge) => {
           challenges.delete(challenge.token);
           await apply();
+        },
+        onOrder: (outcome) => {
+          deps.recordOrder?.({ type: "certificate", machine: deps.machineId, at: new Date().toISOString(), ...outcome }).catch((error: unknown) => deps.log.error({ err: error, hostname: outcome.hostname }, "could not record the certificate order as Status"));
         },
         onPlan: (latest, ordering) => {
           plan = { plan: latest, ordering };

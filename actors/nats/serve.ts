@@ -11,6 +11,8 @@ export interface ServeOptions {
   signal: AbortSignal;
   /** Called for every failure answered as an error reply (for the log). */
   onError?: (verb: string, error: unknown) => void;
+  /** Told how long each answer took and whether it was an error reply (for metrics). */
+  onAnswered?: (verb: string, seconds: number, ok: boolean) => void;
 }
 
 /**
@@ -33,13 +35,17 @@ export async function serveRequests(nc: NatsConnection, handler: RequestHandler,
 
 async function answer(msg: Msg, verb: string, handler: RequestHandler, options: ServeOptions): Promise<void> {
   let reply: unknown;
+  const started = performance.now();
+  let ok = true;
   try {
     reply = await handler(verb, parseBody(msg));
   } catch (error) {
+    ok = false;
     options.onError?.(verb, error);
     reply = { type: "error", error: toErrorPayload(error) };
   }
   if (msg.reply) msg.respond(JSON.stringify(reply));
+  options.onAnswered?.(verb, (performance.now() - started) / 1000, ok);
 }
 
 function parseBody(msg: Msg): unknown {

@@ -1,6 +1,7 @@
 import type { MeshObservation } from "../../model/mesh-observation.ts";
 import type Docker from "dockerode";
-import type { JetStreamManager } from "@nats-io/jetstream";
+import { join } from "node:path";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -14,6 +15,7 @@ import {
   instancesRequestSchema,
   lockRequestSchema,
   logsRequestSchema,
+  type LogsReply,
   probeRequestSchema,
   removeContainerRequestSchema,
   startContainerRequestSchema,
@@ -26,7 +28,7 @@ import { describeContainer, listContainers } from "../docker/containers.ts";
 import { watchContainerEvents } from "../docker/container-events.ts";
 import { ensureImage, localImageId } from "../docker/ensure-image.ts";
 import { findManagedContainer, listManagedContainers, managedContainer } from "../docker/managed-containers.ts";
-import { containerLogs } from "../docker/logs.ts";
+import { readLogPages } from "../docker/read-log-lines.ts";
 import { probeReadiness } from "../docker/probe-readiness.ts";
 import { removeContainer } from "../docker/remove-container.ts";
 import { startContainer } from "../docker/start-container.ts";
@@ -34,13 +36,20 @@ import { allowedBindDirs } from "../store/bind-policy.ts";
 import { serviceSecretReader } from "../store/service-secrets.ts";
 import { parseRequest } from "../nats/parse-request.ts";
 import { serveRequests } from "../nats/serve.ts";
+import { execRequestSchema } from "../../model/exec.ts";
+import { execJournal } from "../exec/exec-journal.ts";
+import { ExecSessions } from "../exec/exec-sessions.ts";
 import { observeCapacity } from "./capacity.ts";
 import { acquireLock, assertLockHeld, releaseLock } from "./locks.ts";
 
 export interface ParticipantDeps {
   nc: NatsConnection;
+  /** Told how long each answer took (metrics). */
+  onAnswered?: (verb: string, seconds: number, ok: boolean) => void;
   /** For the fence checks, at the moment of each Docker call that changes something. */
   jsm: JetStreamManager;
+  /** For Status records (exec sessions). */
+  js: JetStreamClient;
   docker: Docker;
   /** The cluster's id: the only containers this participant lists or touches carry it. */
   clusterId: string;
@@ -82,12 +91,13 @@ export interface ParticipantDeps {
  * `ployz.cluster`); any other is answered as if it did not exist. An exec probe also needs the
  * asking deploy's lock and runs only in that deploy's own candidates (`ployz.namespace`,
  * `ployz.deploy`). Docker events about managed containers go out on `ployz.containers.<machine>`
- * for the reconcilers.
+ * for the reconcilers. `exec` runs an operator's command in a managed container (actors/exec/):
+ * its sessions end with the participant, and those a killed ployzd left are ended at the start.
  */
 export function createParticipant(deps: ParticipantDeps) {
   const machine = deps.machineId;
   const now = () => new Date().toISOString();
-  const handle = async (verb: string, body: unknown): Promise<unknown> => {
+  const handle = async (verb: string, body: unknown, sessions: ExecSessions): Promise<unknown> => {
     switch (verb) {
       case "observe.capacity":
         return await observeCapacity(deps.docker, machine, deps.dataDir);
@@ -183,9 +193,10 @@ export function createParticipant(deps: ParticipantDeps) {
       }
       case "container.logs": {
         const request = parseRequest(logsRequestSchema, body, verb);
-        const container = await managedContainer(deps.docker, deps.clusterId, request.containerId);
-        return { type: "logs", machine, containerId: request.containerId, text: await containerLogs(deps.docker, container.Id, request.tail, request.since) };
+        return { type: "logs", machine, containers: await readLogPages(deps.docker, deps.clusterId, request) } satisfies LogsReply;
       }
+      case "exec":
+        return await sessions.open(parseRequest(execRequestSchema, body, verb));
       case "debug.crash": {
         if (!deps.injectCrash) throw new InvalidArgumentError(`fault injection is off on machine ${machine} (start ployzd with --fault-injection)`);
         const request = parseRequest(crashRequestSchema, body, verb);
@@ -201,12 +212,15 @@ export function createParticipant(deps: ParticipantDeps) {
     const local = new AbortController();
     const stop = () => local.abort();
     signal.addEventListener("abort", stop, { once: true });
+    const sessions = new ExecSessions({ nc: deps.nc, js: deps.js, docker: deps.docker, clusterId: deps.clusterId, machineId: machine, journal: execJournal(join(deps.dataDir, "exec")), log: deps.log.child({ actor: "exec" }) });
     try {
+      await sessions.reapLeftovers().catch((error: unknown) => deps.log.error({ err: error }, "could not end the exec sessions an earlier ployzd left running; they are tried again at the next start"));
       await Promise.race([
-        serveRequests(deps.nc, handle, {
+        serveRequests(deps.nc, (verb, body) => handle(verb, body, sessions), {
           subject: subjects.machineAll(machine),
           signal: local.signal,
           onError: (verb, error) => deps.log.warn({ verb, err: error }, "participant request failed"),
+          ...(deps.onAnswered ? { onAnswered: deps.onAnswered } : {}),
         }),
         watchContainerEvents(deps.docker, deps.clusterId, local.signal, (event) => {
           deps.nc.publish(subjects.containerEvents(machine), JSON.stringify({ type: "container-event", machine, ...event, at: now() }));
@@ -215,6 +229,7 @@ export function createParticipant(deps: ParticipantDeps) {
     } finally {
       signal.removeEventListener("abort", stop);
       local.abort();
+      await sessions.endAll("the participant stopped (ployzd stopping or restarting it)");
     }
   });
 }

@@ -49,7 +49,7 @@ export async function readMessageAt(jsm: JetStreamManager, stream: string, seq: 
 }
 
 /** JSON, or the raw text when it is not JSON (the caller's schema then refuses it, naming the record). */
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

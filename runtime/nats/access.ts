@@ -4,6 +4,7 @@ import { admittedIdentities, credentialRecordSchema, nextExpiry, type Credential
 import { machineRecordSchema, type MachineRecord } from "../../model/machine.ts";
 import type { Identity } from "../../model/roles.ts";
 import { readJsonFile, writeFileAtomic } from "../files.ts";
+import { natsConfigChange } from "./config.ts";
 import type { Logger } from "../logger.ts";
 
 export interface NatsAccessOptions {
@@ -15,10 +16,15 @@ export interface NatsAccessOptions {
   logFile: string;
   /** The identities that are always there: this machine and its local operator. */
   base: readonly Identity[];
-  /** The whole config for these identities (runtime/nats/config.ts with this machine's settings). */
-  render: (identities: readonly Identity[]) => Record<string, unknown>;
+  /** The whole config for these identities and members (runtime/nats/config.ts with this machine's settings). */
+  render: (identities: readonly Identity[], members: readonly MachineRecord[]) => Record<string, unknown>;
   /** The running nats-server, when there is one to reload. */
   pid: () => number | undefined;
+  /**
+   * Starts the running nats-server again with the new config: for a change it cannot reload
+   * (`natsConfigChange`: leaf remotes, listeners). Resolves once the new one is ready.
+   */
+  restart: (reason: string) => Promise<void>;
   log: Logger;
   now?: () => number;
 }
@@ -44,6 +50,7 @@ export function natsAccess(options: NatsAccessOptions) {
   const now = options.now ?? Date.now;
   let admission: Admission = readCache(options.cacheFile, options.log);
   let written = "";
+  let writtenConfig: Record<string, unknown> = {};
   let queue: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -63,7 +70,7 @@ export function natsAccess(options: NatsAccessOptions) {
     for (const conflict of conflicts) options.log.error({ conflict }, "an identity is not admitted");
     return identities;
   };
-  const render = () => `${JSON.stringify(options.render(admitted()), null, 2)}\n`;
+  const renderConfig = () => options.render(admitted(), admission.members);
   const schedule = () => {
     clearTimeout(timer);
     const at = nextExpiry(admission.credentials, now());
@@ -76,7 +83,8 @@ export function natsAccess(options: NatsAccessOptions) {
   const access = {
     /** Writes the config for the first start of nats-server (members and credentials from the cache). */
     writeInitial(): void {
-      written = render();
+      writtenConfig = renderConfig();
+      written = `${JSON.stringify(writtenConfig, null, 2)}\n`;
       writeFileAtomic(options.configFile, written, 0o600);
       schedule();
     },
@@ -86,13 +94,20 @@ export function natsAccess(options: NatsAccessOptions) {
         if (stopped) return;
         admission = { members: [...next.members], credentials: [...next.credentials] };
         writeFileAtomic(options.cacheFile, `${JSON.stringify(admission, null, 2)}\n`, 0o600);
-        const text = render();
+        const config = renderConfig();
+        const text = `${JSON.stringify(config, null, 2)}\n`;
         schedule();
         if (text !== written) {
+          const change = natsConfigChange(writtenConfig, config);
           writeFileAtomic(options.configFile, text, 0o600);
           written = text;
+          writtenConfig = config;
           const pid = options.pid();
-          if (pid !== undefined) {
+          if (pid !== undefined && change === "restart") {
+            options.log.warn("the nats-server config changed in a way it cannot reload (leaf remotes, listeners): starting it again");
+            await options.restart("its config changed in a way it cannot reload");
+            options.log.info({ admitted: admitted().map((i) => `${i.name} (${i.role})`) }, "nats-server started again: it admits these identities");
+          } else if (pid !== undefined && change === "reload") {
             await reloadNatsServer(pid, options.logFile);
             options.log.info({ admitted: admitted().map((i) => `${i.name} (${i.role})`) }, "nats-server reloaded: it admits these identities");
           } // else the next start reads the file

@@ -19,6 +19,8 @@ export interface TestCluster {
   /** The gateway's HTTPS base URL (`https://127.0.0.1:port`). */
   gatewayHttps: string;
   dns: string;
+  /** The metrics listener (`http://127.0.0.1:port`: `/metrics`, `/metrics/caddy`). */
+  metrics: string;
   /** A namespace name unique to this run; every container of it is removed at the end. */
   namespace(prefix: string): string;
   containersOf(namespace: string): Promise<Docker.ContainerInfo[]>;
@@ -42,6 +44,7 @@ export async function startTestCluster(options: { faultInjection?: boolean; extr
     gateway: up.info.gateway!,
     gatewayHttps: up.info.gatewayHttps!,
     dns: up.info.dns!,
+    metrics: up.info.metrics!,
     namespace(prefix) {
       const name = `${prefix}-${run}`;
       namespaces.push(name);

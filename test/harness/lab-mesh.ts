@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -66,4 +67,27 @@ export function startLabMeshPeer(nc: NatsConnection, machines: KV, meshed: Meshe
   const actor = createActor(logic, { input: { name: "meshPeer", mesh: { machineId: machine.name, subnet: machine.subnet, statsIntervalMs } } });
   actor.start();
   return actor;
+}
+
+/** Pids of the processes (other than this one) whose command line mentions `text`: what a teardown must leave none of. */
+export function processesMentioning(text: string): string[] {
+  return readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p) && Number(p) !== process.pid && cmdlineOf(p).includes(text));
+}
+
+function cmdlineOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return ""; // exited meanwhile
+    throw error;
+  }
+}
+
+/** Stops the meshPeers, then removes the lab and the test's nats-server, failing when any of it fails. */
+export async function disposeMeshLab(peers: Array<{ stop(): void }>, lab: { destroy(): Promise<void> } | undefined, nats: { dispose(): Promise<void> } | undefined): Promise<void> {
+  for (const actor of peers) actor.stop();
+  const failures: unknown[] = [];
+  await lab?.destroy().catch((error: unknown) => failures.push(error));
+  await nats?.dispose().catch((error: unknown) => failures.push(error));
+  if (failures.length > 0) throw new AggregateError(failures, "clean-up failed");
 }

@@ -76,6 +76,15 @@ describe("ACME (pebble)", () => {
     const text = await cluster.home.cli("routes");
     expect(text.stdout).toContain(host);
     expect(text.stdout).not.toContain("PRIVATE KEY");
+
+    // the order is Status: `ployzctl events` says it, naming the hostname and never a key
+    const events = await eventually(async () => {
+      const result = await cluster.home.cli("events", "--json");
+      return result.stdout.includes(`certificate for ${host} obtained`) ? result.stdout : undefined;
+    }, "the certificate order in the events");
+    const line = events.split("\n").find((l) => l.includes(`certificate for ${host} obtained`))!;
+    expect(JSON.parse(line)).toMatchObject({ kind: "certificate", machine: cluster.machineId, message: expect.stringMatching(new RegExp(`^certificate for ${host.replace(/\./g, "\\.")} obtained, valid until \\S+$`)) });
+    expect(events).not.toContain("PRIVATE KEY");
   });
 
   it("serves over HTTPS a certificate another machine put in the store, without ordering one", async () => {

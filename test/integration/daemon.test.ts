@@ -43,6 +43,7 @@ describe("ployzd on one machine", () => {
       ["inspector", "running"],
       ["meshPeer", "running"],
       ["access", "running"],
+      ["joinListener", "running"],
       ["gateway", "running"],
       ["dns", "running"],
     ]);

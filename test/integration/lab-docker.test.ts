@@ -7,7 +7,7 @@ import { createLab, sweepLabs, type Lab } from "../../runtime/lab/index.ts";
 import { declareStore, type Store } from "../../runtime/store.ts";
 import { eventually } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
-import { registerLabMachine, startLabMeshPeer, type MeshPeerActor } from "../harness/lab-mesh.ts";
+import { disposeMeshLab, registerLabMachine, startLabMeshPeer, type MeshPeerActor } from "../harness/lab-mesh.ts";
 import { startTestNats, type TestNats } from "../harness/nats.ts";
 
 /**
@@ -44,13 +44,7 @@ beforeAll(async () => {
   for (const m of meshed) peers.push(startLabMeshPeer(nc, store.kv.machines, m));
 }, 120_000);
 
-afterAll(async () => {
-  for (const actor of peers) actor.stop();
-  const failures: unknown[] = [];
-  await lab?.destroy().catch((error: unknown) => failures.push(error));
-  await nats?.dispose().catch((error: unknown) => failures.push(error));
-  if (failures.length > 0) throw new AggregateError(failures, "clean-up failed");
-}, 60_000);
+afterAll(async () => await disposeMeshLab(peers, lab, nats), 60_000);
 
 describe("containers on two lab machines", () => {
   it("each machine's dockerd has the image and its bridge on its workload subnet", async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { wireGuardGoPids, wireGuardSocket } from "../../actors/mesh/wireguard-interface.ts";
@@ -6,7 +6,7 @@ import { linkState, meshStatus } from "../../machines/mesh-status.ts";
 import { createLab, listNamespaces, sweepLabs, type Lab } from "../../runtime/lab/index.ts";
 import { declareStore, type Store } from "../../runtime/store.ts";
 import { eventually } from "../harness/daemon.ts";
-import { registerLabMachine, startLabMeshPeer, type MeshedLabMachine, type MeshPeerActor } from "../harness/lab-mesh.ts";
+import { disposeMeshLab, processesMentioning, registerLabMachine, startLabMeshPeer, type MeshedLabMachine, type MeshPeerActor } from "../harness/lab-mesh.ts";
 import { startTestNats, type TestNats } from "../harness/nats.ts";
 
 /**
@@ -41,13 +41,7 @@ beforeAll(async () => {
   for (const m of meshed) peers.push(startLabMeshPeer(nc, store.kv.machines, m));
 }, 60_000);
 
-afterAll(async () => {
-  for (const actor of peers) actor.stop();
-  const failures: unknown[] = [];
-  await lab?.destroy().catch((error: unknown) => failures.push(error));
-  await nats?.dispose().catch((error: unknown) => failures.push(error));
-  if (failures.length > 0) throw new AggregateError(failures, "clean-up failed");
-}, 60_000);
+afterAll(async () => await disposeMeshLab(peers, lab, nats), 60_000);
 
 describe("meshPeer in a 2-machine lab (real wireguard-go)", () => {
   it("brings every peer up from membership and carries overlay traffic both ways", async () => {
@@ -125,16 +119,8 @@ describe("meshPeer in a 2-machine lab (real wireguard-go)", () => {
       expect(existsSync(wireGuardSocket(name))).toBe(false);
     }
     expect(existsSync(dir)).toBe(false);
-    const mentioning = readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p) && Number(p) !== process.pid && cmdlineOf(p).includes(id));
+    const mentioning = processesMentioning(id);
     expect(mentioning).toEqual([]);
   }, 60_000);
 });
 
-function cmdlineOf(pid: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return ""; // exited meanwhile
-    throw error;
-  }
-}

@@ -8,6 +8,7 @@ import { listNamespaces, sweepLabs } from "../../runtime/lab/index.ts";
 import { LAB_REGISTRY_DIR } from "../../runtime/lab/lab-names.ts";
 import { isAlive } from "../../runtime/process.ts";
 import { eventually } from "../harness/daemon.ts";
+import { processesMentioning } from "../harness/lab-mesh.ts";
 
 /** A lab whose owner is killed with SIGKILL leaves things behind; the sweep removes all of it. */
 
@@ -19,14 +20,6 @@ afterAll(async () => {
   await sweepLabs();
 }, 60_000);
 
-function cmdlineOf(pid: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return ""; // exited meanwhile
-    throw error;
-  }
-}
 
 describe("a lab whose owner was killed", () => {
   it("is removed wholly by the sweep: dockerds and their containerd, wireguard-go, namespaces, sockets, mounts, directory", async () => {
@@ -36,7 +29,7 @@ describe("a lab whose owner was killed", () => {
       owner!.once("exit", (code) => reject(new Error(`the lab owner exited (${code}) before its lab was up`)));
     });
     const lab = JSON.parse(line) as { id: string; dir: string; wireguards: string[]; namespaces: string[] };
-    const labProcesses = () => readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p) && Number(p) !== process.pid && cmdlineOf(p).includes(lab.dir));
+    const labProcesses = () => processesMentioning(lab.dir);
     expect(labProcesses().length).toBeGreaterThanOrEqual(2); // a dockerd per machine (and their containerd)
     expect(lab.wireguards.every((name) => wireGuardGoPids(name).length === 1)).toBe(true);
 

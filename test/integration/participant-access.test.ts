@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { logTimeOfMs } from "../../model/log-lines.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { acquireLease, releaseLease } from "../../actors/deploy/lease.ts";
@@ -179,7 +180,8 @@ describe("inspect, logs and remove answer for this cluster's containers only", (
     for (const ref of refs) {
       const shown = /^[0-9a-f]{64}$/.test(ref) ? ref.slice(0, 12) : ref;
       expect(await rejectionOf(ask("container.inspect", { id: ref }, containerInspectSchema)), `inspect ${ref}`).toMatchObject(notManaged(shown));
-      expect(await rejectionOf(ask("container.logs", { containerId: ref }, logsReplySchema)), `logs ${ref}`).toMatchObject(notManaged(shown));
+      const logs = await ask("container.logs", { containers: [{ containerId: ref }], until: logTimeOfMs(Date.now()) }, logsReplySchema);
+      expect(logs.containers, `logs ${ref}`).toEqual([{ containerId: ref, lines: [], truncated: false, error: `container ${shown} is not managed by this cluster` }]);
     }
   });
 
@@ -188,8 +190,8 @@ describe("inspect, logs and remove answer for this cluster's containers only", (
     const inspect = await ask("container.inspect", { id: own }, containerInspectSchema);
     expect(inspect.container).toMatchObject({ id: own, state: "running", labels: { [LABELS.cluster]: store.clusterId } });
     expect(Object.values(inspect.container.ipAddresses)[0]).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const logs = await ask("container.logs", { containerId: own }, logsReplySchema);
-    expect(logs.text).toContain("hello-from-the-container");
+    const logs = await ask("container.logs", { containers: [{ containerId: own }], until: logTimeOfMs(Date.now() + 1_000) }, logsReplySchema);
+    expect(logs.containers[0]!.lines.map((l) => l.text)).toContain("hello-from-the-container");
   });
 
   it("remove leaves a container that is not this cluster's alone, answering as for a missing one", async () => {
@@ -223,7 +225,8 @@ describe("a deploy with an exec readiness probe", () => {
     expect(Date.now() - started).toBeGreaterThan(17_000);
     const [instance] = (await cluster.client.ps(ns)).instances;
     expect((await execIn(cluster.docker, instance!.containerId, ["test", "-f", "/tmp/ready"])).code).toBe(0);
-    const logs = await cluster.client.logs(ns, "worker", 10);
-    expect(logs.entries).toEqual([expect.objectContaining({ slot: 0, containerId: instance!.containerId, text: expect.stringContaining("ready-now") })]);
+    const logs = await cluster.client.logs({ namespace: ns, service: "worker", tail: 10 });
+    expect(logs.lines).toEqual([expect.objectContaining({ slot: 0, machine: cluster.machineId, text: "ready-now" })]);
+    expect(Object.keys(logs.cursors)).toEqual([instance!.containerId]);
   }, 120_000);
 });

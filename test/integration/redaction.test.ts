@@ -66,7 +66,7 @@ function filesUnder(root: string): Array<{ path: string; text: string }> {
 }
 
 describe("secrets stay secret", () => {
-  it("no status, top, debug, inspector or log output carries a secret value, a config's contents or a TLS key", async () => {
+  it("no status, top, debug, events, inspector or log output carries a secret value, a config's contents or a TLS key", async () => {
     const ns = cluster.namespace("redact");
     const host = `${ns}.example.test`;
     // a certificate (with its key) in the store, served by the gateway for a tls: acme route
@@ -132,7 +132,7 @@ configs:
       { what: "deploy stdout", text: deployed.stdout },
       { what: "deploy stderr", text: deployed.stderr },
     ];
-    for (const args of [["status", "--json"], ["status"], ["top", "--once", "--json"], ["top", "--once"], ["debug", "actors", "--json"], ["debug", "events", "--json"], ["ps", "-n", ns, "--json"], ["history", "-n", ns, "--json"], ["explain", "-n", ns, "web", "--json"], ["routes", "--json"], ["routes"]]) {
+    for (const args of [["status", "--json"], ["status"], ["top", "--once", "--json"], ["top", "--once"], ["debug", "actors", "--json"], ["debug", "events", "--json"], ["ps", "-n", ns, "--json"], ["history", "-n", ns, "--json"], ["explain", "-n", ns, "web", "--json"], ["routes", "--json"], ["routes"], ["events", "--json"], ["events"], ["events", "-n", ns, "--json"]]) {
       const result = await cluster.home.cli(...args);
       expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
       outputs.push({ what: `ployzctl ${args.join(" ")}`, text: result.stdout + result.stderr });

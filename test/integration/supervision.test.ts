@@ -60,6 +60,6 @@ describe("supervision in a real ployzd", () => {
   it("refuses to crash an actor that does not exist, naming the ones that do", async () => {
     const result = await home.cli("debug", "crash", "nosuch");
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("has no supervised actor nosuch (there are: participant, api, reconciler, inspector, meshPeer, access, gateway, dns)");
+    expect(result.stderr).toContain("has no supervised actor nosuch (there are: participant, api, reconciler, inspector, meshPeer, access, joinListener, gateway, dns)");
   });
 });

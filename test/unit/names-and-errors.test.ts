@@ -26,8 +26,11 @@ import {
   PermissionDeniedError,
   AlreadyExistsError,
   UnitFileDiffersError,
+  ExecSessionLostError,
   CommandFailedError,
   SubnetPoolExhaustedError,
+  InviteRefusedError,
+  NotYetSupportedError,
   NatsServerMissingError,
   NoResponderError,
   NotFoundError,
@@ -122,8 +125,11 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [PermissionDeniedError, "permission-denied"],
   [AlreadyExistsError, "already-exists"],
   [UnitFileDiffersError, "unit-file-differs"],
+  [ExecSessionLostError, "exec-lost"],
   [CommandFailedError, "command-failed"],
   [SubnetPoolExhaustedError, "subnet-pool-exhausted"],
+  [InviteRefusedError, "invite-refused"],
+  [NotYetSupportedError, "not-yet-supported"],
 ];
 
 describe("errors", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { JETSTREAM_DOMAIN, replicasFor } from "../../model/store-layout.ts";
 import { permissionsFor, type Identity } from "../../model/roles.ts";
-import { CLUSTER_PORT, LEAF_PORT, renderNatsConfig, type NatsConfigInput } from "../../runtime/nats/config.ts";
+import { CLUSTER_PORT, LEAF_PORT, natsConfigChange, renderNatsConfig, type NatsConfigInput } from "../../runtime/nats/config.ts";
 import { aMachine, aNatsUser } from "../fixtures/machines.ts";
 
 const userA = aNatsUser("alpha");
@@ -23,6 +23,7 @@ function configFor(overrides: Partial<NatsConfigInput> = {}) {
   });
 }
 
+const leafLogin = { user: "leaf-edge", password: "p".repeat(43) };
 const m1 = aMachine({ id: "m1", natsHost: "fd00::1" });
 const m2 = aMachine({ id: "m2", natsHost: "fd00::2" });
 const m3 = aMachine({ id: "m3", natsHost: "fd00::3" });
@@ -43,7 +44,7 @@ describe("renderNatsConfig", () => {
     for (const config of [
       configFor(),
       configFor({ members: [m1, m2, m3] }),
-      configFor({ machineId: "edge", storage: false, members: [m1, m2, m3] }),
+      configFor({ machineId: "edge", storage: false, members: [m1, m2, m3], leafLogin }),
       // No overlay address for this machine yet: the cluster listener falls back to loopback.
       configFor({ members: [aMachine({ id: "m1" }), m2] }),
     ]) {
@@ -77,14 +78,26 @@ describe("renderNatsConfig", () => {
   });
 
   describe("a storage machine", () => {
-    it("alone runs standalone JetStream in the ployz domain, with no cluster", () => {
+    it("alone runs standalone JetStream in the ployz domain, tagged with its id, with no cluster", () => {
       for (const members of [[], [m1]]) {
         const config = configFor({ members });
         expect(config.jetstream).toEqual({ store_dir: "/data/nats/store", domain: "ployz" });
+        expect(config.server_tags).toEqual(["m:m1"]);
         expect(JETSTREAM_DOMAIN).toBe("ployz");
         expect(config).not.toHaveProperty("cluster");
-        expect(config).not.toHaveProperty("leafnodes");
       }
+      // Without an overlay address there is nowhere to listen for leaf nodes (never every interface).
+      expect(configFor({ members: [] })).not.toHaveProperty("leafnodes");
+    });
+
+    it("from day one: a system account with an admin, and a leaf listener on its overlay address admitting each leaf machine by user and password", () => {
+      const edge = aMachine({ id: "edge", storage: false });
+      const config = configFor({ members: [edge], overlayIp: "fd70:6c6f:797a::1", sysAdminPassword: "s".repeat(43), leafLogins: [leafLogin] });
+      expect(config.accounts).toEqual({ SYS: { users: [{ user: "admin", password: "s".repeat(43) }] } });
+      expect(config.system_account).toBe("SYS");
+      expect(config.leafnodes).toEqual({ listen: `[fd70:6c6f:797a::1]:${LEAF_PORT}` });
+      // Top-level users reload on SIGHUP; a leafnodes.authorization block does not on 2.9.10.
+      expect((config.authorization as { users: unknown[] }).users).toContainEqual({ user: "leaf-edge", password: "p".repeat(43) });
     });
 
     it("with other storage members, routes to each of them over the overlay (IPv6 bracketed), never to itself", () => {
@@ -129,20 +142,29 @@ describe("renderNatsConfig", () => {
   describe("a machine without storage", () => {
     it("runs no JetStream and no cluster, and is a leaf node of the storage members", () => {
       const edge = aMachine({ id: "edge", natsHost: "fd00::8", storage: false });
-      const config = configFor({ machineId: "edge", storage: false, members: [m1, m2, m3, edge] });
+      const config = configFor({ machineId: "edge", storage: false, members: [m1, m2, m3, edge], leafLogin });
+      const login = `leaf-edge:${"p".repeat(43)}@`;
       expect(config).not.toHaveProperty("jetstream");
       expect(config).not.toHaveProperty("cluster");
+      expect(config).not.toHaveProperty("accounts");
       expect(config.leafnodes).toEqual({
         remotes: [
           {
             urls: [
-              `nats-leaf://[fd00::1]:${LEAF_PORT}`,
-              `nats-leaf://[fd00::2]:${LEAF_PORT}`,
-              `nats-leaf://[fd00::3]:${LEAF_PORT}`,
+              `nats-leaf://${login}[fd00::1]:${LEAF_PORT}`,
+              `nats-leaf://${login}[fd00::2]:${LEAF_PORT}`,
+              `nats-leaf://${login}[fd00::3]:${LEAF_PORT}`,
             ],
           },
         ],
       });
+    });
+
+    it("uses the storage machines it joined through until membership names them, and needs a leaf login", () => {
+      const config = configFor({ machineId: "edge", storage: false, members: [], joinedHubs: [m1], leafLogin });
+      expect(config.leafnodes).toEqual({ remotes: [{ urls: [`nats-leaf://leaf-edge:${"p".repeat(43)}@[fd00::1]:${LEAF_PORT}`] }] });
+      expect(() => configFor({ machineId: "edge", storage: false, members: [m1] })).toThrow(/no leaf login/);
+      expect(() => configFor({ machineId: "edge", storage: false, members: [], leafLogin })).toThrow(/needs a storage member/);
     });
 
     it("does not make leaf connections to removed or non-storage machines", () => {
@@ -150,9 +172,20 @@ describe("renderNatsConfig", () => {
         machineId: "edge",
         storage: false,
         members: [m1, aMachine({ id: "other-edge", natsHost: "fd00::7", storage: false }), aMachine({ id: "gone", natsHost: "fd00::9", state: "removed" })],
+        leafLogin,
       });
-      expect(config.leafnodes).toEqual({ remotes: [{ urls: [`nats-leaf://[fd00::1]:${LEAF_PORT}`] }] });
+      expect(config.leafnodes).toEqual({ remotes: [{ urls: [`nats-leaf://leaf-edge:${"p".repeat(43)}@[fd00::1]:${LEAF_PORT}`] }] });
     });
+  });
+});
+
+describe("natsConfigChange", () => {
+  const base = () => renderNatsConfig({ machineId: "edge", storage: false, clientHost: "127.0.0.1", clientPort: 4222, storeDir: "/s", pidFile: "/p", identities: [machineA], members: [m1], leafLogin });
+  it("reloads for a change of users, restarts for changed leaf remotes (2.9.10 does not reload them), and does nothing for the same config", () => {
+    expect(natsConfigChange(base(), base())).toBe("none");
+    expect(natsConfigChange(base(), { ...base(), authorization: { users: [] } })).toBe("reload");
+    const moreHubs = renderNatsConfig({ machineId: "edge", storage: false, clientHost: "127.0.0.1", clientPort: 4222, storeDir: "/s", pidFile: "/p", identities: [machineA], members: [m1, m2], leafLogin });
+    expect(natsConfigChange(base(), moreHubs)).toBe("restart");
   });
 });
 

@@ -65,7 +65,7 @@ describe("nodeMachine", () => {
       // The node hands its clock to each supervisor.
       expect(snapshot?.context.since).toBe(clock.now());
     }
-    expect(children.starts.map((s) => s.name).sort()).toEqual(["access", "api", "dns", "gateway", "inspector", "meshPeer", "participant", "reconciler"]);
+    expect(children.starts.map((s) => s.name).sort()).toEqual(["access", "api", "dns", "gateway", "inspector", "joinListener", "meshPeer", "participant", "reconciler"]);
     expect(children.starts.every((s) => !s.signal.aborted)).toBe(true);
   });
 

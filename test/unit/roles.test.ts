@@ -81,6 +81,27 @@ describe("permissionsFor", () => {
   });
 });
 
+describe("exec", () => {
+  it("is the operator's only: it asks a machine to run a command and types into its session", () => {
+    for (const role of ROLES) {
+      const p = permissionsFor(identity(role, "alice"));
+      expect(allows(p.publish.allow, "ployz.m.m1.exec"), role).toBe(role === "operator");
+      expect(allows(p.publish.allow, "ployz.exec.m1.0123456789abcdef01234567"), role).toBe(role === "operator");
+    }
+  });
+
+  it("lets a machine read the input of its own sessions only, and send output to any asker's inbox", () => {
+    const m1 = permissionsFor(identity("machine", "m1"));
+    expect(allows(m1.subscribe.allow, "ployz.exec.m1.abc")).toBe(true);
+    expect(allows(m1.subscribe.allow, "ployz.exec.m2.abc")).toBe(false);
+    expect(allows(m1.publish.allow, "_INBOX.c.alice.xyz")).toBe(true);
+    // coordinators never exec on other machines
+    expect(allows(m1.publish.allow, "ployz.m.m2.exec")).toBe(false);
+    // nobody but that machine reads a session's input
+    for (const role of ["operator", "observer", "gateway"] as const) expect(allows(permissionsFor(identity(role)).subscribe.allow, "ployz.exec.m1.abc"), role).toBe(false);
+  });
+});
+
 describe("credentials", () => {
   const at = Date.parse("2026-12-01T12:00:00Z");
   const record = (name: string, extra: Partial<CredentialRecord> = {}): CredentialRecord => ({

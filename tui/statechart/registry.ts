@@ -8,6 +8,7 @@ import { rollForwardMachine } from "../../machines/roll-forward.ts";
 import { routingConsumerMachine } from "../../machines/routing-consumer.ts";
 import { meshLinkMachine } from "../../machines/mesh-link.ts";
 import { meshPeerMachine } from "../../machines/mesh-peer.ts";
+import { joinListenerMachine } from "../../machines/join-listener.ts";
 import { nodeMachine } from "../../machines/node.ts";
 import { supervisedChildMachine } from "../../machines/supervised-child.ts";
 
@@ -20,6 +21,7 @@ export const STATECHARTS: Readonly<Record<string, AnyStateMachine>> = {
   [supervisedChildMachine.id]: supervisedChildMachine,
   [meshPeerMachine.id]: meshPeerMachine,
   [meshLinkMachine.id]: meshLinkMachine,
+  [joinListenerMachine.id]: joinListenerMachine,
   [deployMachine.id]: deployMachine,
   [deployLeaseMachine.id]: deployLeaseMachine,
   [rollForwardMachine.id]: rollForwardMachine,

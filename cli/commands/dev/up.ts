@@ -35,6 +35,7 @@ export const devUpCommand: CommandModule<GlobalArgs, UpArgs> = {
       `  NATS     ${result.info.servers.join(", ")}`,
       `  gateway  ${result.info.gateway ?? "-"}  (curl -H 'Host: <route hostname>' …)`,
       `  DNS      ${result.info.dns ?? "-"}  (*.ployz.internal)`,
+      `  metrics  ${result.info.metrics ? `${result.info.metrics}/metrics` : "off"}  (Prometheus; /metrics/caddy: the gateway's)`,
       `  data     ${result.info.dataDir}`,
       `  context  ${result.context.name} (${result.contextFile})`,
     );
