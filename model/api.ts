@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { machineRecordSchema } from "./machine.ts";
+import { machineReachSchema } from "./machine-ls.ts";
 import { machineObservationSchema } from "./observation.ts";
 
 /** Every reply on NATS is either the answer or an error payload. */
@@ -23,6 +24,11 @@ export const machineListSchema = z.object({
   machines: z.array(machineRecordSchema),
   /** Keys whose records could not be parsed: reported, never half-used. */
   invalid: z.array(z.object({ key: z.string(), error: z.string() })),
+  /** Which daemon answered, and when: the live answers below were asked from there. */
+  answeredBy: z.string(),
+  at: z.string(),
+  /** Every active member asked for its side of the mesh just now (Observation, never stored). */
+  observation: z.array(machineReachSchema),
 });
 export type MachineList = z.infer<typeof machineListSchema>;
 

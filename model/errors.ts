@@ -187,6 +187,11 @@ export class AlreadyExistsError extends PloyzError {
   override readonly code = "already-exists";
 }
 
+/** `ployzd install` found a unit file that differs from the one it would write. */
+export class UnitFileDiffersError extends PloyzError {
+  override readonly code = "unit-file-differs";
+}
+
 /** An exec session ended without its command's exit code: the participant or the connection went away. */
 export class ExecSessionLostError extends PloyzError {
   override readonly code = "exec-lost";
@@ -241,6 +246,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "daemon-stopping": DaemonStoppingError,
   "permission-denied": PermissionDeniedError,
   "already-exists": AlreadyExistsError,
+  "unit-file-differs": UnitFileDiffersError,
   "exec-lost": ExecSessionLostError,
   "command-failed": CommandFailedError,
   "subnet-pool-exhausted": SubnetPoolExhaustedError,

@@ -3,6 +3,7 @@ import type { ActorEntry, ActorSnapshotMessage } from "./actor-table.ts";
 import { compareText } from "./compare.ts";
 import type { DeployInFlight, HeldLease, Overview } from "./overview.ts";
 import { addRecentOperations, finishedOperations, type RecentOperation } from "./recent-operations.ts";
+import { handshakeAgeMs, isMeshLink, meshLinkState, meshSummary, type MeshSummary } from "./top-mesh.ts";
 
 /**
  * A machine whose last actor snapshot is older than this is shown unreachable (heartbeat: 2 s);
@@ -133,6 +134,8 @@ export interface ActorRow {
   restarts: number | undefined;
   lastEvent: string | undefined;
   error: string | undefined;
+  /** What matters more than its last event: a WireGuard peer link's handshake age. */
+  note: string | undefined;
   severity: Severity;
   context: ActorEntry["context"];
   events: readonly ActorEvent[];
@@ -157,6 +160,8 @@ export interface MachineView {
   unreachableReason: string | undefined;
   /** Age of its last snapshot (local clock); undefined if none came since `top` started. */
   lastSnapshotAgeMs: number | undefined;
+  /** Its WireGuard peers (the meshPeer's `peer:<id>` links), as of its last snapshot; undefined without any. */
+  mesh: MeshSummary | undefined;
   actors: ActorRow[];
 }
 
@@ -207,6 +212,7 @@ export function topView(model: TopModel, now: number): TopView {
       reachable,
       unreachableReason: !reachable && ask?.state === "failed" ? ask.error : undefined,
       lastSnapshotAgeMs: ageMs,
+      mesh: snapshot ? meshSummary(snapshot.message.actors, Date.parse(snapshot.message.at) + (reachable ? (ageMs ?? 0) : 0)) : undefined,
       actors: snapshot ? actorRows(snapshot.message, reachable ? (ageMs ?? 0) : 0, model.events[id] ?? {}) : [],
     };
   });
@@ -252,7 +258,7 @@ function actorRows(message: ActorSnapshotMessage, sinceSnapshotMs: number, event
     list.forEach((actor, index) => {
       const last = index === list.length - 1;
       const prefix = depth === 0 ? "" : `${lead}${last ? "└─ " : "├─ "}`;
-      rows.push(toRow(message.machine, actor, depth, prefix, snapshotAt - actor.since + sinceSnapshotMs, events[actor.sessionId] ?? []));
+      rows.push(toRow(message.machine, actor, depth, prefix, snapshotAt + sinceSnapshotMs, events[actor.sessionId] ?? []));
       visit(actor.sessionId, depth + 1, depth === 0 ? "" : `${lead}${last ? "   " : "│  "}`);
     });
   };
@@ -266,11 +272,15 @@ function byCreation(a: ActorEntry, b: ActorEntry): number {
   return Number.isNaN(x) || Number.isNaN(y) ? compareText(a.sessionId, b.sessionId) : x - y;
 }
 
-function toRow(machine: string, actor: ActorEntry, depth: number, prefix: string, inStateMs: number, events: readonly ActorEvent[]): ActorRow {
+/** One actor as a row, at `atMs` on its machine's clock. */
+function toRow(machine: string, actor: ActorEntry, depth: number, prefix: string, atMs: number, events: readonly ActorEvent[]): ActorRow {
+  const inStateMs = atMs - actor.since;
   const restarts = actor.context?.restarts;
   const lastError = actor.context?.lastError;
+  const link = isMeshLink(actor);
+  const state = link ? meshLinkState(actor.state) : actor.state;
   const failing = actor.status === "error" || actor.state === "failed";
-  const backingOff = actor.state === "backoff";
+  const backingOff = actor.state === "backoff" || (link && state === "stale");
   const error = actor.error ?? (failing || backingOff ? (typeof lastError === "string" ? lastError : undefined) : undefined);
   const severity: Severity = failing ? "error" : backingOff ? "warn" : actor.status === "active" ? "ok" : "done";
   return {
@@ -283,15 +293,33 @@ function toRow(machine: string, actor: ActorEntry, depth: number, prefix: string
     src: actor.src,
     chart: actor.chart,
     status: actor.status,
-    state: actor.state,
+    state,
     inStateMs: Math.max(0, inStateMs),
     restarts: typeof restarts === "number" ? restarts : undefined,
     lastEvent: actor.lastEvent,
     error,
+    note: link ? handshakeNote(actor, atMs) : undefined,
     severity,
     context: actor.context,
     events,
   };
+}
+
+/** "handshake 12s ago", or "no handshake yet". */
+function handshakeNote(actor: ActorEntry, atMs: number): string {
+  const age = handshakeAgeMs(actor, atMs);
+  return age === undefined ? "no handshake yet" : `handshake ${formatAge(age)} ago`;
+}
+
+/** "mesh 2/3 up, oldest handshake 4m05s ago" for the machine's line; undefined without peers. */
+export function meshHealth(machine: Pick<MachineView, "mesh">): string | undefined {
+  const mesh = machine.mesh;
+  if (!mesh) return undefined;
+  const handshakes = [
+    mesh.oldestHandshakeAgeMs !== undefined ? `oldest handshake ${formatAge(mesh.oldestHandshakeAgeMs)} ago` : undefined,
+    mesh.neverHandshaken ? `${mesh.neverHandshaken} never` : undefined,
+  ].filter(Boolean);
+  return `mesh ${mesh.up}/${mesh.peers} up${handshakes.length ? `, ${handshakes.join(", ")}` : ""}`;
 }
 
 /** "reachable, snapshot 1s ago", "waiting for the first snapshot", "UNREACHABLE: …" with why. */

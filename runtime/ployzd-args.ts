@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../model/errors.ts";
+import { SERVICE_DATA_DIR, SYSTEM_UNIT_DIR } from "../model/systemd-unit.ts";
 
 /**
  * `ployzd`'s command line, parsed with node:util rather than yargs: the daemon's start is
@@ -43,6 +44,36 @@ export const RUN_OPTIONS = {
   inspector: { type: "boolean", default: true, describe: "publish actor snapshots for `ployz top` (--no-inspector to measure their cost)" },
 } as const satisfies Record<string, OptionSpec>;
 
+/** The options of `ployzd install` beyond `ployzd run`'s (which it carries into the unit's ExecStart). */
+export const INSTALL_OPTIONS = {
+  "unit-dir": { type: "string", default: SYSTEM_UNIT_DIR, describe: "where to write ployzd.service (systemctl runs only for a directory systemd reads)" },
+  user: { type: "string", describe: "run ployzd as this user (default root; another needs the docker group)" },
+  force: { type: "boolean", default: false, describe: "replace a ployzd.service that differs from the one this would write" },
+  start: { type: "boolean", default: false, describe: "also start ployzd now (systemctl enable --now)" },
+} as const satisfies Record<string, OptionSpec>;
+
+/** The options of `ployzd uninstall`. */
+export const UNINSTALL_OPTIONS = {
+  "unit-dir": { type: "string", default: SYSTEM_UNIT_DIR, describe: "where ployzd.service is (systemctl runs only for a directory systemd reads)" },
+  force: { type: "boolean", default: false, describe: "remove a ployzd.service that `ployzd install` did not write" },
+} as const satisfies Record<string, OptionSpec>;
+
+/** `ployzd install`: where, as whom, and the `ployzd run` command line the unit starts. */
+export interface InstallArgs {
+  "unit-dir": string;
+  user: string | undefined;
+  force: boolean;
+  start: boolean;
+  "data-dir": string;
+  /** The `ployzd run` options given, beyond --data-dir, as typed (checked like `run` checks them). */
+  runArgs: string[];
+}
+
+export interface UninstallArgs {
+  "unit-dir": string;
+  force: boolean;
+}
+
 type RunOptionName = keyof typeof RUN_OPTIONS;
 type ValueOf<S> = S extends { type: "port" | "number" } ? number : S extends { type: "boolean" } ? boolean : string;
 /** The options of `ployzd run`, by name; those without a default may be absent. */
@@ -57,6 +88,8 @@ export type PloyzdCommand =
   | { command: "join"; args: JoinArgs }
   /** The cluster DNS process, which `ployzd run` starts (not listed in --help). */
   | { command: "dns"; config: string }
+  | { command: "install"; args: InstallArgs }
+  | { command: "uninstall"; args: UninstallArgs }
   | { command: "help"; text: string };
 
 /** `ployzd join TOKEN`: what the new machine says about itself. */
@@ -79,6 +112,8 @@ const JOIN_OPTIONS = {
 
 const COMMANDS = {
   run: "run this machine's node daemon in the foreground",
+  install: "write a systemd unit that runs `ployzd run` at boot, and enable it",
+  uninstall: "disable and remove the systemd unit `ployzd install` wrote",
   join: "join a cluster with a token from `ployzctl machine invite` (then `ployzd run`)",
   version: "print the version, and whether this ployzd runs from the bundle (--json)",
 } as const;
@@ -97,6 +132,12 @@ export function parsePloyzdArgs(argv: readonly string[]): PloyzdCommand {
     const { values } = parse(rest, { config: { type: "string" } }, "dns");
     if (typeof values.config !== "string" || values.config === "") throw new InvalidArgumentError("ployzd dns needs --config FILE (ployzd run starts it)");
     return { command: "dns", config: values.config };
+  }
+  if (command === "install") return parseInstall(rest);
+  if (command === "uninstall") {
+    const { values } = parse(rest, tableConfig(UNINSTALL_OPTIONS), "uninstall");
+    if (values.help) return { command: "help", text: optionsHelp("ployzd uninstall [options]", COMMANDS.uninstall, UNINSTALL_OPTIONS) };
+    return { command: "uninstall", args: { "unit-dir": stringOr(values["unit-dir"], SYSTEM_UNIT_DIR), force: values.force === true } };
   }
   if (command === "join") {
     const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
@@ -117,12 +158,7 @@ export function parsePloyzdArgs(argv: readonly string[]): PloyzdCommand {
   }
   if (command !== "run") throw new InvalidArgumentError(`no command ${JSON.stringify(command)}: say \`ployzd run\` (see ployzd --help)`);
 
-  const config: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
-  for (const [name, spec] of Object.entries(RUN_OPTIONS) as Array<[string, OptionSpec]>) {
-    config[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
-    if (spec.type === "boolean" && spec.default === true) config[`no-${name}`] = { type: "boolean" };
-  }
-  const { values } = parse(rest, config, "run");
+  const { values } = parse(rest, tableConfig(RUN_OPTIONS), "run");
   if (values.help) return { command: "help", text: runHelp() };
   const args: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(RUN_OPTIONS) as Array<[string, OptionSpec]>) {
@@ -137,6 +173,58 @@ export function parsePloyzdArgs(argv: readonly string[]): PloyzdCommand {
     }
   }
   return { command: "run", args: args as RunArgs };
+}
+
+type ParseConfig = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+/** node:util's option config for a table (`--no-<name>` for booleans that default to true), with --help. */
+function tableConfig(table: Record<string, OptionSpec>): ParseConfig {
+  const config: ParseConfig = { help: { type: "boolean", short: "h" } };
+  for (const [name, spec] of Object.entries(table)) {
+    config[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
+    if (spec.type === "boolean" && spec.default === true) config[`no-${name}`] = { type: "boolean" };
+  }
+  return config;
+}
+
+/**
+ * `ployzd install`: its own options, and every `ployzd run` option, checked as `run` checks
+ * them and kept as typed for the unit's ExecStart (so the unit runs exactly what was asked).
+ */
+function parseInstall(rest: readonly string[]): PloyzdCommand {
+  const { values } = parse(rest, { ...tableConfig(RUN_OPTIONS), ...tableConfig(INSTALL_OPTIONS) }, "install");
+  if (values.help) return { command: "help", text: `${optionsHelp("ployzd install [options] [ployzd run options]", COMMANDS.install, INSTALL_OPTIONS)}\nEvery \`ployzd run\` option is accepted too and carried into the unit (see ployzd run --help); --data-dir defaults to ${SERVICE_DATA_DIR}.\n` };
+  const runArgs: string[] = [];
+  for (const [name, spec] of Object.entries(RUN_OPTIONS) as Array<[string, OptionSpec]>) {
+    const raw = values[name];
+    if (spec.implies && raw !== undefined && values[spec.implies] === undefined) throw new InvalidArgumentError(`--${name} needs --${spec.implies} too`);
+    if (name === "data-dir") continue;
+    if (values[`no-${name}`] === true) runArgs.push(`--no-${name}`);
+    else if (raw === true) runArgs.push(`--${name}`);
+    else if (typeof raw === "string") {
+      if (spec.type === "port") toPort(name, raw);
+      else if (spec.type === "number") toCount(name, raw);
+      runArgs.push(`--${name}`, raw);
+    }
+  }
+  const dataDir = stringOr(values["data-dir"], SERVICE_DATA_DIR);
+  if (!dataDir.startsWith("/")) throw new InvalidArgumentError(`--data-dir needs an absolute path for a service, not ${JSON.stringify(dataDir)}`);
+  const user = values.user;
+  return {
+    command: "install",
+    args: {
+      "unit-dir": stringOr(values["unit-dir"], SYSTEM_UNIT_DIR),
+      user: typeof user === "string" ? user : undefined,
+      force: values.force === true,
+      start: values.start === true,
+      "data-dir": dataDir,
+      runArgs,
+    },
+  };
+}
+
+function stringOr(value: string | boolean | undefined, fallback: string): string {
+  return typeof value === "string" ? value : fallback;
 }
 
 function parse(args: readonly string[], options: Record<string, { type: "string" | "boolean"; short?: string }>, command: string) {
@@ -161,7 +249,7 @@ function toCount(name: string, raw: string): number {
 }
 
 function mainHelp(): string {
-  const commands = Object.entries(COMMANDS).map(([name, describe]) => `  ployzd ${name.padEnd(8)} ${describe}`);
+  const commands = Object.entries(COMMANDS).map(([name, describe]) => `  ployzd ${name.padEnd(10)} ${describe}`);
   return ["ployzd <command>", "", "Commands:", ...commands, "", "Options:", "  --version  the version", "  --help     this help", ""].join("\n");
 }
 
@@ -171,10 +259,14 @@ function joinHelp(): string {
 }
 
 function runHelp(): string {
-  const lines = (Object.entries(RUN_OPTIONS) as Array<[string, OptionSpec]>).map(([name, spec]) => {
+  return optionsHelp("ployzd run [options]", COMMANDS.run, RUN_OPTIONS);
+}
+
+function optionsHelp(usage: string, describe: string, table: Record<string, OptionSpec>): string {
+  const lines = Object.entries(table).map(([name, spec]) => {
     const flag = spec.type === "boolean" ? (spec.default === true ? `--[no-]${name}` : `--${name}`) : `--${name} ${spec.type === "port" || spec.type === "number" ? "N" : "VALUE"}`;
     const fallback = spec.default !== undefined && spec.type !== "boolean" ? ` [default: ${String(spec.default)}]` : "";
     return `  ${flag.padEnd(30)} ${spec.describe}${fallback}`;
   });
-  return ["ployzd run [options]", "", COMMANDS.run, "", "Options:", ...lines, ""].join("\n");
+  return [usage, "", describe, "", "Options:", ...lines, ""].join("\n");
 }

@@ -1,11 +1,11 @@
-import { InvalidArgumentError, PloyzError } from "../model/errors.ts";
+import { errorText, InvalidArgumentError, PloyzError } from "../model/errors.ts";
 import { RUNNING_FROM } from "./build-info.ts";
 import { startDaemon } from "./daemon.ts";
 import { defaultDevDataDir } from "./paths.ts";
 import { parsePloyzdArgs, type RunArgs } from "./ployzd-args.ts";
 import { VERSION } from "./version.ts";
 
-/** `ployzd` — the node daemon's command line (`ployzd run`, `ployzd version`, `--help`; `ployzd dns`, which `run` starts). */
+/** `ployzd` — the node daemon's command line (`ployzd run`, `install`, `uninstall`, `version`, `--help`; `ployzd dns`, which `run` starts). */
 export async function ployzdMain(argv: string[]): Promise<void> {
   let parsed: ReturnType<typeof parsePloyzdArgs>;
   try {
@@ -25,6 +25,18 @@ export async function ployzdMain(argv: string[]): Promise<void> {
       return;
     case "run":
       return await run(parsed.args);
+    case "install":
+    case "uninstall": {
+      const { installMain, uninstallMain } = await import("./ployzd-install.ts");
+      try {
+        process.stdout.write(parsed.command === "install" ? await installMain(parsed.args) : await uninstallMain(parsed.args));
+      } catch (error) {
+        const hint = error instanceof PloyzError && error.hint ? ` (${error.hint})` : "";
+        process.stderr.write(`ployzd ${parsed.command}: ${errorText(error)}${hint}\n`);
+        process.exit(1);
+      }
+      return;
+    }
     case "join": {
       const { joinCluster } = await import("./join.ts");
       try {

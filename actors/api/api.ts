@@ -5,13 +5,13 @@ import type { Logger } from "pino";
 import { fromCallback } from "xstate";
 import type { ApiEvent, ApiServerEvent } from "../../machines/api.ts";
 import type { DeployInput } from "../../machines/deploy.ts";
-import type { MachineList, Pong } from "../../model/api.ts";
+import type { Pong } from "../../model/api.ts";
 import type { DeployOutcome } from "../../model/deploy.ts";
 import { DaemonStoppingError, DeployFailedError, NotFoundError } from "../../model/errors.ts";
 import { API_QUEUE_GROUP, subjects } from "../../model/subjects.ts";
 import { serveRequests } from "../nats/serve.ts";
-import { readMachines } from "../store/machines.ts";
 import { readClusterStatus } from "./cluster-status.ts";
+import { readMachineList } from "./machine-list.ts";
 
 /** Runs one operation as a coordinator under the API actor and resolves with its outcome. */
 export type RunOperation = (input: DeployInput) => Promise<DeployOutcome>;
@@ -63,7 +63,7 @@ export function createApiServer(deps: ApiDeps) {
         case "status":
           return await readClusterStatus({ ...deps, answeredBy: deps.machineId });
         case "machine.ls":
-          return { type: "machines", ...(await readMachines(deps.machines)) } satisfies MachineList;
+          return await readMachineList({ nc: deps.nc, machines: deps.machines, answeredBy: deps.machineId });
         default: {
           const handler = verbs[verb];
           if (!handler) throw new NotFoundError(`the API has no verb ${verb}`);

@@ -16,14 +16,18 @@ export interface TestNats {
   seed: Uint8Array;
   server: NatsServerHandle;
   connect(name?: string): Promise<NatsConnection>;
+  /** Connects as machine `id`, one of `startTestNats({ machines })`: it may serve `ployz.m.<id>.>`. */
+  connectAs(id: string): Promise<NatsConnection>;
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startTestNats(): Promise<TestNats> {
+/** `machines`: more machine identities besides "test", for a test that plays several machines. */
+export async function startTestNats(options: { machines?: string[] } = {}): Promise<TestNats> {
   const dir = mkdtempSync(join(tmpdir(), "ployz-test-nats-"));
   const user = createUser();
   const seed = user.getSeed();
+  const others = new Map((options.machines ?? []).map((id) => [id, createUser()]));
   const port = await freePort();
   const config = renderNatsConfig({
     machineId: "test",
@@ -33,7 +37,7 @@ export async function startTestNats(): Promise<TestNats> {
     storeDir: join(dir, "store"),
     pidFile: join(dir, "nats.pid"),
     // The tests' one user declares and writes the store as a machine would.
-    identities: [{ nkey: user.getPublicKey(), role: "machine", name: "test" }],
+    identities: [{ nkey: user.getPublicKey(), role: "machine", name: "test" }, ...[...others].map(([name, u]) => ({ nkey: u.getPublicKey(), role: "machine" as const, name }))],
     members: [],
   });
   const configFile = join(dir, "nats.json");
@@ -58,6 +62,13 @@ export async function startTestNats(): Promise<TestNats> {
     server,
     async connect(name = "test") {
       const nc = await connectNats({ servers: [server.url], seed, name, inboxPrefix: inboxPrefix({ role: "machine", name: "test" }), reconnect: false });
+      connections.push(nc);
+      return nc;
+    },
+    async connectAs(id) {
+      const other = others.get(id);
+      if (!other) throw new Error(`startTestNats was not given machine ${id}`);
+      const nc = await connectNats({ servers: [server.url], seed: other.getSeed(), name: id, inboxPrefix: inboxPrefix({ role: "machine", name: id }), reconnect: false });
       connections.push(nc);
       return nc;
     },

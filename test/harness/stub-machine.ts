@@ -71,6 +71,8 @@ function reply(machine: string, verb: MachineVerb, body: Record<string, unknown>
       };
     case "observe.instances":
       return { type: "instances", machine, at, containers: [] };
+    case "observe.mesh":
+      return { type: "mesh", machine, at, state: "off", peers: [], ignored: [] };
     case "lock.acquire":
       return { type: "locked", machine, namespace: body.namespace, deployId: body.deployId };
     case "lock.release":

@@ -155,8 +155,9 @@ describe("top --once and the debug views", () => {
     for (const name of ["participant", "api", "inspector", "meshPeer"]) {
       expect(machine.actors.find((a) => a.path === `node/${name}`)).toMatchObject({ chart: "supervisedChild", state: "running", restarts: expect.any(Number) });
     }
-    // one machine without WireGuard configured: the mesh watches membership and has nothing to apply
+    // One dev machine has no WireGuard: meshPeer follows membership and applies nothing.
     expect(machine.actors.find((a) => a.path === "node/meshPeer/child")).toMatchObject({ chart: "meshPeer", state: "watching.idle" });
+    expect(machine.actors.filter((a) => String(a.name).startsWith("peer:"))).toEqual([]);
   });
 
   it("debug actors lists the tree; debug events --follow streams an injected crash as it happens", async () => {

@@ -18,6 +18,7 @@ export interface ActorDetailProps {
 export function ActorDetail({ actor, machine, chart, chartScroll, width, height }: ActorDetailProps) {
   const facts = [
     actor.state ? `state ${actor.state} for ${formatAge(actor.inStateMs)}` : undefined,
+    actor.note,
     actor.restarts !== undefined ? `restarts ${actor.restarts}` : undefined,
     `status ${actor.status}`,
     actor.chart ? `chart ${actor.chart}` : undefined,

@@ -1,7 +1,7 @@
 import { Box, Text } from "ink";
-import { formatAge, formatEvent, machineHealth, type ActorRow, type MachineView } from "../../model/top-model.ts";
+import { formatAge, formatEvent, machineHealth, meshHealth, type ActorRow, type MachineView } from "../../model/top-model.ts";
 import { windowStart, type ListRow } from "./rows.ts";
-import { fit } from "./text.ts";
+import { clip, fit } from "./text.ts";
 
 export interface ActorListProps {
   rows: readonly ListRow[];
@@ -49,18 +49,27 @@ export function ActorList({ rows, selected, width, height }: ActorListProps) {
   );
 }
 
-/** A machine's line: name, region, storage, and whether it is still publishing. */
+/** A machine's line: name, region, storage, whether it is still publishing, and its WireGuard peers. */
 export function MachineHeading({ machine, width }: { machine: MachineView; width: number }) {
   const where = [machine.region, machine.storage ? "storage" : undefined, machine.member ? undefined : "not a member"].filter(Boolean).join(", ");
   const title = `■ ${machine.id}${where ? ` (${where})` : ""} — `;
   const health = machineHealth(machine);
+  const mesh = meshHealth(machine);
+  const meshText = mesh ? ` · ${mesh}` : "";
   const color = machine.liveness === "live" ? "green" : machine.liveness === "waiting" ? "yellow" : "red";
+  const meshColor = !machine.reachable ? undefined : machine.mesh && machine.mesh.up < machine.mesh.peers ? "yellow" : undefined;
+  const room = Math.max(0, width - title.length);
   return (
     <Text wrap="truncate-end">
       <Text bold>{title}</Text>
       <Text color={color} bold={machine.liveness === "unreachable"}>
-        {fit(health, Math.max(0, width - title.length))}
+        {meshText ? clip(health, room) : fit(health, room)}
       </Text>
+      {meshText ? (
+        <Text color={meshColor} dimColor={!machine.reachable}>
+          {fit(meshText, Math.max(0, room - health.length))}
+        </Text>
+      ) : null}
     </Text>
   );
 }
@@ -72,7 +81,7 @@ export function ActorLine({ actor, stale, selected, width }: { actor: ActorRow; 
   const color = stale ? undefined : SEVERITY_COLOR[actor.severity];
   const state = actor.state ?? actor.status;
   const restarts = actor.restarts === undefined ? "" : String(actor.restarts);
-  const tail = actor.error ? `✗ ${actor.error}` : actor.lastEvent ? formatEvent(actor.lastEvent) : "";
+  const tail = actor.error ? `✗ ${actor.error}` : (actor.note ?? (actor.lastEvent ? formatEvent(actor.lastEvent) : ""));
   return (
     <Text wrap="truncate-end" inverse={selected} dimColor={stale || actor.severity === "done"}>
       {fit(`${actor.prefix}${actor.name}`, c.name)} <Text color={color}>{fit(state, c.state)}</Text> {fit(formatAge(actor.inStateMs), c.time)}{" "}
