@@ -320,23 +320,50 @@ async function isActiveMember(deps: DeployVerbDeps, machineId: string): Promise<
 
 /**
  * Sends the operation to the namespace's authority and answers with its reply. An authority that
- * does not answer fails the operation at once, naming it: nothing ran, nothing changed.
+ * does not answer — asked first, then every 2 s while the operation runs there (its participant's
+ * `observe.capacity`: the same ployzd) — fails the operation at once, naming it, instead of waiting
+ * out the deploy timeout: a partitioned machine may keep its interest in the subject for minutes.
  */
 async function forwardTo(deps: DeployVerbDeps, authority: string, forwarded: ForwardedOperation): Promise<DeployReply> {
   deps.log.info({ namespace: forwarded.namespace, authority, kind: forwarded.operation.kind }, "forwarding to the namespace's authority");
   const who = `machine ${authority} (the authority of namespace ${forwarded.namespace})`;
+  const unreachable = (error: unknown) =>
+    error instanceof NoResponderError || error instanceof RequestTimeoutError
+      ? new AuthorityUnreachableError(`namespace ${forwarded.namespace}: its authority, machine ${authority}, did not answer (${error.message}); ${deps.machineId} forwarded the ${forwarded.operation.kind} there`, {
+          hint: `is ployzd on ${authority} running and reachable? (\`ployzctl machine ls\`); if it stopped mid-way, its lease expires and the next deploy settles what it left`,
+          cause: error,
+        })
+      : error;
+  const alive = () => deps.participants.capacity(authority, FORWARD_LIVENESS_TIMEOUT_MS).then(() => undefined);
+  await alive().catch((error: unknown) => {
+    throw unreachable(error);
+  });
+  let watchdog: NodeJS.Timeout | undefined;
+  const lost = new Promise<never>((_, reject) => {
+    let checking = false;
+    watchdog = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      alive()
+        .catch((error: unknown) => {
+          if (error instanceof NoResponderError || error instanceof RequestTimeoutError) reject(unreachable(error));
+        })
+        .finally(() => (checking = false));
+    }, FORWARD_LIVENESS_EVERY_MS);
+  });
+  const call = requestJson(deps.nc, subjects.forwardedOperation(authority), forwarded, deployReplySchema.passthrough(), { who, timeoutMs: DEPLOY_TIMEOUT_MS });
+  call.catch(() => undefined); // if the watchdog wins, this one's later failure is not news
   try {
-    return await requestJson(deps.nc, subjects.forwardedOperation(authority), forwarded, deployReplySchema.passthrough(), { who, timeoutMs: DEPLOY_TIMEOUT_MS });
+    return await Promise.race([call, lost]);
   } catch (error) {
-    if (error instanceof NoResponderError || error instanceof RequestTimeoutError) {
-      throw new AuthorityUnreachableError(`namespace ${forwarded.namespace}: its authority, machine ${authority}, did not answer (${error.message}); ${deps.machineId} forwarded the ${forwarded.operation.kind} there and nothing ran`, {
-        hint: `is ployzd on ${authority} running and reachable? (\`ployzctl machine ls\`)`,
-        cause: error,
-      });
-    }
-    throw error;
+    throw unreachable(error);
+  } finally {
+    clearInterval(watchdog);
   }
 }
+
+const FORWARD_LIVENESS_TIMEOUT_MS = 2_000;
+const FORWARD_LIVENESS_EVERY_MS = 2_000;
 
 /**
  * The reply to the caller: the outcome with the plan as lines, or a typed error when it failed.

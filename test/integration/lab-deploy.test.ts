@@ -162,6 +162,23 @@ describe("deploys across three lab machines in two regions", () => {
     expect(again.code, again.stderr).toBe(0);
     const commits = json(await home("m1").cli("history", "-n", "solo", "--json")).commits as Array<{ authority: string }>;
     expect(commits.map((c) => c.authority)).toEqual(["m3", "m3"]);
+
+    // An authority that does not answer fails the deploy at once, naming it; nothing is committed.
+    await cluster!.lab.partition(3);
+    try {
+      const started = Date.now();
+      const cut = await deployVia("m1", solo("86402"));
+      expect(cut.code).not.toBe(0);
+      expect(cut.stdout + cut.stderr).toMatch(/its authority, machine m3, did not answer/);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await cluster!.lab.heal(3);
+    }
+    expect(json(await home("m1").cli("history", "-n", "solo", "--json")).commits.length).toBe(2);
+    await eventually(async () => {
+      const all = await instances("spread");
+      return all.every((i) => i.live.ok && i.live.state === "running") ? true : undefined;
+    }, "m3 to answer again after heal", 60_000);
   }, 180_000);
 
   it("f: a partitioned machine holding an instance fails a deploy that needs it, naming it, and changes nothing; healed, the reconciler converges", async () => {
