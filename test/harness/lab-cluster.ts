@@ -20,6 +20,8 @@ export interface LabCluster {
   gateway(id: string): string;
   /** ms from m1's `ployzd run` to ready (founding), and for each joiner from `machine invite` to ready everywhere. */
   readyMs: Record<string, number>;
+  /** Where each joiner's time went (ms): `machine invite`, `ployzd join`, `ployzd run` to ready, then until every machine sees it with handshakes. */
+  joinPhasesMs: Record<string, { invite: number; join: number; start: number; meshed: number }>;
 }
 
 export interface LabClusterOptions {
@@ -55,6 +57,7 @@ export async function startLabCluster(options: LabClusterOptions): Promise<LabCl
     const homes = ids.map((_, i) => labHome(lab.machine(i + 1)));
     const gateways = new Map<string, string>();
     const readyMs: Record<string, number> = {};
+    const joinPhasesMs: LabCluster["joinPhasesMs"] = {};
     const mesh = (n: number) => ["--endpoint", lab.machine(n).endpoint(LAB_WIREGUARD_PORT), "--wireguard-interface", lab.machine(n).wireguard, "--subnet", lab.machine(n).subnet];
     const run = ["--dns-port", "53", ...(options.run ?? [])];
 
@@ -65,12 +68,25 @@ export async function startLabCluster(options: LabClusterOptions): Promise<LabCl
     for (let n = 2; n <= ids.length; n++) {
       const id = ids[n - 1]!;
       started = performance.now();
+      const lap = (() => {
+        let last = started;
+        return () => {
+          const now = performance.now();
+          const elapsed = now - last;
+          last = now;
+          return elapsed;
+        };
+      })();
       const invite = cliJson(await homes[0]!.cli("machine", "invite", "--region", options.regions[n - 1]!, "--json"));
+      const invited = lap();
       const joined = await homes[n - 1]!.ployzd("join", invite.token, "--data-dir", homes[n - 1]!.dataDir, "--machine-id", id, ...mesh(n));
       if (joined.code !== 0) throw new Error(`${id} did not join: ${joined.stderr}`);
+      const joining = lap();
       gateways.set(id, (await homes[n - 1]!.start(run)).gateway!);
+      const starting = lap();
       const members = ids.slice(0, n);
       await Promise.all(homes.slice(0, n).map((h, i) => eventually(async () => (meshComplete(cliJson(await h.cli("machine", "ls", "--json")), members) ? true : undefined), `m${i + 1} to list ${id} with every handshake up`, 60_000)));
+      joinPhasesMs[id] = { invite: invited, join: joining, start: starting, meshed: lap() };
       readyMs[id] = performance.now() - started;
     }
     return {
@@ -79,6 +95,7 @@ export async function startLabCluster(options: LabClusterOptions): Promise<LabCl
       home: (id) => homes[ids.indexOf(id)] ?? unknown(id),
       gateway: (id) => gateways.get(id) ?? unknown(id),
       readyMs,
+      joinPhasesMs,
     };
   } catch (error) {
     // The lab's directory goes with it: say what the daemons warned about first.
