@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepLabs } from "../../runtime/lab/index.ts";
 import { eventually } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
-import { cliJson as json, startLabCluster, type LabCluster } from "../harness/lab-cluster.ts";
+import { cliJson as json, startLabCluster, warningsIn, type LabCluster } from "../harness/lab-cluster.ts";
 
 /**
  * Deploys across three real lab machines in two regions (m1, m2 in `eu`; m3 in `us`), joined by
@@ -85,11 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (process.env.PLOYZ_TEST_LOGS) {
-    for (const id of cluster?.ids ?? []) {
-      const h = cluster!.home(id);
-      const file = `${h.dataDir}/logs/ployzd.log`;
-      if (existsSync(file)) console.log(file, readFileSync(file, "utf8").split("\n").filter((l) => /"level":(40|50|60)/.test(l)).slice(-40).join("\n"));
-    }
+    for (const id of cluster?.ids ?? []) console.log(`${id}: ${warningsIn(join(cluster!.home(id).dataDir, "logs", "ployzd.log"), 40)}`);
   }
   // The lab's teardown stops every process whose command line names its directory.
   await cluster?.lab.destroy();
@@ -135,8 +131,9 @@ describe("deploys across three lab machines in two regions", () => {
       await eventually(async () => {
         const reply = await gatewayGet(machine);
         if (reply.code === 200) seen.add(reply.body.trim().split(" ")[1]!);
-        return seen.size === expected.size ? true : undefined;
-      }, `${machine}'s gateway to reach all three backends (seen ${[...seen].join(", ")})`);
+        if (seen.size === expected.size) return true;
+        throw new Error(`last answer ${reply.code}; backends seen so far: ${[...seen].join(", ") || "none"}`);
+      }, `${machine}'s gateway to reach all three backends`);
       expect(seen).toEqual(expected);
     }
   }, 120_000);
