@@ -187,6 +187,10 @@ describe("deploys across three lab machines in two regions", () => {
       expect(failed.code).not.toBe(0);
       expect(failed.stdout + failed.stderr).toMatch(/web#\d on m2: the machine is unreachable/);
       expect(json(await home("m1").cli("history", "-n", "spread", "--json")).commits.at(-1).seq).toBe(before);
+      // A deploy that does not need m2 goes on without it: solo (authority m3) has nothing there.
+      const unaffected = await deployVia("m1", manifest("solo-partitioned", { namespace: "solo", services: { one: { image: BUSYBOX_IMAGE, command: ["sleep", "86403"], resources: { memory: "8Mi" } } } }));
+      expect(unaffected.code, unaffected.stdout + unaffected.stderr).toBe(0);
+      expect((await instances("solo")).map((i) => i.machine)).not.toContain("m2");
       // Meanwhile m2's web instance stops, out of sight of m1 (its container event cannot cross the partition).
       await machineOf("m2").docker!.getContainer(onM2.containerId).stop({ t: 1 });
     } finally {
