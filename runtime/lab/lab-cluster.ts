@@ -14,6 +14,8 @@ export interface LabClusterOptions {
   /** As createLab's: null keeps the lab after this process exits (`ployzctl dev`). */
   owner?: null;
   root?: string;
+  /** Hears the lab's directory as soon as the lab exists (before any machine starts). */
+  made?: (labDir: string) => void;
   /** How long every machine may take to see every other (default 120 s). */
   readyTimeoutMs?: number;
 }
@@ -56,6 +58,7 @@ export async function startLabCluster(options: LabClusterOptions): Promise<LabCl
   const state: LabClusterState = { prefix: options.prefix ?? "m", regions: [...(options.regions ?? [])], machines: [] };
   const cluster = clusterOf(lab, state);
   try {
+    options.made?.(lab.dir);
     writeLabClusterState(lab.dir, state);
     const first = register(lab, state, lab.machine(1), labRegionOf(1, state.regions));
     cluster.machines.push(first);
