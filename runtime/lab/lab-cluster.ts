@@ -58,8 +58,8 @@ export async function startLabCluster(options: LabClusterOptions): Promise<LabCl
   const state: LabClusterState = { prefix: options.prefix ?? "m", regions: [...(options.regions ?? [])], machines: [] };
   const cluster = clusterOf(lab, state);
   try {
-    options.made?.(lab.dir);
     writeLabClusterState(lab.dir, state);
+    options.made?.(lab.dir);
     const first = register(lab, state, lab.machine(1), labRegionOf(1, state.regions));
     cluster.machines.push(first);
     await first.home.start(["--machine-id", first.name, "--region", first.region, ...meshArgs(first.lab)]);
