@@ -131,6 +131,14 @@ describe("ployzctl dev: a lab of machines on this computer", () => {
     }
     expect(() => runInContextNamespace({ ...context, netns: "plzgone" })).toThrow(/does not exist any more/);
 
+    // dev up again: the lab that is up, or a refusal when it is of another size.
+    const again = await cli("dev", "up", "--machines", "3");
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`already up: lab ${labId} of 3 machines`);
+    const other = await cli("dev", "up", "--machines", "2");
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain("a lab of 3 machines is up already");
+
     const zero = await cli("dev", "up", "--machines", "0");
     expect(zero.code).toBe(2);
     expect(zero.stderr).toContain("--machines 0: a lab has 1–50 machines");
