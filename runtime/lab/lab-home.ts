@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandResult } from "../../actors/host/commands.ts";
-import { DaemonStartError } from "../../model/errors.ts";
+import { CommandFailedError, DaemonStartError } from "../../model/errors.ts";
 import { clientInfoSchema, type ClientInfo } from "../client-info.ts";
 import { writeContext } from "../context.ts";
 import { dataPaths, PLOYZD_SCRIPT, PLOYZCTL_SCRIPT } from "../paths.ts";
@@ -76,7 +76,7 @@ function runIn(prefix: string[], script: string, args: string[], env: NodeJS.Pro
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new DaemonStartError(`${script} ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(new CommandFailedError(`${script} ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.once("error", reject);
     child.once("exit", (code, signal) => {
