@@ -6,7 +6,7 @@ import { clientInfoSchema } from "../../runtime/client-info.ts";
 import { writeContext } from "../../runtime/context.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import type { LabMachine } from "../../runtime/lab/index.ts";
-import type { CliResult } from "./cli.ts";
+import { runNode } from "./cli.ts";
 
 const CLI = fileURLToPath(new URL("../../bin/ployzctl.js", import.meta.url));
 const DAEMON = fileURLToPath(new URL("../../bin/ployzd.js", import.meta.url));
@@ -20,7 +20,7 @@ export function labHome(machine: LabMachine) {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(root, "config"), XDG_DATA_HOME: join(root, "xdg"), DOCKER_HOST: `unix://${machine.dockerSocket}` };
   delete env.PLOYZ_CONTEXT;
   const nsenter = ["nsenter", `--net=/var/run/netns/${machine.namespace}`, process.execPath];
-  const run = (script: string, args: string[], timeoutMs = 60_000) => runIn(nsenter, script, args, env, timeoutMs);
+  const run = (script: string, args: string[], timeoutMs = 60_000) => runNode(script, args, env, timeoutMs, nsenter);
   return {
     dataDir,
     env,
@@ -55,25 +55,6 @@ export function labHome(machine: LabMachine) {
   };
 }
 export type LabHome = ReturnType<typeof labHome>;
-
-function runIn(prefix: string[], script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(prefix[0]!, [...prefix.slice(1), script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${script} ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function tail(file: string): string {
   try {
