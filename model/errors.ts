@@ -225,6 +225,11 @@ export class NotYetSupportedError extends PloyzError {
   override readonly code = "not-yet-supported";
 }
 
+/** A context names a network namespace (a lab machine's) that this process cannot enter: not root, or the namespace is gone. */
+export class NetworkNamespaceError extends PloyzError {
+  override readonly code = "netns-unavailable";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -261,6 +266,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "subnet-pool-exhausted": SubnetPoolExhaustedError,
   "invite-refused": InviteRefusedError,
   "not-yet-supported": NotYetSupportedError,
+  "netns-unavailable": NetworkNamespaceError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

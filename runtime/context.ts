@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError, DaemonNotRunningError } from "../model/errors.ts";
@@ -16,6 +16,11 @@ export const contextSchema = z
     seedFile: z.string().min(1),
     machineId: z.string(),
     dataDir: z.string().optional(),
+    /**
+     * The network namespace (under /run/netns) the machine's NATS listens in: a lab machine's. The
+     * CLI runs itself inside it (`nsenter --net`, root only) to use this context.
+     */
+    netns: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a network namespace name").optional(),
     /** Who this context is: a credential's name and role; absent for a machine's local operator (`dev up`). */
     identity: z.strictObject({ name: z.string().min(1), role: z.enum(CREDENTIAL_ROLES) }).optional(),
   })
@@ -82,10 +87,42 @@ export function importCredentials(path: string, env: NodeJS.ProcessEnv, as?: str
   return { context, file: writeContext(context, env, { makeCurrent: false }) };
 }
 
+/** The name of the context a command would use: `name`, else $PLOYZ_CONTEXT, else the `current` file; undefined when none is chosen. */
+export function chosenContextName(env: NodeJS.ProcessEnv, name?: string): string | undefined {
+  return name ?? env.PLOYZ_CONTEXT ?? readCurrentName(contextPaths(env).current);
+}
+
+/** The chosen context (see chosenContextName), or undefined when none is chosen or its file does not exist. */
+export function findContext(env: NodeJS.ProcessEnv, name?: string): Context | undefined {
+  const chosen = chosenContextName(env, name);
+  if (chosen === undefined || !existsSync(contextPaths(env).file(chosen))) return undefined;
+  return readContext(env, chosen);
+}
+
+/** Every context of this account, by name order (a file that does not parse is an error naming it). */
+export function listContexts(env: NodeJS.ProcessEnv): Context[] {
+  const dir = join(contextPaths(env).dir, "contexts");
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  return files.filter((f) => f.endsWith(".json")).sort().map((f) => readContext(env, f.slice(0, -".json".length)));
+}
+
+/** Removes a context (and, when it was the current one, the `current` file). */
+export function removeContext(env: NodeJS.ProcessEnv, name: string): void {
+  const paths = contextPaths(env);
+  rmSync(paths.file(name), { force: true });
+  if (readCurrentName(paths.current) === name) rmSync(paths.current, { force: true });
+}
+
 /** The named context, or the current one ($PLOYZ_CONTEXT, else the `current` file). */
 export function readContext(env: NodeJS.ProcessEnv, name?: string): Context {
   const paths = contextPaths(env);
-  const chosen = name ?? env.PLOYZ_CONTEXT ?? readCurrentName(paths.current);
+  const chosen = chosenContextName(env, name);
   if (!chosen) {
     throw new DaemonNotRunningError(`no Ployz context in ${paths.dir}: no cluster has been set up from this account`, {
       hint: "start one with `ployzctl dev up`",

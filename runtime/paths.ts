@@ -5,6 +5,9 @@ import { PACKAGE_ROOT } from "./build-info.ts";
 /** The script that runs ployzd (and, as `ployzd dns`, the DNS process). */
 export const PLOYZD_SCRIPT = join(PACKAGE_ROOT, "bin", "ployzd.js");
 
+/** The script that runs ployzctl. */
+export const PLOYZCTL_SCRIPT = join(PACKAGE_ROOT, "bin", "ployzctl.js");
+
 /** Where a dev cluster keeps its data unless told otherwise. */
 export function defaultDevDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share");

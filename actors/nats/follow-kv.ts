@@ -2,6 +2,7 @@ import { errorText } from "../../model/errors.ts";
 import { parseJsonOrUndefined } from "../../model/json.ts";
 import { KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { z } from "zod";
 
 /** What a KV follower tells its owner. */
 export type FollowKvEvent<S> =
@@ -75,4 +76,38 @@ export function followKv<S>(options: FollowKvOptions<S>, emit: (event: FollowKvE
   })().catch((error: unknown) => end({ type: "FOLLOW_FAILED", error: errorText(error) }));
 
   return () => end();
+}
+
+/**
+ * Follows a bucket of whole records, each under the key its `keyOf` names (`followKv`): the set
+ * of records that parse with `schema` and sit under their own key. Any other entry is reported
+ * (INVALID) and left out, so nothing is taken from it.
+ */
+export function followKvRecords<R>(
+  nc: NatsConnection,
+  kv: KV,
+  schema: z.ZodType<R>,
+  keyOf: (record: R) => string,
+  emit: (event: FollowKvEvent<ReadonlyMap<string, R>>) => void,
+): () => void {
+  return followKv<ReadonlyMap<string, R>>(
+    {
+      nc,
+      kv,
+      initial: () => new Map(),
+      apply: (state, key, json) => {
+        const next = new Map(state);
+        next.delete(key);
+        if (json === null) return { state: next };
+        const parsed = schema.safeParse(json);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          return { state: next, invalid: `${issue.path.join(".") || "(top level)"}: ${issue.message}` };
+        }
+        if (keyOf(parsed.data) !== key) return { state: next, invalid: `the record names ${keyOf(parsed.data)}, not its key` };
+        return { state: next.set(key, parsed.data) };
+      },
+    },
+    emit,
+  );
 }

@@ -3,7 +3,7 @@ import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { credentialRecordSchema, type CredentialRecord } from "../../model/credentials.ts";
 import { AlreadyExistsError, InvalidStateError, NotFoundError } from "../../model/errors.ts";
-import { followKv, type FollowKvEvent } from "../nats/follow-kv.ts";
+import { followKvRecords, type FollowKvEvent } from "../nats/follow-kv.ts";
 import { fromStore } from "./store-errors.ts";
 
 /** KV `credentials`: one whole record per credential name (model/credentials.ts). */
@@ -74,25 +74,10 @@ export async function revokeCredential(kv: KV, name: string, by: string, now: Da
 }
 
 /**
- * Follows KV `credentials` (`followKv`): the whole set after the load and after each change. A
+ * Follows KV `credentials` (`followKvRecords`): the whole set after the load and after each change. A
  * record that does not parse is reported (INVALID) and left out of the set, so its key is not
  * admitted (it may have been a revocation).
  */
 export function followCredentials(nc: NatsConnection, kv: KV, emit: (event: FollowKvEvent<ReadonlyMap<string, CredentialRecord>>) => void): () => void {
-  return followKv<ReadonlyMap<string, CredentialRecord>>(
-    {
-      nc,
-      kv,
-      initial: () => new Map(),
-      apply: (state, key, json) => {
-        const next = new Map(state);
-        next.delete(key);
-        if (json === null) return { state: next };
-        const parsed = credentialRecordSchema.safeParse(json);
-        if (!parsed.success || parsed.data.name !== key) return { state: next, invalid: parsed.success ? "its name differs from its key" : parsed.error.issues[0]!.message };
-        return { state: next.set(key, parsed.data) };
-      },
-    },
-    emit,
-  );
+  return followKvRecords(nc, kv, credentialRecordSchema, (record) => record.name, emit);
 }

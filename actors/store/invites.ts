@@ -3,7 +3,7 @@ import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { InviteRefusedError, InvalidStateError } from "../../model/errors.ts";
 import { inviteRecordSchema, inviteRefusal, type InviteRecord } from "../../model/invite.ts";
-import { followKv, type FollowKvEvent } from "../nats/follow-kv.ts";
+import { followKvRecords, type FollowKvEvent } from "../nats/follow-kv.ts";
 
 /** KV `invites`: one whole record per invite id (model/invite.ts). */
 
@@ -53,22 +53,7 @@ export async function consumeInvite(kv: KV, read: { record: InviteRecord; revisi
   return used;
 }
 
-/** Follows KV `invites` (`followKv`): every record after the load and after each change. */
+/** Follows KV `invites` (`followKvRecords`): every record after the load and after each change. */
 export function followInvites(nc: NatsConnection, kv: KV, emit: (event: FollowKvEvent<ReadonlyMap<string, InviteRecord>>) => void): () => void {
-  return followKv<ReadonlyMap<string, InviteRecord>>(
-    {
-      nc,
-      kv,
-      initial: () => new Map(),
-      apply: (state, key, json) => {
-        const next = new Map(state);
-        next.delete(key);
-        if (json === null) return { state: next };
-        const parsed = inviteRecordSchema.safeParse(json);
-        if (!parsed.success || parsed.data.id !== key) return { state: next, invalid: parsed.success ? "its id differs from its key" : parsed.error.issues[0]!.message };
-        return { state: next.set(key, parsed.data) };
-      },
-    },
-    emit,
-  );
+  return followKvRecords(nc, kv, inviteRecordSchema, (record) => record.id, emit);
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { followKv, type FollowKvEvent } from "../nats/follow-kv.ts";
+import { followKvRecords, type FollowKvEvent } from "../nats/follow-kv.ts";
 import type { KV } from "@nats-io/kv";
 import { MachineRemovedError, InvalidStateError } from "../../model/errors.ts";
 import { machineRecordSchema, type MachineRecord } from "../../model/machine.ts";
@@ -76,23 +76,9 @@ export async function registerMachine(machines: KV, record: MachineRecord): Prom
 }
 
 /**
- * Follows KV `machines` (`followKv`): the whole membership after the load and after each change.
+ * Follows KV `machines` (`followKvRecords`): the whole membership after the load and after each change.
  * A record that does not parse is left out and reported (INVALID); `machine ls` names it.
  */
 export function followMachines(nc: NatsConnection, machines: KV, emit: (event: FollowKvEvent<ReadonlyMap<string, MachineRecord>>) => void): () => void {
-  return followKv<ReadonlyMap<string, MachineRecord>>(
-    {
-      nc,
-      kv: machines,
-      initial: () => new Map(),
-      apply: (state, key, json) => {
-        const next = new Map(state);
-        next.delete(key);
-        if (json === null) return { state: next };
-        const parsed = parseMachineRecord(key, JSON.stringify(json));
-        return "record" in parsed ? { state: next.set(key, parsed.record) } : { state: next, invalid: parsed.error };
-      },
-    },
-    emit,
-  );
+  return followKvRecords(nc, machines, machineRecordSchema, (record) => record.id, emit);
 }

@@ -13,6 +13,8 @@ export interface CommandEntry {
   command: string;
   describe: string;
   load: () => Promise<LoadedCommand>;
+  /** Works on this computer only, never through a context (so never inside a lab machine's namespace). */
+  local?: true;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface CommandEntry {
  * never loads the manifest schemas, nothing but `top` loads ink.
  */
 export const COMMANDS: readonly CommandEntry[] = [
-  { command: "dev <command>", describe: "a Ployz cluster on this computer", load: async () => (await import("./dev/index.ts")).devCommand },
+  { command: "dev <command>", describe: "a Ployz cluster on this computer", load: async () => (await import("./dev/index.ts")).devCommand, local: true },
   { command: "status", describe: "show the cluster: intent and status from the store, observations asked live", load: async () => (await import("./status.ts")).statusCommand },
   { command: "deploy", describe: "deploy a namespace from a Ployz manifest or a Compose file", load: async () => (await import("./deploy.ts")).deployCommand },
   { command: "ps", describe: "list instances: machine, live state, revision, address", load: async () => (await import("./ps.ts")).psCommand },
@@ -37,10 +39,10 @@ export const COMMANDS: readonly CommandEntry[] = [
   { command: "image <command>", describe: "the cluster's image store", load: async () => (await import("./image/index.ts")).imageCommand },
   { command: "machine <command>", describe: "the cluster's machines", load: async () => (await import("./machine/index.ts")).machineCommand },
   { command: "credentials <command>", describe: "credentials for other people and agents, each with a role", load: async () => (await import("./credentials/index.ts")).credentialsCommand },
-  { command: "context <command>", describe: "the clusters and identities this account can use", load: async () => (await import("./context/index.ts")).contextCommand },
+  { command: "context <command>", describe: "the clusters and identities this account can use", load: async () => (await import("./context/index.ts")).contextCommand, local: true },
   { command: "top", describe: "a live view of every machine's actors (q quits)", load: async () => (await import("./top.ts")).topCommand },
   { command: "debug <command>", describe: "tools for debugging the actors", load: async () => (await import("./debug/index.ts")).debugCommand },
-  { command: "version", describe: "print the version", load: async () => (await import("./version.ts")).versionCommand },
+  { command: "version", describe: "print the version", load: async () => (await import("./version.ts")).versionCommand, local: true },
 ];
 
 /** A command's name: the first word of its command string. */
@@ -49,7 +51,7 @@ export function commandName(entry: CommandEntry): string {
 }
 
 /** Global options that take a value: the word after them is not the command. */
-const VALUE_OPTIONS = new Set(["--context"]);
+const VALUE_OPTIONS = new Set(["--context", "--machine"]);
 
 /**
  * The command the arguments name: the first word that is not an option (or an option's value),

@@ -2,13 +2,17 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { localCommands, type Commands } from "../../actors/host/commands.ts";
-import { InvalidArgumentError } from "../../model/errors.ts";
+import { InvalidArgumentError, NotFoundError } from "../../model/errors.ts";
+import { createDocker } from "../docker.ts";
 import { copyImages, labDockerPaths, startLabDockerd } from "./lab-dockerd.ts";
 import { LAB_UNDERLAY, LAB_UNDERLAY_IFACE, labNames, labRoot, newLabId } from "./lab-names.ts";
 import { registerLab } from "./lab-registry.ts";
 import { labProcess } from "./lab-processes.ts";
-import { writeLabState, type LabMachineState, type LabState } from "./lab-state.ts";
+import { readLabState, writeLabState, type LabMachineState, type LabState } from "./lab-state.ts";
 import { destroyLab, labCommands } from "./lab-teardown.ts";
+
+/** The most machines one lab has (underlay addresses, subnets and names are numbered by machine). */
+export const MAX_LAB_MACHINES = 50;
 
 export interface LabOptions {
   machines: number;
@@ -45,6 +49,8 @@ export interface Lab extends AsyncDisposable {
   partition(n: number): Promise<void>;
   /** Restores machine n's underlay link. */
   heal(n: number): Promise<void>;
+  /** Adds one more machine (namespace, underlay link, its dockerd when the lab has them); a half-made one stays recorded for destroy. */
+  addMachine(): Promise<LabMachine>;
   /** Copies images from `source` into every lab machine's dockerd (`docker save | docker load`). */
   loadImages(source: Docker, images: readonly string[]): Promise<void>;
   /** Removes everything the lab made (see destroyLab). */
@@ -59,8 +65,8 @@ export interface Lab extends AsyncDisposable {
  * sweepLabs remove all of it even after a crash; a lab that fails half-way is destroyed at once.
  */
 export async function createLab(options: LabOptions): Promise<Lab> {
-  if (!Number.isInteger(options.machines) || options.machines < 1 || options.machines > 50) {
-    throw new InvalidArgumentError(`a lab has 1–50 machines, not ${options.machines}`);
+  if (!Number.isInteger(options.machines) || options.machines < 1 || options.machines > MAX_LAB_MACHINES) {
+    throw new InvalidArgumentError(`a lab has 1–${MAX_LAB_MACHINES} machines, not ${options.machines}`);
   }
   const host = localCommands();
   const id = newLabId();
@@ -79,68 +85,91 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     processes: [],
     partitioned: [],
   };
-  const record = () => writeLabState(state);
-  record();
+  writeLabState(state);
   registerLab(id, dir); // after the state, so a sweep never finds a registered lab without its owner
   const machines: LabMachine[] = [];
   try {
     const u = names.underlayNamespace;
     state.namespaces.push(u);
-    record();
+    writeLabState(state);
     await host.run(["ip", "netns", "add", u]);
     await host.run(["ip", "-n", u, "link", "set", "lo", "up"]);
     await host.run(["ip", "-n", u, "link", "add", names.bridge, "type", "bridge"]);
     await host.run(["ip", "-n", u, "link", "set", names.bridge, "up"]);
-
-    for (let n = 1; n <= options.machines; n++) {
-      const machine: LabMachineState = {
-        index: n,
-        namespace: names.namespace(n),
-        hostVeth: names.hostVeth(n),
-        wireguard: names.wireguard(n),
-        underlayIp: names.underlayIp(n),
-        subnet: names.subnet(n),
-        dir: join(dir, `m${n}`),
-      };
-      state.machines.push(machine);
-      state.namespaces.push(machine.namespace);
-      record();
-      mkdirSync(machine.dir, { recursive: true, mode: 0o700 });
-      await host.run(["ip", "netns", "add", machine.namespace]);
-      await host.run(["ip", "-n", machine.namespace, "link", "set", "lo", "up"]);
-      await host.run(["ip", "-n", u, "link", "add", machine.hostVeth, "type", "veth", "peer", "name", LAB_UNDERLAY_IFACE, "netns", machine.namespace]);
-      await host.run(["ip", "-n", u, "link", "set", machine.hostVeth, "master", names.bridge, "up"]);
-      await host.run(["ip", "-n", machine.namespace, "addr", "add", `${machine.underlayIp}/24`, "dev", LAB_UNDERLAY_IFACE]);
-      await host.run(["ip", "-n", machine.namespace, "link", "set", LAB_UNDERLAY_IFACE, "up"]);
-      machines.push({
-        ...machine,
-        name: `m${n}`,
-        commands: labCommands(machine.namespace, `lab machine m${n}`),
-        docker: undefined,
-        dockerSocket: undefined,
-        endpoint: (port) => `${machine.underlayIp}:${port}`,
-      });
-    }
-
-    if (options.docker !== false) {
-      await Promise.all(
-        machines.map(async (machine) => {
-          const { docker } = await startLabDockerd(machine.commands, machine.dir, machine.subnet, (pid) => {
-            state.processes.push(labProcess(pid, "dockerd", machine.index));
-            record();
-          });
-          machine.docker = docker;
-          machine.dockerSocket = labDockerPaths(machine.dir).socket;
-        }),
-      );
-    }
+    for (let n = 1; n <= options.machines; n++) machines.push(await plugMachine(state, n));
+    if (options.docker !== false) await Promise.all(machines.map((machine) => startMachineDockerd(state, machine)));
   } catch (error) {
     await destroyLab(dir).catch((cleanup: unknown) => {
       throw new AggregateError([error, cleanup], `the lab failed to start and was not wholly removed: ${String(cleanup)}`);
     });
     throw error;
   }
+  return labOf(state, machines, options.docker !== false);
+}
 
+/**
+ * The lab whose directory is `dir`, made earlier (by another process: `ployzctl dev`), to
+ * partition, heal, grow or destroy it. Its machines' dockerd clients point at their sockets.
+ */
+export function openLab(dir: string): Lab {
+  const state = readLabState(dir);
+  if (!state) throw new NotFoundError(`no lab in ${dir} (no lab.json)`, { hint: "make one with `ployzctl dev up --machines N`" });
+  const docker = state.processes.some((p) => p.what === "dockerd");
+  return labOf(state, state.machines.map((m) => labMachine(m, docker)), docker);
+}
+
+/** Adds machine n's namespace on the underlay bridge (recorded first), its veth and address. */
+async function plugMachine(state: LabState, n: number): Promise<LabMachine> {
+  const host = localCommands();
+  const names = labNames(state.id);
+  const machine: LabMachineState = {
+    index: n,
+    namespace: names.namespace(n),
+    hostVeth: names.hostVeth(n),
+    wireguard: names.wireguard(n),
+    underlayIp: names.underlayIp(n),
+    subnet: names.subnet(n),
+    dir: join(state.dir, `m${n}`),
+  };
+  state.machines.push(machine);
+  state.namespaces.push(machine.namespace);
+  writeLabState(state);
+  mkdirSync(machine.dir, { recursive: true, mode: 0o700 });
+  const u = state.underlayNamespace;
+  await host.run(["ip", "netns", "add", machine.namespace]);
+  await host.run(["ip", "-n", machine.namespace, "link", "set", "lo", "up"]);
+  await host.run(["ip", "-n", u, "link", "add", machine.hostVeth, "type", "veth", "peer", "name", LAB_UNDERLAY_IFACE, "netns", machine.namespace]);
+  await host.run(["ip", "-n", u, "link", "set", machine.hostVeth, "master", state.bridge, "up"]);
+  await host.run(["ip", "-n", machine.namespace, "addr", "add", `${machine.underlayIp}/24`, "dev", LAB_UNDERLAY_IFACE]);
+  await host.run(["ip", "-n", machine.namespace, "link", "set", LAB_UNDERLAY_IFACE, "up"]);
+  return labMachine(machine, false);
+}
+
+/** Starts the machine's own dockerd, its pid recorded as soon as it runs. */
+async function startMachineDockerd(state: LabState, machine: LabMachine): Promise<void> {
+  const { docker } = await startLabDockerd(machine.commands, machine.dir, machine.subnet, (pid) => {
+    state.processes.push(labProcess(pid, "dockerd", machine.index));
+    writeLabState(state);
+  });
+  machine.docker = docker;
+  machine.dockerSocket = labDockerPaths(machine.dir).socket;
+}
+
+function labMachine(machine: LabMachineState, docker: boolean): LabMachine {
+  const socket = labDockerPaths(machine.dir).socket;
+  return {
+    ...machine,
+    name: `m${machine.index}`,
+    commands: labCommands(machine.namespace, `lab machine m${machine.index}`),
+    docker: docker ? createDocker({ DOCKER_HOST: `unix://${socket}` }) : undefined,
+    dockerSocket: docker ? socket : undefined,
+    endpoint: (port) => `${machine.underlayIp}:${port}`,
+  };
+}
+
+function labOf(state: LabState, machines: LabMachine[], docker: boolean): Lab {
+  const host = localCommands();
+  const { id, dir } = state;
   const machineAt = (n: number) => {
     const machine = machines[n - 1];
     if (!machine) throw new InvalidArgumentError(`lab ${id} has no machine ${n} (it has 1–${machines.length})`);
@@ -148,9 +177,9 @@ export async function createLab(options: LabOptions): Promise<Lab> {
   };
   const setLink = async (n: number, up: boolean) => {
     const machine = machineAt(n);
-    await host.run(["ip", "-n", names.underlayNamespace, "link", "set", machine.hostVeth, up ? "up" : "down"]);
+    await host.run(["ip", "-n", state.underlayNamespace, "link", "set", machine.hostVeth, up ? "up" : "down"]);
     state.partitioned = up ? state.partitioned.filter((p) => p !== n) : [...new Set([...state.partitioned, n])];
-    record();
+    writeLabState(state);
   };
   let destroyed: Promise<void> | undefined;
   const destroy = () => (destroyed ??= destroyLab(dir));
@@ -161,6 +190,14 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     machine: machineAt,
     partition: (n) => setLink(n, false),
     heal: (n) => setLink(n, true),
+    async addMachine() {
+      const n = machines.length + 1;
+      if (n > MAX_LAB_MACHINES) throw new InvalidArgumentError(`a lab has at most ${MAX_LAB_MACHINES} machines`);
+      const machine = await plugMachine(state, n);
+      machines.push(machine);
+      if (docker) await startMachineDockerd(state, machine);
+      return machine;
+    },
     async loadImages(source, images) {
       await Promise.all(machines.map((m) => (m.docker && m.docker !== source ? copyImages(source, m.docker, images) : Promise.resolve())));
     },

@@ -20,10 +20,13 @@ export function runDaemon(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60
   return runNode(DAEMON, args, env, timeoutMs);
 }
 
-/** Runs `node SCRIPT ARGS` until it exits, collecting its output. */
-export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
+/**
+ * Runs `node SCRIPT ARGS` until it exits, collecting its output; `prefix` runs node under another
+ * program (e.g. `nsenter --net=… node` in a lab machine).
+ */
+export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000, prefix: readonly string[] = [process.execPath]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(prefix[0]!, [...prefix.slice(1), script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -11,10 +11,10 @@ import { meshPeerMachine } from "../../machines/mesh-peer.ts";
 import type { MachineRecord } from "../../model/machine.ts";
 import { overlayAddress } from "../../model/overlay-address.ts";
 import { workloadGateway } from "../../model/workload-subnet.ts";
-import type { LabMachine } from "../../runtime/lab/index.ts";
+import { LAB_WIREGUARD_PORT, type LabMachine } from "../../runtime/lab/index.ts";
 import { aNatsUser } from "../fixtures/machines.ts";
 
-export const LAB_WIREGUARD_PORT = 51820;
+export { LAB_WIREGUARD_PORT };
 
 /** A lab machine with a WireGuard identity and a membership record. */
 export interface MeshedLabMachine {

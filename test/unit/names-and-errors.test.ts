@@ -31,6 +31,7 @@ import {
   SubnetPoolExhaustedError,
   InviteRefusedError,
   NotYetSupportedError,
+  NetworkNamespaceError,
   NatsServerMissingError,
   NoResponderError,
   AuthorityUnreachableError,
@@ -132,6 +133,7 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [SubnetPoolExhaustedError, "subnet-pool-exhausted"],
   [InviteRefusedError, "invite-refused"],
   [NotYetSupportedError, "not-yet-supported"],
+  [NetworkNamespaceError, "netns-unavailable"],
 ];
 
 describe("errors", () => {
