@@ -3,7 +3,7 @@
  * options it knows; `--runs` is the number of timed runs of each benchmark that has runs):
  *
  *   npx tsx bench/index.ts [--only cli-start,ployzd-start,capacity-rtt,deploy-one,deploy-replicas,lease-contention,
- *                                  routing-convergence,gateway-throughput,reconcile,plan,dns,exec]
+ *                                  routing-convergence,gateway-throughput,reconcile,plan,dns,exec,lab-cluster]
  *     [--runs N] [--idle-seconds 60] [--settle-seconds 5] [--requests 500] [--warmup 50]
  *     [--replicas 20] [--attempts 20] [--hold-seconds 3] [--namespaces 20]
  *     [--backends 10] [--queries 20000] [--window 32] [--rounds 5] [--mib 100]
@@ -24,6 +24,7 @@ import { benchPlan, PLAN_DEFAULTS } from "./plan.ts";
 import { benchDns, DNS_DEFAULTS } from "./dns.ts";
 import { benchReconcile, RECONCILE_DEFAULTS } from "./reconcile.ts";
 import { benchExec, EXEC_DEFAULTS } from "./exec.ts";
+import { benchLabCluster, LAB_CLUSTER_DEFAULTS } from "./lab-cluster.ts";
 import { numberOptions, printBench, runMain } from "./support/cli.ts";
 
 runMain(async () => {
@@ -42,6 +43,7 @@ runMain(async () => {
     plan: { key: "plan", run: bind(benchPlan, numberOptions(argv, PLAN_DEFAULTS)) },
     dns: { key: "dns", run: bind(benchDns, numberOptions(argv, DNS_DEFAULTS)) },
     exec: { key: "exec", run: bind(benchExec, numberOptions(argv, EXEC_DEFAULTS)) },
+    "lab-cluster": { key: "labCluster", run: bind(benchLabCluster, numberOptions(argv, LAB_CLUSTER_DEFAULTS)) },
   };
   const chosen = onlyOption(argv, Object.keys(benchmarks) as Array<keyof typeof benchmarks>);
   const results: Record<string, unknown> = {};

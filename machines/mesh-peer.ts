@@ -47,6 +47,14 @@ export type MeshPeerEvent =
   | { type: "PEER_STATS"; stats: WireGuardInterfaceStats }
   | { type: "STATS_FAILED"; reason: string };
 
+/** To the stats watch: a change was applied, read the interface now. */
+export type StatsWatchEvent = { type: "READ_NOW" };
+export interface StatsWatchInput {
+  interface: MeshInterface;
+  /** The regular pace of reads. */
+  intervalMs: number;
+}
+
 type MeshLinkRef = ActorRefFrom<typeof meshLinkMachine>;
 
 export interface MeshPeerContext {
@@ -109,7 +117,7 @@ export const meshPeerMachine = setup({
     applyPeers: fromPromise<void, PeerChange>(async () => {
       throw new Error("applyPeers not provided");
     }),
-    watchPeerStats: fromCallback<MeshPeerEvent, { interface: MeshInterface; intervalMs: number }>(() => {
+    watchPeerStats: fromCallback<StatsWatchEvent, StatsWatchInput>(() => {
       throw new Error("watchPeerStats not provided");
     }),
     meshLink: meshLinkMachine,
@@ -165,6 +173,8 @@ export const meshPeerMachine = setup({
         delete links[peer.machineId];
       }
       enqueue.assign({ applied: change.peers, pending: undefined, links, applies: context.applies + 1 });
+      // New peers: their handshakes are read at once and then quickly, not at the next regular read.
+      if (change.diff.added.length + change.diff.changed.length > 0) enqueue.sendTo("statsWatch", { type: "READ_NOW" });
     }),
     /** Nothing to apply: what is ignored, and peers' names, may still have changed. */
     settle: assign(({ context }) => {
@@ -234,6 +244,7 @@ export const meshPeerMachine = setup({
         },
         connected: {
           invoke: {
+            id: "statsWatch",
             src: "watchPeerStats",
             input: ({ context }) => ({ interface: context.interface!, intervalMs: context.mesh!.statsIntervalMs }),
             onError: {

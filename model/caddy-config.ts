@@ -167,7 +167,10 @@ function renderRoutes(projection: RoutingProjection, serves: (tls: "none" | "acm
                   }
                 : { upstreams: r.record.backends.map((b) => ({ dial: `${b.address}:${r.port}` })) }),
               // A backend that just went away is retried on another for a moment, not failed.
-              load_balancing: { selection_policy: { policy: "round_robin" }, try_duration: "2s", try_interval: "50ms" },
+              // Not round_robin: the cluster DNS rotates its answers on every query, and a rotating
+              // list read round-robin can skip a backend for good (seen in the lab: a gateway never
+              // sent anything to its own machine's instance). least_conn breaks ties at random.
+              load_balancing: { selection_policy: { policy: "least_conn" }, try_duration: "2s", try_interval: "50ms" },
               headers: { response: { set: { "X-Ployz-Service": [`${r.record.namespace}/${r.record.service}`] } } },
             },
           ],

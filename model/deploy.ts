@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { StoredHead } from "./commit.ts";
-import type { NamespaceSpec } from "./manifest.ts";
+import { namespaceSpecSchema, type NamespaceSpec } from "./manifest.ts";
 import type { Plan, PlanInput } from "./plan.ts";
 import type { ClaimConflict } from "./route-claims.ts";
 import type { RoutingRecord } from "./routing.ts";
@@ -22,6 +22,9 @@ export type DeployOperation =
   | { kind: "remove"; reason?: string };
 
 /** `ployz.api.deploy`: a whole namespace spec (already validated by the CLI, validated again here). */
+/** How long a client waits for a deploy's reply (and a machine for the authority it forwarded one to). */
+export const DEPLOY_TIMEOUT_MS = 15 * 60_000;
+
 /** Where a coordinator reports progress: an inbox of the asking client (`_INBOX.<its prefix>.<id>`). */
 export const progressInboxSchema = z.string().regex(/^_INBOX(\.[A-Za-z0-9_-]+)+$/, "must be an _INBOX subject");
 
@@ -37,6 +40,37 @@ export const deployRequestSchema = z
   })
   .strict();
 export type DeployRequest = z.input<typeof deployRequestSchema>;
+
+/**
+ * An operation a machine's API received for a namespace whose authority is another machine,
+ * forwarded to the authority (`subjects.forwardedOperation`), which runs it as if asked itself:
+ * the progress inbox is the client's, so the client follows the authority's coordinator.
+ */
+export const forwardedOperationSchema = z
+  .object({
+    type: z.literal("forwarded-operation"),
+    namespace: z.string(),
+    /** The machine whose API received it. */
+    from: z.string(),
+    operation: z.discriminatedUnion("kind", [
+      z
+        .object({
+          kind: z.literal("deploy"),
+          spec: namespaceSpecSchema,
+          planHash: z.string().optional(),
+          rollbackOf: z.number().int().positive().optional(),
+          reason: z.string().optional(),
+          images: z.record(z.string(), z.string()).optional(),
+        })
+        .strict(),
+      z.object({ kind: z.literal("remove"), reason: z.string().optional() }).strict(),
+    ]),
+    preview: z.boolean(),
+    progress: progressInboxSchema.optional(),
+  })
+  .strict()
+  .refine((f) => f.operation.kind !== "deploy" || f.operation.spec.namespace === f.namespace, { message: "the spec is of another namespace" });
+export type ForwardedOperation = z.infer<typeof forwardedOperationSchema>;
 
 /** What a coordinator reports while a deploy runs. */
 export const deployProgressSchema = z.discriminatedUnion("type", [

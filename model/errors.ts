@@ -59,6 +59,14 @@ export class NoResponderError extends PloyzError {
   override readonly code = "no-responder";
 }
 
+/**
+ * A machine's API forwarded an operation to the namespace's authority (another machine), which
+ * did not answer: nothing ran.
+ */
+export class AuthorityUnreachableError extends PloyzError {
+  override readonly code = "authority-unreachable";
+}
+
 /** A request got no answer in time. */
 export class RequestTimeoutError extends PloyzError {
   override readonly code = "request-timeout";
@@ -229,6 +237,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "data-dir-not-writable": DataDirNotWritableError,
   "config-invalid": ConfigError,
   "no-responder": NoResponderError,
+  "authority-unreachable": AuthorityUnreachableError,
   "request-timeout": RequestTimeoutError,
   "invalid-state": InvalidStateError,
   "invalid-argument": InvalidArgumentError,

@@ -100,6 +100,8 @@ export function permissionsFor(identity: Identity): NatsPermissions {
         publish: {
           allow: [
             ...onMachines(COORDINATOR_MACHINE_VERBS),
+            // an operation for a namespace whose authority is another machine goes to that machine's API
+            "ployz.authority.*.operate",
             `ployz.actors.${identity.name}`,
             `ployz.events.${identity.name}`,
             `ployz.containers.${identity.name}`,
@@ -119,7 +121,7 @@ export function permissionsFor(identity: Identity): NatsPermissions {
           ],
         },
         subscribe: {
-          allow: [inbox, `ployz.m.${identity.name}.>`, `ployz.exec.${identity.name}.>`, "ployz.api.>", `ployz.inspector.${identity.name}.>`, "ployz.containers.*"],
+          allow: [inbox, `ployz.m.${identity.name}.>`, `ployz.exec.${identity.name}.>`, "ployz.api.>", `ployz.authority.${identity.name}.operate`, `ployz.inspector.${identity.name}.>`, "ployz.containers.*"],
         },
         // Replies go to the asker's inbox (`_INBOX.>` above); no allow_responses, whose state a
         // config reload resets.

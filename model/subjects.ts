@@ -58,6 +58,12 @@ export const subjects = {
   machine: (machineId: string, verb: MachineVerb) => `ployz.m.${machineId}.${verb}`,
   machineAll: (machineId: string) => `ployz.m.${machineId}.>`,
   api: (verb: ApiVerb) => `ployz.api.${verb}`,
+  /**
+   * A deploy, rollback, removal or region redeploy that a machine's API received for a namespace
+   * whose authority is another machine, forwarded to that machine's API (no queue group: only
+   * the authority answers). Not under `ployz.api.>`, which every daemon answers in its queue group.
+   */
+  forwardedOperation: (machineId: string) => `ployz.authority.${machineId}.operate`,
   apiAll: () => "ployz.api.>",
   actors: (machineId: string) => `ployz.actors.${machineId}`,
   actorsAll: () => "ployz.actors.*",

@@ -26,7 +26,7 @@ import {
   type RegionLsReply,
   type RegionSetReply,
 } from "../model/api-deploy.ts";
-import { deployProgressSchema, type DeployProgress, type DeployRequest } from "../model/deploy.ts";
+import { DEPLOY_TIMEOUT_MS, deployProgressSchema, type DeployProgress, type DeployRequest } from "../model/deploy.ts";
 import { CoordinatorLostError, NoResponderError, RequestTimeoutError, PermissionDeniedError } from "../model/errors.ts";
 import type { RegionRole } from "../model/region.ts";
 import type { SecretValue } from "../model/service-secrets.ts";
@@ -37,7 +37,6 @@ import { pickInstance } from "../model/exec.ts";
 import { eventsReplySchema, type EventsReply, type EventsRequest } from "../model/cluster-events.ts";
 
 /** A deploy waits for readiness on every candidate: minutes, not seconds. */
-const DEPLOY_TIMEOUT_MS = 15 * 60_000;
 import { readIdentity } from "./keys.ts";
 import { connectNats } from "./nats/connect.ts";
 import { inboxPrefix } from "../model/roles.ts";

@@ -20,7 +20,7 @@ import { newRoutingConsumerStatus, routingConsumerStatus, type RoutingConsumerSn
 import { DEFAULT_SUPERVISION_POLICY } from "../model/supervision.ts";
 import type { HostPathRules } from "../model/bind-policy.ts";
 import { bindPolicyVerbs } from "../actors/api/bind-policy-verbs.ts";
-import { deployVerbs } from "../actors/api/deploy-verbs.ts";
+import { deployVerbs, forwardedOperationHandler } from "../actors/api/deploy-verbs.ts";
 import { overviewVerbs } from "../actors/api/overview.ts";
 import type { DeployStore } from "../actors/deploy/deploy-store.ts";
 import { Participants } from "../actors/deploy/participants.ts";
@@ -204,6 +204,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
   const timing = deployTiming(deps.drainMs);
   const incarnation = randomBytes(6).toString("hex");
   const effects: DeployEffectsDeps = { nc, store: deployStore, images: store.images, participants, machineId, incarnation, log, faults: deps.faults, hostPaths: deps.hostPaths, metrics: deps.metrics };
+  const deployVerbDeps = { nc, store: deployStore, participants, machineId, incarnation, timing, newDeployId, log };
 
   const supervise = (child: AnyActorLogic) =>
     supervisedChildMachine.provide({ actors: { child: child as never } });
@@ -263,8 +264,9 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
               log,
               observeTimeoutMs: 2_000,
               onAnswered: (verb, seconds, ok) => deps.metrics.requestAnswered("api", verb, seconds, ok),
+              forwarded: (run) => forwardedOperationHandler(deployVerbDeps, run),
               verbs: (run) => ({
-                ...deployVerbs({ nc, store: deployStore, participants, machineId, incarnation, timing, newDeployId, log }, run),
+                ...deployVerbs(deployVerbDeps, run),
                 ...credentialVerbs({ credentials: store.kv.credentials, machineId, whenApplied: (record) => deps.access.whenApplied(record) }),
                 ...bindPolicyVerbs({ policy: store.kv.policy, hostPaths: deps.hostPaths, machineId }),
                 ...inviteVerbs({

@@ -1,6 +1,6 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
 import { fromCallback, fromPromise } from "xstate";
-import { readLastCommitsRecord } from "../actors/deploy/commits.ts";
+import { readAuthority } from "../actors/deploy/commits.ts";
 import { deriveNamespace } from "../actors/deploy/derive.ts";
 import { breakOrphanedLease } from "../actors/deploy/lease.ts";
 import { recordReconcile } from "../actors/deploy/deploy-status.ts";
@@ -48,11 +48,10 @@ export function provideReconciler(deps: ReconcilerDeps) {
       watch: fromCallback<ReconcilerEvent, { machineId: string }>(({ sendBack }) => {
         const abort = new AbortController();
         const authority = new Map<string, string>();
-        /** Whose namespace it is: the head's authority, or before any commit, its last fence's holder. */
+        /** Whose namespace it is (`namespaceAuthority`): its head's authority, or before any commit, its last fence's holder. */
         const ownerOf = async (namespace: string, fresh: boolean) => {
           if (!fresh && authority.has(namespace)) return authority.get(namespace);
-          const last = await readLastCommitsRecord(store.jsm, namespace);
-          const owner = last === null ? undefined : last.type === "fence" ? last.holder : last.authority;
+          const owner = await readAuthority(store.jsm, namespace);
           if (owner) authority.set(namespace, owner);
           return owner;
         };

@@ -30,6 +30,8 @@ export interface ApiDeps {
   onAnswered?: (verb: string, seconds: number, ok: boolean) => void;
   /** The verbs beyond ping/status/machine.ls, given the way to run operations. */
   verbs: (run: RunOperation) => Record<string, (body: unknown) => Promise<unknown>>;
+  /** Operations other machines forward to this one as a namespace's authority (`subjects.forwardedOperation`). */
+  forwarded?: (run: RunOperation) => (body: unknown) => Promise<unknown>;
 }
 
 /**
@@ -72,15 +74,24 @@ export function createApiServer(deps: ApiDeps) {
       }
     };
     const abort = new AbortController();
+    const serverFailed = (error: unknown) => {
+      if (!abort.signal.aborted) sendBack({ type: "SERVER_FAILED", error: error instanceof Error ? error.message : String(error) });
+    };
+    if (deps.forwarded) {
+      const forwarded = deps.forwarded(run);
+      serveRequests(deps.nc, async (_verb, body) => await forwarded(body), {
+        subject: subjects.forwardedOperation(deps.machineId),
+        signal: abort.signal,
+        onError: (_verb, error) => deps.log.warn({ err: error }, "forwarded operation failed"),
+      }).catch(serverFailed);
+    }
     serveRequests(deps.nc, handle, {
       subject: subjects.apiAll(),
       queue: API_QUEUE_GROUP,
       signal: abort.signal,
       onError: (verb, error) => deps.log.warn({ verb, err: error }, "api request failed"),
       ...(deps.onAnswered ? { onAnswered: deps.onAnswered } : {}),
-    }).catch((error: unknown) => {
-      if (!abort.signal.aborted) sendBack({ type: "SERVER_FAILED", error: error instanceof Error ? error.message : String(error) });
-    });
+    }).catch(serverFailed);
     return () => {
       abort.abort();
       for (const [id, waiting] of pending) waiting.reject(new DaemonStoppingError(`deploy ${id}: the API of ${deps.machineId} stopped before it ended`));

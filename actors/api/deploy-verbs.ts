@@ -5,6 +5,8 @@ import {
   psRequestSchema,
   regionSetRequestSchema,
   rollbackRequestSchema,
+  deployReplySchema,
+  type DeployReply,
   type ExplainReply,
   type HistoryReply,
   type PsReply,
@@ -14,15 +16,15 @@ import {
 import type { DeployTiming } from "../../machines/deploy.ts";
 import { COMMITS_KEPT_PER_NAMESPACE } from "../../model/commit.ts";
 import type { DeployOperation, DeployOutcome } from "../../model/deploy.ts";
-import { deployRequestSchema } from "../../model/deploy.ts";
-import { DeployFailedError, errorFromPayload, InvalidArgumentError, ManifestError, NotFoundError } from "../../model/errors.ts";
+import { DEPLOY_TIMEOUT_MS, deployRequestSchema, forwardedOperationSchema, type ForwardedOperation } from "../../model/deploy.ts";
+import { AuthorityUnreachableError, DeployFailedError, errorFromPayload, InvalidArgumentError, ManifestError, NoResponderError, NotFoundError, RequestTimeoutError } from "../../model/errors.ts";
 import { formatPlan } from "../../model/format-operation.ts";
 import { canonicalJson } from "../../model/revision.ts";
 import { namespaceSpecSchema, type NamespaceSpec } from "../../model/manifest.ts";
 import { DEFAULT_REGION_ROLE, type RegionRecord } from "../../model/region.ts";
 import type { ClusterRoutes } from "../../model/routing-status.ts";
 import { subjects } from "../../model/subjects.ts";
-import { readHead, readHistory } from "../deploy/commits.ts";
+import { readAuthority, readHead, readHistory } from "../deploy/commits.ts";
 import { readPlacement, recordPlacement } from "../deploy/deploy-status.ts";
 import type { DeployStore } from "../deploy/deploy-store.ts";
 import { readInstances } from "../deploy/derived-store.ts";
@@ -49,21 +51,23 @@ export interface DeployVerbDeps {
 
 /** Handlers of the deploy verbs; each returns the reply or throws a typed error. */
 export function deployVerbs(deps: DeployVerbDeps, run: RunOperation): Record<string, (body: unknown) => Promise<unknown>> {
-  /** Runs one operation as a coordinator of this machine; a failed one becomes its typed error. */
-  const operate = async (namespace: string, operation: DeployOperation, options: { preview?: boolean; progress?: string | undefined } = {}) => {
-    const deployId = deps.newDeployId();
-    if (options.progress) deps.nc.publish(options.progress, JSON.stringify({ type: "accepted", deployId, machine: deps.machineId, namespace }));
-    const outcome = await run({
-      deployId,
-      namespace,
-      machineId: deps.machineId,
-      incarnation: deps.incarnation,
-      operation,
-      preview: options.preview ?? false,
-      ...(options.progress ? { progress: options.progress } : {}),
-      timing: deps.timing,
-    });
-    return await replyOf(deps, outcome);
+  /**
+   * Runs one operation: here when this machine is the namespace's authority (or the namespace has
+   * none yet, or its authority left the cluster), else on the authority (`forwardTo`).
+   */
+  const operate = async (namespace: string, operation: DeployOperation, options: OperateOptions = {}) => {
+    const authority = await readAuthority(deps.store.jsm, namespace);
+    if (authority !== undefined && authority !== deps.machineId && (await isActiveMember(deps, authority))) {
+      return await forwardTo(deps, authority, {
+        type: "forwarded-operation",
+        namespace,
+        from: deps.machineId,
+        operation,
+        preview: options.preview ?? false,
+        ...(options.progress ? { progress: options.progress } : {}),
+      });
+    }
+    return await operateHere(deps, run, namespace, operation, options);
   };
 
   return {
@@ -273,6 +277,93 @@ export function deployVerbs(deps: DeployVerbDeps, run: RunOperation): Record<str
   };
 }
 
+interface OperateOptions {
+  preview?: boolean;
+  progress?: string | undefined;
+}
+
+/** Runs one operation as a coordinator of this machine; a failed one becomes its typed error. */
+async function operateHere(deps: DeployVerbDeps, run: RunOperation, namespace: string, operation: DeployOperation, options: OperateOptions) {
+  const deployId = deps.newDeployId();
+  if (options.progress) deps.nc.publish(options.progress, JSON.stringify({ type: "accepted", deployId, machine: deps.machineId, namespace }));
+  const outcome = await run({
+    deployId,
+    namespace,
+    machineId: deps.machineId,
+    incarnation: deps.incarnation,
+    operation,
+    preview: options.preview ?? false,
+    ...(options.progress ? { progress: options.progress } : {}),
+    timing: deps.timing,
+  });
+  return await replyOf(deps, outcome);
+}
+
+/**
+ * The authority's side of forwarding (`subjects.forwardedOperation(<this machine>)`): runs the
+ * operation here, whoever holds the authority by now (never forwarded again, so nothing loops;
+ * the lease still admits one coordinator at a time).
+ */
+export function forwardedOperationHandler(deps: DeployVerbDeps, run: RunOperation): (body: unknown) => Promise<unknown> {
+  return async (body) => {
+    const forwarded = parseRequest(forwardedOperationSchema, body, "forwarded operation");
+    deps.log.info({ namespace: forwarded.namespace, from: forwarded.from, kind: forwarded.operation.kind }, "running an operation forwarded to this machine, the namespace's authority");
+    return await operateHere(deps, run, forwarded.namespace, forwarded.operation, { preview: forwarded.preview, progress: forwarded.progress });
+  };
+}
+
+/** Whether `machineId` is an active member: an authority that left the cluster is taken over by whoever is asked. */
+async function isActiveMember(deps: DeployVerbDeps, machineId: string): Promise<boolean> {
+  const { machines } = await readMachines(deps.store.machines);
+  return machines.some((m) => m.id === machineId && m.state === "active");
+}
+
+/**
+ * Sends the operation to the namespace's authority and answers with its reply. An authority that
+ * does not answer — asked first, then every 2 s while the operation runs there (its participant's
+ * `observe.capacity`: the same ployzd) — fails the operation at once, naming it, instead of waiting
+ * out the deploy timeout: a partitioned machine may keep its interest in the subject for minutes.
+ */
+async function forwardTo(deps: DeployVerbDeps, authority: string, forwarded: ForwardedOperation): Promise<DeployReply> {
+  deps.log.info({ namespace: forwarded.namespace, authority, kind: forwarded.operation.kind }, "forwarding to the namespace's authority");
+  const who = `machine ${authority} (the authority of namespace ${forwarded.namespace})`;
+  const unreachable = (error: unknown) =>
+    error instanceof NoResponderError || error instanceof RequestTimeoutError
+      ? new AuthorityUnreachableError(`namespace ${forwarded.namespace}: its authority, machine ${authority}, did not answer (${error.message}); ${deps.machineId} forwarded the ${forwarded.operation.kind} there`, {
+          hint: `is ployzd on ${authority} running and reachable? (\`ployzctl machine ls\`); if it stopped mid-way, its lease expires and the next deploy settles what it left`,
+          cause: error,
+        })
+      : error;
+  const alive = () => deps.participants.capacity(authority, FORWARD_LIVENESS_TIMEOUT_MS).then(() => undefined);
+  await alive().catch((error: unknown) => {
+    throw unreachable(error);
+  });
+  let watchdog: NodeJS.Timeout | undefined;
+  const lost = new Promise<never>((_, reject) => {
+    let checking = false;
+    watchdog = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      alive()
+        .catch((error: unknown) => {
+          if (error instanceof NoResponderError || error instanceof RequestTimeoutError) reject(unreachable(error));
+        })
+        .finally(() => (checking = false));
+    }, FORWARD_LIVENESS_EVERY_MS);
+  });
+  const call = requestJson(deps.nc, subjects.forwardedOperation(authority), forwarded, deployReplySchema.passthrough(), { who, timeoutMs: DEPLOY_TIMEOUT_MS });
+  call.catch(() => undefined); // if the watchdog wins, this one's later failure is not news
+  try {
+    return await Promise.race([call, lost]);
+  } catch (error) {
+    throw unreachable(error);
+  } finally {
+    clearInterval(watchdog);
+  }
+}
+
+const FORWARD_LIVENESS_TIMEOUT_MS = 2_000;
+const FORWARD_LIVENESS_EVERY_MS = 2_000;
 
 /**
  * The reply to the caller: the outcome with the plan as lines, or a typed error when it failed.

@@ -10,6 +10,7 @@ import {
 } from "../../model/commit.ts";
 import { FencedError, InvalidStateError, NotFoundError } from "../../model/errors.ts";
 import { fenceVerdict } from "../../model/fencing.ts";
+import { namespaceAuthority } from "../../model/namespace-authority.ts";
 import { readLastMessage, readMessageAt, readSubject, type StoredMessage } from "../store/read-subject.ts";
 import { fromStore, storeUnavailable } from "../store/store-errors.ts";
 
@@ -39,6 +40,11 @@ export async function readTip(jsm: JetStreamManager, namespace: string): Promise
   if (!last) return { last, head: null };
   if (last.type !== "fence") return { last, head: last };
   return { last, head: last.headSeq === null ? null : await readHeadAt(jsm, namespace, last.headSeq) };
+}
+
+/** The namespace's authority now (`namespaceAuthority`), or undefined before anyone fenced it. */
+export async function readAuthority(jsm: JetStreamManager, namespace: string): Promise<string | undefined> {
+  return namespaceAuthority(await readTip(jsm, namespace));
 }
 
 /** One commit or removal of the namespace, by sequence. */

@@ -49,18 +49,23 @@ export async function admitJoiner(deps: AdmitJoinerDeps, body: unknown): Promise
   const age = now.getTime() - Date.parse(request.at);
   if (!(Math.abs(age) <= JOIN_REQUEST_MAX_AGE_MS)) return refused(`the join request was signed at ${request.at}, too far from this machine's clock (${now.toISOString()}): check both clocks`);
   try {
+    // Everything read before the joiner is registered: its record changes who this machine's
+    // nats-server admits, and the reload that follows can refuse (as a timeout) a store call made
+    // during it (docs/architecture.md, "Known limit"). Seen in the lab: a third machine's join
+    // failed on the read of the machines that came after its registration.
+    const storage = storageMembers((await readMachines(deps.machines)).machines).filter((m) => m.natsHost && m.wireguard && m.overlayIp && m.subnet);
+    if (storage.length === 0) throw new InviteRefusedError("no storage machine of this cluster has an overlay address yet: the joiner would have no store to reach");
+    const secretOfLeaves = await deps.leafSecret();
     const used = await consumeInvite(deps.invites, read, request.machineId, now);
     deps.secrets.forget(used.id);
     const record = await registerJoiner(deps, request, used.region, used.zone, now);
-    const storage = storageMembers((await readMachines(deps.machines)).machines).filter((m) => m.natsHost && m.wireguard && m.overlayIp && m.subnet);
-    if (storage.length === 0) throw new InviteRefusedError("no storage machine of this cluster has an overlay address yet: the joiner would have no store to reach");
     const grant: JoinGrant = {
       type: "joined",
       cluster: deps.clusterId,
       machine: record,
       storage,
       leafPort: deps.leafPort,
-      leaf: { user: leafUser(record.id), password: leafPassword(await deps.leafSecret(), record) },
+      leaf: { user: leafUser(record.id), password: leafPassword(secretOfLeaves, record) },
     };
     deps.log.info({ machine: record.id, invite: used.id, subnet: record.subnet }, "a machine joined");
     return sealForJoiner(secret, request.invite, grant);

@@ -63,7 +63,7 @@ describe("renderCaddyConfig: routes", () => {
         {
           handler: "reverse_proxy",
           upstreams: [{ dial: "10.0.0.10:8080" }, { dial: "10.0.0.12:8080" }],
-          load_balancing: { selection_policy: { policy: "round_robin" }, try_duration: "2s", try_interval: "50ms" },
+          load_balancing: { selection_policy: { policy: "least_conn" }, try_duration: "2s", try_interval: "50ms" },
           headers: { response: { set: { "X-Ployz-Service": ["shop/web"] } } },
         },
       ],

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
-import { meshPeerMachine, type MeshInterface, type MeshPeerEvent, type PeerChange } from "../../machines/mesh-peer.ts";
+import { meshPeerMachine, type MeshInterface, type MeshPeerEvent, type PeerChange, type StatsWatchEvent, type StatsWatchInput } from "../../machines/mesh-peer.ts";
 import { linkState, meshStatus } from "../../machines/mesh-status.ts";
 import { meshObservationSchema } from "../../model/mesh-observation.ts";
 import { overlayAddress } from "../../model/overlay-address.ts";
@@ -145,6 +145,7 @@ function startMeshedPeer(options: { interfaceFails?: Error } = {}) {
   const iface: MeshInterface = { name: "plzw1", implementation: "wireguard-go", publicKey: aWireGuardKey(1), overlayIp: overlayAddress(aWireGuardKey(1)), listenPort: 51820 };
   const applies: Array<{ change: PeerChange; resolve: () => void; reject: (error: Error) => void }> = [];
   let sendStats: ((event: MeshPeerEvent) => void) | undefined;
+  const statsPokes: string[] = [];
   const machine = meshPeerMachine.provide({
     actors: {
       watchMachines: logic,
@@ -153,8 +154,9 @@ function startMeshedPeer(options: { interfaceFails?: Error } = {}) {
         return iface;
       }),
       applyPeers: fromPromise<void, PeerChange>(({ input }) => new Promise<void>((resolve, reject) => applies.push({ change: input, resolve, reject }))),
-      watchPeerStats: fromCallback<MeshPeerEvent, { interface: MeshInterface; intervalMs: number }>(({ sendBack }) => {
+      watchPeerStats: fromCallback<StatsWatchEvent, StatsWatchInput>(({ sendBack, receive }) => {
         sendStats = sendBack;
+        receive((event) => statsPokes.push(event.type));
       }),
     },
   });
@@ -166,12 +168,12 @@ function startMeshedPeer(options: { interfaceFails?: Error } = {}) {
     peers: Object.entries(handshakes).map(([key, at]) => ({ publicKey: key, endpoint: undefined, allowedIps: [], latestHandshakeAt: at, rxBytes: 1, txBytes: 2, persistentKeepaliveS: 25 })),
   });
   const linkStates = () => Object.fromEntries(Object.entries(actor.getSnapshot().context.links).map(([id, ref]) => [id, linkState(ref.getSnapshot())]));
-  return { actor, clock, watch, applies, stats, linkStates, iface, sendStats: (event: MeshPeerEvent) => sendStats!(event) };
+  return { actor, clock, watch, applies, stats, linkStates, iface, statsPokes, sendStats: (event: MeshPeerEvent) => sendStats!(event) };
 }
 
 describe("meshPeerMachine with WireGuard", () => {
   it("creates the interface, then applies the peers membership asks for, one peer link each", async () => {
-    const { actor, watch, applies, linkStates } = startMeshedPeer();
+    const { actor, watch, applies, linkStates, statsPokes } = startMeshedPeer();
     await flush();
     expect(actor.getSnapshot().value).toEqual({ watching: { connected: "inSync" } });
     expect(applies).toHaveLength(0); // no members yet: nothing to apply
@@ -184,8 +186,10 @@ describe("meshPeerMachine with WireGuard", () => {
     expect(actor.getSnapshot().context.ignored).toEqual([{ machineId: "m3", reason: "removed from the cluster" }]);
     expect(linkStates()).toEqual({ m2: "configuring" });
 
+    expect(statsPokes).toEqual([]);
     applies[0]!.resolve();
     await flush();
+    expect(statsPokes).toEqual(["READ_NOW"]); // the new peer's handshake is read at once, not at the next regular read
     expect(actor.getSnapshot().value).toEqual({ watching: { connected: "inSync" } });
     expect(actor.getSnapshot().context.applied.map((p) => p.machineId)).toEqual(["m2"]);
     expect(actor.getSnapshot().context.applies).toBe(1);

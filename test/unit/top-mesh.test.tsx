@@ -9,7 +9,7 @@ import { render } from "ink-testing-library";
 import { describe, expect, it } from "vitest";
 import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
 import { meshLinkMachine } from "../../machines/mesh-link.ts";
-import { meshPeerMachine, type MeshInterface, type MeshPeerEvent, type PeerChange } from "../../machines/mesh-peer.ts";
+import { meshPeerMachine, type MeshInterface, type MeshPeerEvent, type PeerChange, type StatsWatchEvent, type StatsWatchInput } from "../../machines/mesh-peer.ts";
 import { ActorTable, type ActorSnapshotMessage } from "../../model/actor-table.ts";
 import { overlayAddress } from "../../model/overlay-address.ts";
 import { MESH_LINK_CHART } from "../../model/top-mesh.ts";
@@ -43,7 +43,7 @@ async function meshPeerSeenByTop() {
       watchMachines: fromCallback<MeshPeerEvent>(({ sendBack }) => void (members = sendBack)),
       ensureInterface: fromPromise<MeshInterface>(async () => iface),
       applyPeers: fromPromise<void, PeerChange>(async () => undefined),
-      watchPeerStats: fromCallback<MeshPeerEvent, { interface: MeshInterface; intervalMs: number }>(({ sendBack }) => void (stats = sendBack)),
+      watchPeerStats: fromCallback<StatsWatchEvent, StatsWatchInput>(({ sendBack }) => void (stats = sendBack)),
     },
   });
   const actor = createActor(logic, {
