@@ -223,3 +223,38 @@ describe("deploys across three lab machines in two regions", () => {
     await eventually(async () => ((await gatewayGet("m3")).code === 200 ? true : undefined), "m3's gateway to serve from eu");
   }, 180_000);
 });
+
+describe("operating instances on other machines, through the machine the CLI talks to", () => {
+  it("exec runs a command in an instance on another machine: its output and exit code come back", async () => {
+    const remote = (await instances("spread")).find((i) => i.service === "web" && i.machine === "m2")!;
+    expect(remote, "a web instance on m2 (after e, web runs on m1 and m2)").toBeDefined();
+    const result = await home("m1").cli("exec", "-n", "spread", `web#${remote.slot}`, "--", "sh", "-c", "hostname; echo to-stderr >&2; exit 7");
+    expect(result.code, result.stderr).toBe(7);
+    expect(result.stdout.trim()).toBe(remote.containerId.slice(0, 12));
+    expect(result.stderr).toContain("to-stderr");
+  }, 60_000);
+
+  it("logs merges the lines of instances on two machines, each line once, prefixed with slot and machine", async () => {
+    const spec = {
+      namespace: "chatty",
+      services: {
+        talk: { image: BUSYBOX_IMAGE, command: ["/bin/sh", "-c", "for i in $(seq 1 20); do echo line-$i; done; exec sleep 86400"], replicas: 2, resources: { memory: "8Mi" } },
+      },
+    };
+    const deployed = await deployVia("m1", manifest("chatty", spec));
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const talkers = await instances("chatty");
+    const machines = talkers.map((i) => i.machine).sort();
+    expect(machines, "the two replicas spread over two machines").toEqual(["m1", "m2"]);
+    const out = await eventually(async () => {
+      const result = await home("m1").cli("logs", "-n", "chatty", "talk");
+      return result.code === 0 && (result.stdout.match(/line-/g) ?? []).length >= 40 ? result.stdout : undefined;
+    }, "the 40 lines of both instances");
+    const lines = out.trim().split("\n");
+    expect(lines).toHaveLength(40);
+    for (const talker of talkers) {
+      const mine = lines.filter((l) => l.startsWith(`talk#${talker.slot}@${talker.machine} | `)).map((l) => l.split(" | ")[1]);
+      expect(mine, `the lines of talk#${talker.slot} on ${talker.machine}`).toEqual(Array.from({ length: 20 }, (_, i) => `line-${i + 1}`));
+    }
+  }, 120_000);
+});
