@@ -29,6 +29,8 @@ export interface LabClusterOptions {
   regions: string[];
   /** More `ployzd run` options for every machine. */
   run?: string[];
+  /** Machines (1-based) whose dockerd starts without `--bip`, like a real machine's: ployzd makes the workload bridge. */
+  withoutBip?: number[];
 }
 
 /** The JSON a CLI command printed, or an error with what it said. */
@@ -48,7 +50,7 @@ export function cliJson<T = any>(result: CliResult): T {
  * destroys `lab` (also when this throws: it is destroyed here then).
  */
 export async function startLabCluster(options: LabClusterOptions): Promise<LabCluster> {
-  const lab = await createLab({ machines: options.regions.length });
+  const lab = await createLab({ machines: options.regions.length, ...(options.withoutBip ? { withoutBip: options.withoutBip } : {}) });
   try {
     // No registry: build the image in m1's dockerd and copy it to the others (same image id everywhere).
     execFileSync("bash", [BUILD_BUSYBOX], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DOCKER_HOST: `unix://${lab.machine(1).dockerSocket}` } });
