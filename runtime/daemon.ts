@@ -63,7 +63,7 @@ export interface DaemonOptions {
   wireguardInterface?: string;
   /** Where the join listener binds (default: the endpoint's host; `0.0.0.0` only when asked). */
   joinListen?: string;
-  /** The workload subnet to claim at first start (its dockerd's bridge already uses it). */
+  /** The workload subnet to claim at first start (e.g. the one dockerd's `--bip` already put docker0 on). */
   subnet?: string;
   faultInjection: boolean;
   /** How often each namespace is reconciled without being poked (default 30 s). */
