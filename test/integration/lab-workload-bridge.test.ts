@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepLabs } from "../../runtime/lab/index.ts";
+import { dataPaths } from "../../runtime/paths.ts";
+import { isAlive } from "../../runtime/process.ts";
 import { eventually } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
 import { cliJson as json, startLabCluster, warningsIn, type LabCluster } from "../harness/lab-cluster.ts";
@@ -127,4 +129,21 @@ describe("the workload bridge when dockerd is not on the workload subnet", () =>
     }, `m1's agent to fetch ${back}`);
     expect(fromM1).toContain(`web ${web("m2").containerId.slice(0, 12)}`);
   }, 180_000);
+
+  it("m1's ployzd, started again, adopts the ployz network it made (same network, containers keep their addresses)", async () => {
+    const m1 = machineOf("m1");
+    const before = await m1.docker!.getNetwork("ployz").inspect();
+    const paths = dataPaths(cluster!.home("m1").dataDir);
+    const pid = Number(readFileSync(paths.daemonPid, "utf8").trim());
+    process.kill(pid, "SIGTERM");
+    await eventually(async () => (isAlive(pid) ? undefined : true), "m1's ployzd to stop");
+    await cluster!.home("m1").start([]);
+    const after = await m1.docker!.getNetwork("ployz").inspect();
+    expect(after.Id).toBe(before.Id);
+    const log = readFileSync(paths.daemonLog, "utf8");
+    expect(log).toContain("holds the workload subnet");
+    expect(log).toContain("(adopted)");
+    const web = (await instances("bridged")).find((i) => i.service === "web" && i.machine === "m1")!;
+    expect((await addressOf("m1", web.containerId)).network).toBe("ployz");
+  }, 120_000);
 });
