@@ -6,7 +6,7 @@ import { sweepLabs } from "../../runtime/lab/index.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { eventually } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
-import { cliJson as json, startLabCluster, warningsIn, type LabCluster } from "../harness/lab-cluster.ts";
+import { cliJson as json, startTestLabCluster, type TestLabCluster } from "../harness/lab-cluster.ts";
 
 /**
  * Deploys across three real lab machines in two regions (m1, m2 in `eu`; m3 in `us`), joined by
@@ -18,7 +18,7 @@ import { cliJson as json, startLabCluster, warningsIn, type LabCluster } from ".
 
 const HOST = "web.lab.test";
 
-let cluster: LabCluster | undefined;
+let cluster: TestLabCluster | undefined;
 let dir: string;
 
 interface Instance {
@@ -30,8 +30,10 @@ interface Instance {
   live: { ok: boolean; state?: string };
 }
 
-const home = (id: string) => cluster!.home(id);
-const machineOf = (id: string) => cluster!.lab.machine(Number(id.slice(1)));
+const home = (id: string) => cluster!.machine(id).home;
+const machineOf = (id: string) => cluster!.machine(id).lab;
+/** The machine's gateway HTTP address (`http://127.0.0.1:PORT`, inside its namespace), as its ployzd wrote it. */
+const gatewayOf = (id: string) => home(id).clientInfo()!.gateway!;
 
 /** The namespace `spread`: `web` (3 replicas behind a route, each page saying its container) and `agent` (global, the client). */
 function spreadSpec(version: string) {
@@ -73,7 +75,7 @@ async function fetchFrom(machine: string, containerId: string, host: string, por
 }
 
 async function gatewayGet(machine: string): Promise<{ code: number; body: string }> {
-  const result = await machineOf(machine).commands.attempt(["curl", "-s", "-m", "3", "-o", "-", "-w", "\n%{http_code}", "-H", `Host: ${HOST}`, `${cluster!.gateway(machine)}/`]);
+  const result = await machineOf(machine).commands.attempt(["curl", "-s", "-m", "3", "-o", "-", "-w", "\n%{http_code}", "-H", `Host: ${HOST}`, `${gatewayOf(machine)}/`]);
   const lines = result.stdout.trimEnd().split("\n");
   return { code: Number(lines.at(-1)), body: lines.slice(0, -1).join("\n") };
 }
@@ -81,15 +83,15 @@ async function gatewayGet(machine: string): Promise<{ code: number; body: string
 beforeAll(async () => {
   await sweepLabs();
   dir = mkdtempSync(join(tmpdir(), "ployz-lab-deploy-"));
-  cluster = await startLabCluster({ regions: ["eu", "eu", "us"], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
+  cluster = await startTestLabCluster({ regions: ["eu", "eu", "us"], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
 }, 300_000);
 
 afterAll(async () => {
   if (process.env.PLOYZ_TEST_LOGS) {
-    for (const id of cluster?.ids ?? []) console.log(`${id}: ${warningsIn(join(cluster!.home(id).dataDir, "logs", "ployzd.log"), 40)}`);
+    for (const m of cluster?.machines ?? []) console.log(`${m.name}: ${m.home.warnings(40)}`);
   }
   // The lab's teardown stops every process whose command line names its directory.
-  await cluster?.lab.destroy();
+  await cluster?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
