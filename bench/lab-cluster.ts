@@ -17,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sweepLabs } from "../runtime/lab/index.ts";
 import { BUSYBOX_IMAGE, execIn } from "../test/harness/docker.ts";
-import { cliJson, startLabCluster, type LabCluster } from "../test/harness/lab-cluster.ts";
+import type { LabMachinePhases } from "../runtime/lab/index.ts";
+import { cliJson, startTestLabCluster } from "../test/harness/lab-cluster.ts";
 import { withCleanup } from "./support/cleanup.ts";
 import { isMain, numberOptions, printBench, runMain } from "./support/cli.ts";
 import { ms, round, roundSummary, summarize, times, type Summary } from "./support/stats.ts";
@@ -26,10 +27,12 @@ export const LAB_CLUSTER_DEFAULTS = { runs: 3, requests: 200, rounds: 5 };
 export type LabClusterBenchOptions = typeof LAB_CLUSTER_DEFAULTS;
 
 export interface LabClusterBenchResult {
-  joinMs: { founding: number; joins: Record<string, number>; phases: LabCluster["joinPhasesMs"]; ratioOfMedianJoinToFounding: number };
+  joinMs: { founding: number; joins: Record<string, number>; phases: Record<string, Omit<JoinPhases, "type">>; ratioOfMedianJoinToFounding: number };
   httpPerRequestMs: { sameMachine: Summary; crossMachine: Summary; ratioOfMedians: number; requestsPerRound: number };
   deploy3Ms: { oneMachine: Summary; threeMachines: Summary; ratioOfMedians: number };
 }
+
+type JoinPhases = Extract<LabMachinePhases, { type: "joined" }>;
 
 interface Instance {
   service: string;
@@ -54,8 +57,8 @@ export async function benchLabCluster(options: LabClusterBenchOptions, print: (l
   const dir = mkdtempSync(join(tmpdir(), "ployz-bench-lab-"));
   try {
     return await withCleanup(async (cleanup) => {
-      const { value: cluster } = await cleanup.own("the lab cluster", startLabCluster({ regions: ["eu", "eu", "eu"] }), (c) => c.lab.destroy());
-      const m1 = cluster.home("m1");
+      const { value: cluster } = await cleanup.own("the lab cluster", startTestLabCluster({ regions: ["eu", "eu", "eu"] }), (c) => c.destroy());
+      const m1 = cluster.machine("m1").home;
       const deploy = async (name: string, spec: object) => {
         const file = join(dir, `${name}.json`);
         writeFileSync(file, JSON.stringify(spec));
@@ -68,14 +71,16 @@ export async function benchLabCluster(options: LabClusterBenchOptions, print: (l
       const instances = async (namespace: string) => cliJson<{ instances: Instance[] }>(await m1.cli("ps", "-n", namespace, "--json")).instances;
 
       // Join.
-      const { m1: founding, ...joins } = cluster.readyMs;
+      const founding = cluster.phasesMs.get("m1")!.start;
+      const phases = Object.fromEntries([...cluster.phasesMs].flatMap(([id, p]) => (p.type === "joined" ? [[id, p] as const] : [])));
+      const joins = Object.fromEntries(Object.entries(phases).map(([id, p]) => [id, p.invite + p.join + p.start + p.meshed]));
       const joinMedian = summarize(Object.values(joins)).p50;
-      const joinRatio = round(joinMedian / founding!);
+      const joinRatio = round(joinMedian / founding);
       print(`lab cluster: 3 machines, joined with invites`);
-      print(`  founding (ployzd run → ready)          ${ms(founding!)}`);
+      print(`  founding (ployzd run → ready)          ${ms(founding)}`);
       for (const [id, t] of Object.entries(joins)) {
-        const p = cluster.joinPhasesMs[id]!;
-        print(`  join ${id} (invite → ready everywhere)    ${ms(t)}  ${times(round(t / founding!))} founding`);
+        const p = phases[id]!;
+        print(`  join ${id} (invite → ready everywhere)    ${ms(t)}  ${times(round(t / founding))} founding`);
         print(`    machine invite ${ms(p.invite)}, ployzd join ${ms(p.join)}, ployzd run → ready ${ms(p.start)}, seen by all with handshakes ${ms(p.meshed)} (polled with machine ls)`);
       }
 
@@ -123,7 +128,7 @@ export async function benchLabCluster(options: LabClusterBenchOptions, print: (l
       print(`  over m1, m2, m3                p50 ${ms(deploys.threeMachines.p50)}  ${times(deployRatio)} one machine`);
 
       return {
-        joinMs: { founding: round(founding!, 1), joins: Object.fromEntries(Object.entries(joins).map(([k, v]) => [k, round(v, 1)])), phases: Object.fromEntries(Object.entries(cluster.joinPhasesMs).map(([k, p]) => [k, { invite: round(p.invite, 1), join: round(p.join, 1), start: round(p.start, 1), meshed: round(p.meshed, 1) }])), ratioOfMedianJoinToFounding: joinRatio },
+        joinMs: { founding: round(founding, 1), joins: Object.fromEntries(Object.entries(joins).map(([k, v]) => [k, round(v, 1)])), phases: Object.fromEntries(Object.entries(phases).map(([k, p]) => [k, { invite: round(p.invite, 1), join: round(p.join, 1), start: round(p.start, 1), meshed: round(p.meshed, 1) }])), ratioOfMedianJoinToFounding: joinRatio },
         httpPerRequestMs: { sameMachine: roundSummary(http.sameMachine), crossMachine: roundSummary(http.crossMachine), ratioOfMedians: httpRatio, requestsPerRound: options.requests },
         deploy3Ms: { oneMachine: roundSummary(deploys.oneMachine), threeMachines: roundSummary(deploys.threeMachines), ratioOfMedians: deployRatio },
       };

@@ -50,6 +50,7 @@ export function progressOn(args: { json: boolean }): { onProgress?: (event: Depl
   return {
     onProgress: (event) => {
       if (event.type === "accepted") process.stderr.write(`deploy ${event.deployId} of ${event.namespace} accepted by ${event.machine}\n`);
+      else if (event.type === "forwarded") process.stderr.write(`${event.via} forwards it to ${event.to}, the authority of namespace ${event.namespace}\n`);
       else if (event.state !== "ok" || event.phase === "commit") process.stderr.write(`  ${event.phase}: ${event.state}${event.reason ? ` — ${event.reason}` : ""}\n`);
     },
   };

@@ -74,6 +74,8 @@ export type ForwardedOperation = z.infer<typeof forwardedOperationSchema>;
 
 /** What a coordinator reports while a deploy runs. */
 export const deployProgressSchema = z.discriminatedUnion("type", [
+  /** From the machine whose API received it, before it forwards it to the namespace's authority `to`. */
+  z.object({ type: z.literal("forwarded"), via: z.string(), to: z.string(), namespace: z.string() }),
   z.object({ type: z.literal("accepted"), deployId: z.string(), machine: z.string(), namespace: z.string() }),
   z.object({ type: z.literal("phase"), deployId: z.string(), phase: z.string(), state: z.enum(["started", "ok", "failed"]), reason: z.string().optional() }),
 ]);

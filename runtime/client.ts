@@ -27,7 +27,7 @@ import {
   type RegionSetReply,
 } from "../model/api-deploy.ts";
 import { DEPLOY_TIMEOUT_MS, deployProgressSchema, type DeployProgress, type DeployRequest } from "../model/deploy.ts";
-import { CoordinatorLostError, NoResponderError, RequestTimeoutError, PermissionDeniedError } from "../model/errors.ts";
+import { CoordinatorLostError, errorText, NoResponderError, RequestTimeoutError, PermissionDeniedError } from "../model/errors.ts";
 import type { RegionRole } from "../model/region.ts";
 import type { SecretValue } from "../model/service-secrets.ts";
 import { clusterRoutesSchema, type ClusterRoutes } from "../model/routing-status.ts";
@@ -169,6 +169,7 @@ class NatsClient implements PloyzClient {
     const inbox = createInbox(inboxPrefix(contextIdentity(this.context)));
     const sub = this.nc.subscribe(inbox);
     let accepted: Extract<DeployProgress, { type: "accepted" }> | undefined;
+    let forwarded: Extract<DeployProgress, { type: "forwarded" }> | undefined;
     let reportLost!: (error: Error) => void;
     const lost = new Promise<never>((_, reject) => (reportLost = reject));
     void (async () => {
@@ -176,26 +177,41 @@ class NatsClient implements PloyzClient {
         const event = deployProgressSchema.safeParse(msg.json());
         if (!event.success) continue;
         if (event.data.type === "accepted") accepted = event.data;
+        if (event.data.type === "forwarded") forwarded = event.data;
         options.onProgress?.(event.data);
       }
     })();
     let checking = false;
+    const answers = (machine: string) => requestJson(this.nc, subjects.machine(machine, "observe.actors"), {}, z.unknown(), { who: `machine ${machine}`, timeoutMs: 3_000 });
+    const gone = (error: unknown) => error instanceof NoResponderError || error instanceof RequestTimeoutError;
     const watchdog = setInterval(() => {
       if (!accepted || checking) return;
       checking = true;
       const { machine, deployId, namespace } = accepted;
-      requestJson(this.nc, subjects.machine(machine, "observe.actors"), {}, z.unknown(), { who: `machine ${machine}`, timeoutMs: 3_000 })
-        .catch((error: unknown) => {
-          if (error instanceof NoResponderError || error instanceof RequestTimeoutError) {
-            reportLost(
-              new CoordinatorLostError(`machine ${machine}, which runs deploy ${deployId} of namespace ${namespace}, stopped answering (${error.message}); the outcome is unknown`, {
-                hint: "its lease expires within 15 s; the next deploy of the namespace removes what it left behind",
-                cause: error,
-              }),
-            );
-          }
-        })
-        .finally(() => (checking = false));
+      const relay = forwarded;
+      Promise.all([
+        answers(machine).catch((error: unknown) => {
+          if (!gone(error)) return;
+          reportLost(
+            new CoordinatorLostError(`machine ${machine}, which runs deploy ${deployId} of namespace ${namespace}, stopped answering (${errorText(error)}); the outcome is unknown`, {
+              hint: "its lease expires within 15 s; the next deploy of the namespace removes what it left behind",
+              cause: error,
+            }),
+          );
+        }),
+        // A forwarded operation's reply comes back through the machine that forwarded it.
+        relay
+          ? answers(relay.via).catch((error: unknown) => {
+              if (!gone(error)) return;
+              reportLost(
+                new CoordinatorLostError(`machine ${relay.via}, which forwarded deploy ${deployId} of namespace ${namespace} to its authority ${relay.to}, stopped answering (${errorText(error)}) before it relayed the outcome; the deploy goes on at ${relay.to}`, {
+                  hint: `\`ployzctl history -n ${namespace}\` shows whether it committed`,
+                  cause: error,
+                }),
+              );
+            })
+          : undefined,
+      ]).finally(() => (checking = false));
     }, 2_000);
     const call = this.api(verb, schema, { ...body, progress: inbox }, DEPLOY_TIMEOUT_MS);
     call.catch(() => undefined); // if the watchdog wins, this one's later failure is not news

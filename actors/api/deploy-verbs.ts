@@ -15,7 +15,7 @@ import {
 } from "../../model/api-deploy.ts";
 import type { DeployTiming } from "../../machines/deploy.ts";
 import { COMMITS_KEPT_PER_NAMESPACE } from "../../model/commit.ts";
-import type { DeployOperation, DeployOutcome } from "../../model/deploy.ts";
+import type { DeployOperation, DeployOutcome, DeployProgress } from "../../model/deploy.ts";
 import { DEPLOY_TIMEOUT_MS, deployRequestSchema, forwardedOperationSchema, type ForwardedOperation } from "../../model/deploy.ts";
 import { AuthorityUnreachableError, DeployFailedError, errorFromPayload, InvalidArgumentError, ManifestError, NoResponderError, NotFoundError, RequestTimeoutError } from "../../model/errors.ts";
 import { formatPlan } from "../../model/format-operation.ts";
@@ -338,6 +338,11 @@ async function forwardTo(deps: DeployVerbDeps, authority: string, forwarded: For
   await alive().catch((error: unknown) => {
     throw unreachable(error);
   });
+  // The caller watches this machine too from now on: it relays the authority's reply.
+  if (forwarded.progress) {
+    const event: DeployProgress = { type: "forwarded", via: deps.machineId, to: authority, namespace: forwarded.namespace };
+    deps.nc.publish(forwarded.progress, JSON.stringify(event));
+  }
   let watchdog: NodeJS.Timeout | undefined;
   const lost = new Promise<never>((_, reject) => {
     let checking = false;

@@ -4,4 +4,4 @@ export { destroyLab, labCommands, listNamespaces, sweepLabs } from "./lab-teardo
 export { LAB_UNDERLAY, LAB_UNDERLAY_IFACE, labIdOf, labNames, labRoot } from "./lab-names.ts";
 export { readLabState, labStateFile, type LabState } from "./lab-state.ts";
 export { LAB_WIREGUARD_PORT, labHome, type LabHome } from "./lab-home.ts";
-export { openLabCluster, startLabCluster, type LabCluster, type LabClusterMachine, type LabClusterOptions } from "./lab-cluster.ts";
+export { openLabCluster, startLabCluster, type LabCluster, type LabClusterMachine, type LabClusterOptions, type LabMachinePhases } from "./lab-cluster.ts";

@@ -10,8 +10,11 @@ import { readJsonFile, writeFileAtomic } from "../files.ts";
  */
 export const labClusterStateSchema = z
   .object({
-    /** Machine n's id (and its context's name, for `dev`) is `<prefix>-<n>`. */
+    /** Machine n's id (and its context's name, for `dev`) is `<prefix><separator><n>` (separator `-` when absent). */
     prefix: z.string(),
+    separator: z.string().optional(),
+    /** More `ployzd run` options for every machine (also one added later). */
+    run: z.array(z.string()).optional(),
     regions: z.array(z.object({ name: z.string(), role: z.enum(REGION_ROLES).optional() })),
     machines: z.array(z.object({ index: z.number(), name: z.string(), region: z.string() })),
   })

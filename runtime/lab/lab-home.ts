@@ -39,6 +39,12 @@ export function labHome(machine: Pick<LabMachineState, "dir" | "namespace"> & { 
       const file = dataPaths(dataDir).clientInfo;
       return existsSync(file) ? clientInfoSchema.parse(JSON.parse(readFileSync(file, "utf8"))) : undefined;
     },
+    /** The last warnings and errors of its ployzd's log, one a line, for a failure's message ("(no log)" before it ran). */
+    warnings(last = 8): string {
+      const file = dataPaths(dataDir).daemonLog;
+      if (!existsSync(file)) return "(no log)";
+      return readFileSync(file, "utf8").split("\n").filter((l) => /"level":(40|50|60)/.test(l)).slice(-last).map((l) => l.slice(0, 600)).join("\n  ") || "(none)";
+    },
     /** Starts `ployzd run` inside the namespace in the background; resolves once it is ready (its own `dev` context written). */
     async start(args: string[], timeoutMs = 60_000): Promise<ClientInfo> {
       const paths = dataPaths(dataDir);

@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepLabs } from "../../runtime/lab/index.ts";
+import { dataPaths } from "../../runtime/paths.ts";
 import { eventually } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
-import { cliJson as json, startLabCluster, warningsIn, type LabCluster } from "../harness/lab-cluster.ts";
+import { cliJson as json, startTestLabCluster, type TestLabCluster } from "../harness/lab-cluster.ts";
 
 /**
  * Deploys across three real lab machines in two regions (m1, m2 in `eu`; m3 in `us`), joined by
@@ -17,7 +18,7 @@ import { cliJson as json, startLabCluster, warningsIn, type LabCluster } from ".
 
 const HOST = "web.lab.test";
 
-let cluster: LabCluster | undefined;
+let cluster: TestLabCluster | undefined;
 let dir: string;
 
 interface Instance {
@@ -29,8 +30,10 @@ interface Instance {
   live: { ok: boolean; state?: string };
 }
 
-const home = (id: string) => cluster!.home(id);
-const machineOf = (id: string) => cluster!.lab.machine(Number(id.slice(1)));
+const home = (id: string) => cluster!.machine(id).home;
+const machineOf = (id: string) => cluster!.machine(id).lab;
+/** The machine's gateway HTTP address (`http://127.0.0.1:PORT`, inside its namespace), as its ployzd wrote it. */
+const gatewayOf = (id: string) => home(id).clientInfo()!.gateway!;
 
 /** The namespace `spread`: `web` (3 replicas behind a route, each page saying its container) and `agent` (global, the client). */
 function spreadSpec(version: string) {
@@ -72,7 +75,7 @@ async function fetchFrom(machine: string, containerId: string, host: string, por
 }
 
 async function gatewayGet(machine: string): Promise<{ code: number; body: string }> {
-  const result = await machineOf(machine).commands.attempt(["curl", "-s", "-m", "3", "-o", "-", "-w", "\n%{http_code}", "-H", `Host: ${HOST}`, `${cluster!.gateway(machine)}/`]);
+  const result = await machineOf(machine).commands.attempt(["curl", "-s", "-m", "3", "-o", "-", "-w", "\n%{http_code}", "-H", `Host: ${HOST}`, `${gatewayOf(machine)}/`]);
   const lines = result.stdout.trimEnd().split("\n");
   return { code: Number(lines.at(-1)), body: lines.slice(0, -1).join("\n") };
 }
@@ -80,15 +83,15 @@ async function gatewayGet(machine: string): Promise<{ code: number; body: string
 beforeAll(async () => {
   await sweepLabs();
   dir = mkdtempSync(join(tmpdir(), "ployz-lab-deploy-"));
-  cluster = await startLabCluster({ regions: ["eu", "eu", "us"], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
+  cluster = await startTestLabCluster({ regions: ["eu", "eu", "us"], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
 }, 300_000);
 
 afterAll(async () => {
   if (process.env.PLOYZ_TEST_LOGS) {
-    for (const id of cluster?.ids ?? []) console.log(`${id}: ${warningsIn(join(cluster!.home(id).dataDir, "logs", "ployzd.log"), 40)}`);
+    for (const m of cluster?.machines ?? []) console.log(`${m.name}: ${m.home.warnings(40)}`);
   }
   // The lab's teardown stops every process whose command line names its directory.
-  await cluster?.lab.destroy();
+  await cluster?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
@@ -257,4 +260,43 @@ describe("operating instances on other machines, through the machine the CLI tal
       expect(mine, `the lines of talk#${talker.slot} on ${talker.machine}`).toEqual(Array.from({ length: 20 }, (_, i) => `line-${i + 1}`));
     }
   }, 120_000);
+});
+
+describe("a forwarding machine that goes away", () => {
+  it("fails the waiting client at once, naming the forwarder and the authority; the deploy goes on at the authority", async () => {
+    // Namespace slow: authority m1 (its first deploy went there); v2's instance is ready only after 8 s.
+    const slowSpec = (version: string, delay: number) => ({
+      namespace: "slow",
+      services: {
+        page: {
+          image: BUSYBOX_IMAGE,
+          command: ["/bin/sh", "-c", `sleep ${delay}; mkdir -p /www && echo ${version} > /www/index.html && exec httpd -f -p 8080 -h /www`],
+          readiness: { type: "http", port: 8080, path: "/", startPeriod: "30s" },
+          resources: { memory: "8Mi" },
+          placement: { machines: ["m1"] },
+        },
+      },
+    });
+    const first = await deployVia("m1", manifest("slow-v1", slowSpec("v1", 0)));
+    expect(first.code, first.stderr).toBe(0);
+    const headBefore = json(await home("m1").cli("history", "-n", "slow", "--json")).commits.at(-1).seq as number;
+    const m1Log = join(home("m1").dataDir, "logs", "ployzd.log");
+    const forwardedBefore = readFileSync(m1Log, "utf8").split("running an operation forwarded to this machine").length;
+
+    const started = Date.now();
+    const waiting = home("m2").cli("deploy", "-f", manifest("slow-v2", slowSpec("v2", 8)));
+    await eventually(async () => (readFileSync(m1Log, "utf8").split("running an operation forwarded to this machine").length > forwardedBefore ? true : undefined), "m1 to run the deploy m2 forwarded");
+    const m2Pid = Number(readFileSync(dataPaths(home("m2").dataDir).daemonPid, "utf8"));
+    process.kill(m2Pid, "SIGKILL");
+    try {
+      const result = await waiting;
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/machine m2, which forwarded deploy \S+ of namespace slow to its authority m1, stopped answering .* the deploy goes on at m1/);
+      expect(Date.now() - started, "failed at once, not after the deploy timeout").toBeLessThan(60_000);
+      // The authority finishes it: v2 is committed.
+      await eventually(async () => (json(await home("m1").cli("history", "-n", "slow", "--json")).commits.at(-1).seq > headBefore ? true : undefined), "m1 to commit v2", 60_000);
+    } finally {
+      await home("m2").start([]);
+    }
+  }, 180_000);
 });

@@ -7,7 +7,7 @@ import { dataPaths } from "../../runtime/paths.ts";
 import { isAlive } from "../../runtime/process.ts";
 import { eventually } from "../harness/daemon.ts";
 import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
-import { cliJson as json, startLabCluster, warningsIn, type LabCluster } from "../harness/lab-cluster.ts";
+import { cliJson as json, startTestLabCluster, type TestLabCluster } from "../harness/lab-cluster.ts";
 
 /**
  * The workload bridge on a machine whose dockerd was not started on its workload subnet (no
@@ -17,7 +17,7 @@ import { cliJson as json, startLabCluster, warningsIn, type LabCluster } from ".
  * by address and by cluster DNS name, over the overlay.
  */
 
-let cluster: LabCluster | undefined;
+let cluster: TestLabCluster | undefined;
 let dir: string;
 
 interface Instance {
@@ -28,10 +28,10 @@ interface Instance {
   containerId: string;
 }
 
-const machineOf = (id: string) => cluster!.lab.machine(Number(id.slice(1)));
+const machineOf = (id: string) => cluster!.machine(id).lab;
 
 async function instances(namespace: string): Promise<Instance[]> {
-  return json(await cluster!.home("m1").cli("ps", "-n", namespace, "--json")).instances as Instance[];
+  return json(await cluster!.machine("m1").home.cli("ps", "-n", namespace, "--json")).instances as Instance[];
 }
 
 async function addressOf(machine: string, containerId: string): Promise<{ network: string; address: string }> {
@@ -47,15 +47,15 @@ async function fetchFrom(machine: string, containerId: string, host: string) {
 beforeAll(async () => {
   await sweepLabs();
   dir = mkdtempSync(join(tmpdir(), "ployz-lab-bridge-"));
-  cluster = await startLabCluster({ regions: ["eu", "eu"], withoutBip: [1], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
+  cluster = await startTestLabCluster({ regions: ["eu", "eu"], withoutBip: [1], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
 }, 300_000);
 
 afterAll(async () => {
   if (process.env.PLOYZ_TEST_LOGS) {
-    for (const id of cluster?.ids ?? []) console.log(`${id}: ${warningsIn(join(cluster!.home(id).dataDir, "logs", "ployzd.log"), 40)}`);
+    for (const m of cluster?.machines ?? []) console.log(`${m.name}: ${m.home.warnings(40)}`);
   }
   // The lab's dockerd, with the `ployz` network in its data root, and the namespace holding ployzbr0 go with the lab.
-  await cluster?.lab.destroy();
+  await cluster?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
@@ -93,7 +93,7 @@ describe("the workload bridge when dockerd is not on the workload subnet", () =>
     };
     const file = join(dir, "bridged.json");
     writeFileSync(file, JSON.stringify(spec));
-    const deployed = await cluster!.home("m1").cli("deploy", "-f", file, "--json");
+    const deployed = await cluster!.machine("m1").home.cli("deploy", "-f", file, "--json");
     expect(deployed.code, deployed.stderr).toBe(0);
     const all = await instances("bridged");
     const web = (m: string) => all.find((i) => i.service === "web" && i.machine === m)!;
@@ -133,11 +133,11 @@ describe("the workload bridge when dockerd is not on the workload subnet", () =>
   it("m1's ployzd, started again, adopts the ployz network it made (same network, containers keep their addresses)", async () => {
     const m1 = machineOf("m1");
     const before = await m1.docker!.getNetwork("ployz").inspect();
-    const paths = dataPaths(cluster!.home("m1").dataDir);
+    const paths = dataPaths(cluster!.machine("m1").home.dataDir);
     const pid = Number(readFileSync(paths.daemonPid, "utf8").trim());
     process.kill(pid, "SIGTERM");
     await eventually(async () => (isAlive(pid) ? undefined : true), "m1's ployzd to stop");
-    await cluster!.home("m1").start([]);
+    await cluster!.machine("m1").home.start([]);
     const after = await m1.docker!.getNetwork("ployz").inspect();
     expect(after.Id).toBe(before.Id);
     const log = readFileSync(paths.daemonLog, "utf8");
