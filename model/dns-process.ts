@@ -27,6 +27,8 @@ export const dnsProcessConfigSchema = z.strictObject({
   /** The last projection applied, served at start before ployzd sends one. */
   zoneFile: z.string().min(1),
   logFile: z.string().min(1),
+  /** The workload bridge whose address it listens on too, once it exists (absent: docker0). */
+  bridge: z.strictObject({ interface: z.string().min(1), network: z.string().min(1) }).optional(),
 });
 export type DnsProcessConfig = z.infer<typeof dnsProcessConfigSchema>;
 
@@ -62,6 +64,6 @@ export const dnsAppliedSchema = z.object({ seq: z.number().int() });
 
 /** Same config, field by field (whatever order the keys were written in). */
 export function sameDnsConfig(a: DnsProcessConfig, b: DnsProcessConfig): boolean {
-  const fields = (c: DnsProcessConfig) => JSON.stringify([c.host, c.port, c.upstream?.host ?? null, c.upstream?.port ?? null, c.ttl, c.clusterId, c.controlSocket, c.zoneFile, c.logFile]);
+  const fields = (c: DnsProcessConfig) => JSON.stringify([c.host, c.port, c.upstream?.host ?? null, c.upstream?.port ?? null, c.ttl, c.clusterId, c.controlSocket, c.zoneFile, c.logFile, c.bridge?.interface ?? null, c.bridge?.network ?? null]);
   return fields(a) === fields(b);
 }

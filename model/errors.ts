@@ -230,6 +230,11 @@ export class NetworkNamespaceError extends PloyzError {
   override readonly code = "netns-unavailable";
 }
 
+/** The Docker network that should be this machine's workload bridge exists with another subnet: ployzd will not take it over or remove it. */
+export class WorkloadNetworkConflictError extends PloyzError {
+  override readonly code = "workload-network-conflict";
+}
+
 const byCode: Record<string, new (message: string, options?: { hint?: string }) => PloyzError> = {
   "daemon-not-running": DaemonNotRunningError,
   "nats-server-missing": NatsServerMissingError,
@@ -267,6 +272,7 @@ const byCode: Record<string, new (message: string, options?: { hint?: string }) 
   "invite-refused": InviteRefusedError,
   "not-yet-supported": NotYetSupportedError,
   "netns-unavailable": NetworkNamespaceError,
+  "workload-network-conflict": WorkloadNetworkConflictError,
 };
 
 /** Rebuilds a typed error from its payload (e.g. one a daemon wrote before it exited). */

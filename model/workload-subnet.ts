@@ -2,8 +2,9 @@ import { InvalidArgumentError, SubnetPoolExhaustedError } from "./errors.ts";
 import { addressInBlock, blockContains, blocksOverlap, formatIpv4Block, parseIpv4Block, PRIVATE_IPV4_BLOCKS, type Ipv4Block } from "./ipv4.ts";
 
 /**
- * Each machine's containers live in a workload subnet of its own: an IPv4 /24 that its dockerd
- * bridge uses (`--bip`) and that its WireGuard peers route to it. The pool is a private /16 that
+ * Each machine's containers live in a workload subnet of its own: an IPv4 /24 held by its workload
+ * bridge (model/workload-bridge.ts: docker0 with `--bip`, or the `ployz` network ployzd makes) and
+ * that its WireGuard peers route to it. The pool is a private /16 that
  * stays clear of Docker's default bridge (172.17.0.0/16) and of its default address pools
  * (172.17–31.x, 192.168.x), so 256 machines fit.
  */
@@ -48,7 +49,7 @@ export function parseWorkloadSubnet(subnet: string): Ipv4Block | undefined {
   return block && block.bits <= WORKLOAD_SUBNET_BITS && block.bits >= 8 ? block : undefined;
 }
 
-/** The subnet's gateway: its first host address, held by the machine's Docker bridge (`10.210.3.1`). */
+/** The subnet's gateway: its first host address, held by the machine's workload bridge (`10.210.3.1`). */
 export function workloadGateway(subnet: string): string {
   const block = parseWorkloadSubnet(subnet);
   if (!block) throw new InvalidArgumentError(`${subnet} is not a workload subnet`);

@@ -19,7 +19,8 @@ import { claimWorkloadSubnet, leafSecret } from "../actors/store/mesh.ts";
 import { leafLogins, leafUser } from "../model/leaf-credentials.ts";
 import { overlayAddress } from "../model/overlay-address.ts";
 import { parseEndpoint, planPeers } from "../model/wireguard-peers.ts";
-import { dockerBridgeIp, workloadGateway } from "../model/workload-subnet.ts";
+import { workloadGateway } from "../model/workload-subnet.ts";
+import { ensureWorkloadBridge } from "../actors/docker/workload-network.ts";
 import type { SupervisedProcess } from "./supervised-process.ts";
 import { createFileLogger, type Logger } from "./logger.ts";
 import { localOperatorName } from "../model/credentials.ts";
@@ -62,7 +63,7 @@ export interface DaemonOptions {
   wireguardInterface?: string;
   /** Where the join listener binds (default: the endpoint's host; `0.0.0.0` only when asked). */
   joinListen?: string;
-  /** The workload subnet to claim at first start (its dockerd's bridge already uses it). */
+  /** The workload subnet to claim at first start (e.g. the one dockerd's `--bip` already put docker0 on). */
   subnet?: string;
   faultInjection: boolean;
   /** How often each namespace is reconciled without being poked (default 30 s). */
@@ -119,10 +120,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     log = log.child({ machine: config.machineId });
     log.info({ version: VERSION, dataDir: paths.dataDir }, "ployzd starting");
     const docker = createDocker(options.env);
-    const dns = await dnsAddressAtStart(docker, config.dns, options.dnsPort, log); // the bridge may have appeared or moved since
-    if (!config.gateway || config.dns?.host !== dns.host || config.dns.port !== dns.port) {
-      config.gateway ??= { host: "127.0.0.1", httpPort: options.gatewayPort || (await freePort("127.0.0.1")), adminPort: await freePort("127.0.0.1") };
-      config.dns = dns;
+    if (!config.gateway) {
+      config.gateway = { host: "127.0.0.1", httpPort: options.gatewayPort || (await freePort("127.0.0.1")), adminPort: await freePort("127.0.0.1") };
       saveNodeConfig(paths, config);
     }
     if (config.gateway.httpsPort === undefined) {
@@ -293,6 +292,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       saveNodeConfig(paths, config);
       log.info({ subnet: config.subnet }, "workload subnet claimed");
     }
+    // On a mesh, the bridge that holds the workload subnet: docker0 when dockerd was started on it, else the `ployz` network made now.
+    const workload = await ensureWorkloadBridge(docker, mesh ? config.subnet : undefined);
+    if (mesh) log.info({ subnet: config.subnet, bridge: workload.bridge.interface, network: workload.bridge.network }, `workload bridge: ${workload.how}`);
+    const dns = await dnsAddressAtStart(docker, config.dns, options.dnsPort, log, workload.bridge); // the bridge may have appeared or moved since
+    if (config.dns?.host !== dns.host || config.dns.port !== dns.port) {
+      config.dns = dns;
+      saveNodeConfig(paths, config);
+    }
     if (config.storage) {
       const shared = await leafSecret(store.kv.mesh, currentLeafSecret);
       if (shared !== currentLeafSecret) {
@@ -317,6 +324,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
             controlSocket: paths.dnsControlSocket,
             zoneFile: paths.dnsZone,
             logFile: paths.daemonLog,
+            ...(mesh ? { bridge: workload.bridge } : {}),
           },
           configFile: paths.dnsConfig,
           pidFile: paths.dnsPid,
@@ -348,10 +356,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       joinedAt: now,
       updatedAt: now,
     };
-    const workloadOnBridge = config.dns.host === workloadGateway(config.subnet);
-    if (mesh && !workloadOnBridge) {
-      log.warn({ subnet: config.subnet, bridge: config.dns.host }, `dockerd's bridge is not on this machine's workload subnet: containers are not reachable from other machines (start dockerd with --bip ${dockerBridgeIp(config.subnet)})`);
-    }
     // Loaded only with --inspect: the WebSocket client stays out of every other start.
     const stately = options.inspectUrl ? (await import("./stately-inspect.ts")).startStatelyInspect(options.inspectUrl) : undefined;
     if (stately) {
@@ -369,13 +373,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         ...(config.acme ? { acme: config.acme } : {}),
       },
       dns: { host: config.dns.host, port: config.dns.port, control: dnsHandle.control },
+      ...(mesh ? { workloadBridge: workload.bridge } : {}),
       access,
       record,
       ...(mesh
         ? {
             mesh: {
               settings: { machineId: config.machineId, subnet: config.subnet },
-              effects: { commands: hostCommands, wireguard: wireguardConfig(config.subnet)!, ...(workloadOnBridge ? { workloadBridge: "docker0" } : {}) },
+              effects: { commands: hostCommands, wireguard: wireguardConfig(config.subnet)!, workloadBridge: workload.bridge.interface },
             },
             join: {
               host: mesh.joinHost,

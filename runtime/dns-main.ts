@@ -20,7 +20,7 @@ export async function dnsProcessMain(configFile: string): Promise<void> {
   const projection = readZone(config.zoneFile, log);
   let seq = projection.seq;
 
-  const host = hostClusterDns({ host: config.host, port: config.port, upstream: config.upstream, ttl: config.ttl, docker: createDocker(), clusterId: config.clusterId, log });
+  const host = hostClusterDns({ host: config.host, port: config.port, upstream: config.upstream, ttl: config.ttl, docker: createDocker(), ...(config.bridge ? { bridge: config.bridge } : {}), clusterId: config.clusterId, log });
   host.apply(projection);
   const fatal = (what: string) => (error: unknown) => {
     log.fatal({ err: error }, `the DNS process stops: ${what}`);

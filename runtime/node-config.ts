@@ -58,7 +58,7 @@ export const nodeConfigSchema = z
       })
       .strict()
       .optional(),
-    /** The workload subnet this machine holds (claimed by compare-and-set, KV mesh `subnets`); its dockerd's bridge uses it. */
+    /** The workload subnet this machine holds (claimed by compare-and-set, KV mesh `subnets`); its workload bridge holds it (model/workload-bridge.ts). */
     subnet: z.string().optional(),
     /** A subnet asked for at first start (`--subnet`), claimed at the first start that reaches the store. */
     wantedSubnet: z.string().optional(),

@@ -5,6 +5,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { createActor, fromCallback, fromPromise, toPromise, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from "xstate";
 import { createApiServer } from "../actors/api/api.ts";
 import { containerDns } from "../actors/dns/container-resolver.ts";
+import type { WorkloadBridge } from "../model/workload-bridge.ts";
 import type { DnsControl } from "../actors/dns/dns-control.ts";
 import { createDnsApplier } from "../actors/dns/dns-server.ts";
 import { credentialVerbs } from "../actors/api/credential-verbs.ts";
@@ -80,6 +81,8 @@ export interface NodeSystemDeps {
   gateway: { admin: CaddyAdmin; listen: GatewayListen; acme?: AcmeSettings };
   /** Where the DNS process listens (for the status and containers' resolver) and its control socket. */
   dns: { host: string; port: number; control: DnsControl };
+  /** The bridge that holds this machine's workload subnet (absent: Docker's default bridge): containers join it and resolve through its address. */
+  workloadBridge?: WorkloadBridge;
   /** Who this machine's nats-server admits (runtime/nats/access.ts). */
   access: Pick<NatsAccess, "apply" | "whenApplied">;
   /** Extra inspection listener (the Stately inspector with `ployzd run --inspect`). */
@@ -244,7 +247,8 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
           routing: routingStatus,
           mesh: meshObservation,
           // Asked at each start: the bridge may appear after ployzd started; on port 53 only (resolv.conf has no port).
-          get dns() { return containerDns(deps.dns); },
+          get dns() { return containerDns(deps.dns, deps.workloadBridge); },
+          ...(deps.workloadBridge ? { network: deps.workloadBridge.network } : {}),
           log,
           children,
           ...(deps.faultInjection ? { injectCrash } : {}),

@@ -34,7 +34,7 @@ export const RUN_OPTIONS = {
   endpoint: { type: "string", describe: "this machine's WireGuard endpoint HOST:PORT on the underlay: switches the mesh on (kept in machine.json)" },
   "wireguard-interface": { type: "string", describe: "the WireGuard interface's name with --endpoint (default ployz0)", implies: "endpoint" },
   "join-listen": { type: "string", describe: "where the join listener binds with --endpoint (default: the endpoint's host)", implies: "endpoint" },
-  subnet: { type: "string", describe: "the workload subnet to claim on first start (dockerd's bridge uses it; default: the first free one of 10.210.0.0/16)" },
+  subnet: { type: "string", describe: "the workload subnet to claim on first start (held by docker0 when dockerd's --bip is on it, else by the ployz network ployzd makes; default: the first free one of 10.210.0.0/16)" },
   "metrics-port": { type: "port", describe: "Prometheus metrics on 127.0.0.1:PORT (/metrics, /metrics/caddy); 0: off (default: a free port on first start; kept in machine.json, e.g. 9469 on a fleet)" },
   "fault-injection": { type: "boolean", default: false, describe: "allow `ployzctl debug crash` and PLOYZ_FAULTS (tests)" },
   "drain-ms": { type: "number", default: 500, describe: "how long a replaced instance keeps serving once routing moved past it" },
@@ -107,7 +107,7 @@ const JOIN_OPTIONS = {
   endpoint: "this machine's WireGuard endpoint HOST:PORT (default: its address towards the inviter, port 51820)",
   "wireguard-interface": "the WireGuard interface's name (default ployz0)",
   "machine-id": "this machine's id (default: host name + random suffix)",
-  subnet: "the workload subnet to ask for (its dockerd's bridge uses it; default: the first free one)",
+  subnet: "the workload subnet to ask for (its workload bridge holds it; default: the first free one)",
 } as const;
 
 const COMMANDS = {

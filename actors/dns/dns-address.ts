@@ -3,15 +3,16 @@ import { createServer } from "node:net";
 import type Docker from "dockerode";
 import type { Logger } from "pino";
 import { planDnsAddress, type DnsAddress } from "../../model/dns-address.ts";
+import type { WorkloadBridge } from "../../model/workload-bridge.ts";
 import { observeBridge } from "./bridge-address.ts";
 
 /**
  * Where the cluster DNS listens in this run of ployzd: derived again at every start from the
- * bridge as it is now (`planDnsAddress`), the port kept from the first start. `--dns-port 0`
+ * workload bridge as it is now (`planDnsAddress`), the port kept from the first start. `--dns-port 0`
  * picks a port that is free for UDP and TCP alike.
  */
-export async function dnsAddressAtStart(docker: Docker, saved: DnsAddress | undefined, requestedPort: number | undefined, log: Logger): Promise<DnsAddress> {
-  const bridge = await observeBridge(docker);
+export async function dnsAddressAtStart(docker: Docker, saved: DnsAddress | undefined, requestedPort: number | undefined, log: Logger, workloadBridge?: WorkloadBridge): Promise<DnsAddress> {
+  const bridge = await observeBridge(docker, workloadBridge);
   const plan = planDnsAddress(saved, bridge.address, requestedPort);
   if (plan.moved) log.warn({ host: plan.host, was: saved?.host }, `the cluster DNS moves: ${plan.moved}`);
   if (!bridge.address) log.warn({ why: bridge.why }, "no Docker bridge: the cluster DNS listens on loopback until the bridge appears");

@@ -2,6 +2,7 @@ import type Docker from "dockerode";
 import type { Logger } from "pino";
 import { dnsListenHosts } from "../../model/dns-address.ts";
 import type { RoutingProjection } from "../../model/routing.ts";
+import type { WorkloadBridge } from "../../model/workload-bridge.ts";
 import { observeBridge } from "./bridge-address.ts";
 import { ClusterDns } from "./cluster-dns.ts";
 import { ClusterSources } from "./cluster-sources.ts";
@@ -17,6 +18,8 @@ export interface DnsHostOptions {
   ttl: number;
   /** This machine's dockerd: which sources are this cluster's containers, and where its bridge is. */
   docker: Docker;
+  /** The workload bridge, whose address it listens on too (default docker0). */
+  bridge?: WorkloadBridge;
   clusterId: string;
   log: Logger;
 }
@@ -48,7 +51,7 @@ export function hostClusterDns(options: DnsHostOptions): DnsHost {
   let toldNoBridge = false;
   // dockerd (re)appearing is when its bridge may have appeared or moved: listen there too.
   const followBridge = async () => {
-    const bridge = await observeBridge(options.docker);
+    const bridge = await observeBridge(options.docker, options.bridge);
     const added = await dns.listenOn(dnsListenHosts(options.host, bridge.address));
     if (added.length > 0) options.log.info({ hosts: dns.hosts(), port: options.port }, "the Docker bridge appeared: the cluster DNS listens there too, and containers started from now on use it");
     if (!bridge.address && !toldNoBridge) options.log.warn({ why: bridge.why }, "no Docker bridge yet: containers cannot reach the cluster DNS until it appears");

@@ -156,7 +156,7 @@ function listenError(error: Error & { code?: string }, options: DnsListenOptions
     });
   }
   if (error.code === "EADDRNOTAVAIL") {
-    return new DnsListenError(`the cluster DNS cannot listen on ${where}: ${options.host} is not an address of this machine`, { hint: "is the Docker bridge up? (ip addr show docker0)", cause: error });
+    return new DnsListenError(`the cluster DNS cannot listen on ${where}: ${options.host} is not an address of this machine`, { hint: "is the workload bridge up? (ip addr show docker0, or ployzbr0 on a meshed machine)", cause: error });
   }
   if (error.code === "EACCES") {
     return new DnsListenError(`the cluster DNS cannot listen on ${where}: permission denied`, { hint: "ports under 1024 need root or CAP_NET_BIND_SERVICE", cause: error });

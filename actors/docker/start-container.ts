@@ -7,6 +7,7 @@ import { InvalidStateError } from "../../model/errors.ts";
 import { LABELS, volumeName } from "../../model/instance.ts";
 import type { ServiceSpec } from "../../model/manifest.ts";
 import { shortHash } from "../../model/revision.ts";
+import { DOCKER_DEFAULT_BRIDGE } from "../../model/workload-bridge.ts";
 import { CLUSTER_ZONE } from "../../model/routing.ts";
 import type { SecretReader } from "../../model/service-secrets.ts";
 import { resolveBindMounts } from "./bind-mounts.ts";
@@ -40,6 +41,8 @@ export interface StartContainerExtras {
   machine?: string;
   /** What bind mounts are judged by (needed when the service has binds): the namespace's allowed directories as read for this start, and this machine's rules. */
   binds?: { allowed: readonly string[]; rules: HostPathRules };
+  /** The Docker network to attach it to: the workload bridge's (absent: Docker's default bridge). */
+  network?: string;
 }
 
 /**
@@ -121,6 +124,7 @@ export async function startContainer(
         RestartPolicy: { Name: spec.restart === "no" ? "" : spec.restart },
         PortBindings: portBindings,
         Binds: binds,
+        ...(extras.network && extras.network !== DOCKER_DEFAULT_BRIDGE.network ? { NetworkMode: extras.network } : {}),
         // `<service>` resolves within the namespace, `<service>.<ns>.ployz.internal` anywhere.
         ...(dns ? { Dns: [dns.server], DnsSearch: [`${id.namespace}.${CLUSTER_ZONE}`] } : {}),
         ...(spec.resources.memory ? { MemoryReservation: spec.resources.memory } : {}),

@@ -13,7 +13,8 @@ export interface MeshEffectsDeps {
   commands: Commands;
   wireguard: WireGuardConfig;
   /**
-   * The machine's Docker bridge (`docker0`): when given, containers here and on peers reach each
+   * The interface of the machine's workload bridge (`docker0`, or `ployzbr0` when ployzd made it;
+   * model/workload-bridge.ts): when given, containers here and on peers reach each
    * other by their own addresses (forwarding between it and the interface, no masquerading).
    */
   workloadBridge?: string;

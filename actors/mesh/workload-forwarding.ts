@@ -3,13 +3,13 @@ import { chainExists, deleteRule, ensureRule, type IptablesRule } from "../host/
 
 /**
  * The rules that let containers reach other machines' containers over the mesh, by their own
- * addresses: forwarding between the WireGuard interface and the Docker bridge both ways (in
+ * addresses: forwarding between the WireGuard interface and the workload bridge (`docker0` or `ployzbr0`, model/workload-bridge.ts) both ways (in
  * DOCKER-USER, which Docker consults first and never rewrites; FORWARD when dockerd has not made
  * it), and no masquerading out of the WireGuard interface — Docker masquerades everything that
  * leaves its bridge, and the interface has no IPv4 address of its subnet to masquerade to, while
  * the peer accepts our subnet as it is.
  */
-export async function workloadForwardingRules(commands: Commands, wireguard: string, bridge = "docker0"): Promise<IptablesRule[]> {
+export async function workloadForwardingRules(commands: Commands, wireguard: string, bridge: string): Promise<IptablesRule[]> {
   const chain = (await chainExists(commands, "filter", "DOCKER-USER")) ? "DOCKER-USER" : "FORWARD";
   return [
     { table: "filter", chain, spec: ["-i", wireguard, "-o", bridge, "-j", "ACCEPT"] },
@@ -19,11 +19,11 @@ export async function workloadForwardingRules(commands: Commands, wireguard: str
 }
 
 /** Adds the rules (idempotent). */
-export async function allowWorkloadForwarding(commands: Commands, wireguard: string, bridge = "docker0"): Promise<void> {
+export async function allowWorkloadForwarding(commands: Commands, wireguard: string, bridge: string): Promise<void> {
   for (const rule of await workloadForwardingRules(commands, wireguard, bridge)) await ensureRule(commands, rule);
 }
 
 /** Removes them again (idempotent). */
-export async function removeWorkloadForwarding(commands: Commands, wireguard: string, bridge = "docker0"): Promise<void> {
+export async function removeWorkloadForwarding(commands: Commands, wireguard: string, bridge: string): Promise<void> {
   for (const rule of await workloadForwardingRules(commands, wireguard, bridge)) await deleteRule(commands, rule);
 }

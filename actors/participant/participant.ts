@@ -78,6 +78,8 @@ export interface ParticipantDeps {
   mesh?: () => Promise<MeshObservation>;
   /** The cluster DNS containers should use (set when it listens on port 53). */
   dns?: { server: string };
+  /** The Docker network of this machine's workload bridge, which containers join (absent: Docker's default bridge). */
+  network?: string;
 }
 
 /**
@@ -154,7 +156,7 @@ export function createParticipant(deps: ParticipantDeps) {
             await assertLockHeld(deps.locks, machine, request.namespace, request.deployId);
             await assertFence(deps.jsm, request.namespace, request.fenceSeq, what);
           },
-          { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}), ...(binds ? { binds } : {}) },
+          { machine, ...(deps.secrets ? { secrets: serviceSecretReader(deps.secrets) } : {}), ...(binds ? { binds } : {}), ...(deps.network ? { network: deps.network } : {}) },
         );
         deps.log.info({ namespace: request.namespace, service: request.service, slot: request.slot, deploy: request.deployId, container: started.containerName }, "container started");
         return { type: "started", machine, ...started };

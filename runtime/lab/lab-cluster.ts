@@ -8,6 +8,8 @@ import { readLabState } from "./lab-state.ts";
 
 export interface LabClusterOptions {
   machines: number;
+  /** Lab machines whose dockerd keeps its default bridge (no `--bip`): ployzd makes the workload bridge there. */
+  withoutBip?: readonly number[];
   /**
    * Regions in turn (machine n gets the ((n-1) mod R)th), each role set through the region API.
    * A name may repeat to weigh it: `eu, eu, us` puts machines 1 and 2 in eu, 3 in us.
@@ -74,7 +76,12 @@ export interface LabCluster extends AsyncDisposable {
  * warnings of every ployzd (their logs go with the lab).
  */
 export async function startLabCluster(options: LabClusterOptions): Promise<LabCluster> {
-  const lab = await createLab({ machines: options.machines, ...(options.root ? { root: options.root } : {}), ...(options.owner === null ? { owner: null } : {}) });
+  const lab = await createLab({
+    machines: options.machines,
+    ...(options.root ? { root: options.root } : {}),
+    ...(options.owner === null ? { owner: null } : {}),
+    ...(options.withoutBip ? { withoutBip: options.withoutBip } : {}),
+  });
   const state: LabClusterState = {
     prefix: options.prefix ?? "m",
     ...(options.separator === undefined ? {} : { separator: options.separator }),

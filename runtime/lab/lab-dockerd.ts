@@ -23,11 +23,12 @@ export function labDockerPaths(machineDir: string) {
 /**
  * Starts a dockerd of the machine's own inside its network namespace (`nsenter --net`, never
  * `ip netns exec`, which remounts /sys and breaks dockerd), its bridge on the workload subnet
- * (`--bip`), and waits until it answers. `started` hears the pid as soon as it runs (the lab
+ * (`--bip`; with no subnet docker0 stays on Docker's default, like a real machine's), and waits
+ * until it answers. `started` hears the pid as soon as it runs (the lab
  * records it before waiting, so a crash while waiting leaves nothing unrecorded). Returns its pid
  * and a client for it.
  */
-export async function startLabDockerd(commands: Commands, machineDir: string, subnet: string, started: (pid: number) => void = () => {}): Promise<{ pid: number; docker: Docker }> {
+export async function startLabDockerd(commands: Commands, machineDir: string, subnet: string | undefined, started: (pid: number) => void = () => {}): Promise<{ pid: number; docker: Docker }> {
   const paths = labDockerPaths(machineDir);
   writeFileSync(paths.configFile, "{}\n", { mode: 0o600 });
   const pid = await commands.spawnDetached(
@@ -43,8 +44,7 @@ export async function startLabDockerd(commands: Commands, machineDir: string, su
       `unix://${paths.socket}`,
       "--pidfile",
       paths.pidFile,
-      "--bip",
-      dockerBridgeIp(subnet),
+      ...(subnet ? ["--bip", dockerBridgeIp(subnet)] : []),
     ],
     { logFile: paths.logFile },
   );

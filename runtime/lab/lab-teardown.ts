@@ -41,7 +41,13 @@ export async function destroyLab(dir: string, commands: Commands = localCommands
   }
   for (const name of wireguards) for (const pid of wireGuardGoPids(name)) await attempt(`wireguard-go ${name} (pid ${pid})`, () => stopPid(pid, 2_000));
   const containers = (state?.machines ?? []).flatMap((m) => labContainerIds(m.dir));
-  for (const pid of [...pidsMentioning(dir), ...pidsInContainers(containers)]) await attempt(`process ${pid} of the lab`, () => stopPid(pid, 2_000));
+  // Again until none is left: a ployzd stopped after its DNS process (a higher pid, e.g. after a restart) may have started that child again.
+  for (let round = 0; round < 5; round++) {
+    const pids = [...pidsMentioning(dir), ...(round === 0 ? pidsInContainers(containers) : [])];
+    if (pids.length === 0) break;
+    for (const pid of pids) await attempt(`process ${pid} of the lab`, () => stopPid(pid, 2_000));
+  }
+  for (const pid of pidsMentioning(dir)) failures.push(`process ${pid} of the lab kept coming back`);
 
   // Namespaces: deleting one deletes the interfaces in it (veths, bridge, TUN devices).
   const namespaces = new Set([...(state?.namespaces ?? []), ...listNamespaces().filter((ns) => labIdOf(ns) === id)]);

@@ -21,6 +21,11 @@ export interface LabOptions {
   /** Start a dockerd in each machine (default true). */
   docker?: boolean;
   /**
+   * Machines (by number) whose dockerd starts without `--bip`: docker0 stays on Docker's default
+   * 172.17.0.0/16, as on a real machine, and ployzd makes the workload bridge itself.
+   */
+  withoutBip?: readonly number[];
+  /**
    * Who owns the lab: by default this process, so a sweep removes the lab once it is gone (a test
    * that crashed); `null` keeps it until it is destroyed (`ployzctl dev`).
    */
@@ -97,7 +102,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     await host.run(["ip", "-n", u, "link", "add", names.bridge, "type", "bridge"]);
     await host.run(["ip", "-n", u, "link", "set", names.bridge, "up"]);
     for (let n = 1; n <= options.machines; n++) machines.push(await plugMachine(state, n));
-    if (options.docker !== false) await Promise.all(machines.map((machine) => startMachineDockerd(state, machine)));
+    if (options.docker !== false) await Promise.all(machines.map((machine) => startMachineDockerd(state, machine, !options.withoutBip?.includes(machine.index))));
   } catch (error) {
     await destroyLab(dir).catch((cleanup: unknown) => {
       throw new AggregateError([error, cleanup], `the lab failed to start and was not wholly removed: ${String(cleanup)}`);
@@ -146,8 +151,8 @@ async function plugMachine(state: LabState, n: number): Promise<LabMachine> {
 }
 
 /** Starts the machine's own dockerd, its pid recorded as soon as it runs. */
-async function startMachineDockerd(state: LabState, machine: LabMachine): Promise<void> {
-  const { docker } = await startLabDockerd(machine.commands, machine.dir, machine.subnet, (pid) => {
+async function startMachineDockerd(state: LabState, machine: LabMachine, bip = true): Promise<void> {
+  const { docker } = await startLabDockerd(machine.commands, machine.dir, bip ? machine.subnet : undefined, (pid) => {
     state.processes.push(labProcess(pid, "dockerd", machine.index));
     writeLabState(state);
   });

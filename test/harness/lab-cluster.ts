@@ -17,6 +17,8 @@ export interface TestLabClusterOptions {
   regions: string[];
   /** More `ployzd run` options for every machine. */
   run?: string[];
+  /** Machines (1-based) whose dockerd keeps its default bridge: ployzd makes the workload bridge. */
+  withoutBip?: number[];
 }
 
 /** The JSON a CLI command printed, or an error with what it said. */
@@ -44,6 +46,7 @@ export async function startTestLabCluster(options: TestLabClusterOptions): Promi
     run: ["--dns-port", "53", ...(options.run ?? [])],
     machineUp: (machine, phases) => phasesMs.set(machine.name, phases),
     readyTimeoutMs: 60_000,
+    ...(options.withoutBip ? { withoutBip: options.withoutBip } : {}),
   });
   try {
     // No registry: build the image in m1's dockerd and copy it to the others (same image id everywhere).

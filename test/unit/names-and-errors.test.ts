@@ -32,6 +32,7 @@ import {
   InviteRefusedError,
   NotYetSupportedError,
   NetworkNamespaceError,
+  WorkloadNetworkConflictError,
   NatsServerMissingError,
   NoResponderError,
   AuthorityUnreachableError,
@@ -134,6 +135,7 @@ const ERROR_CLASSES: Array<[ErrorClass, string]> = [
   [InviteRefusedError, "invite-refused"],
   [NotYetSupportedError, "not-yet-supported"],
   [NetworkNamespaceError, "netns-unavailable"],
+  [WorkloadNetworkConflictError, "workload-network-conflict"],
 ];
 
 describe("errors", () => {
