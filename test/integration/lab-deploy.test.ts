@@ -155,7 +155,9 @@ describe("deploys across three lab machines in two regions", () => {
     expect(head.seq).toBe(commitSeq);
     expect(head.authority).toBe("m1");
     // A new namespace's authority is the machine that received its first deploy; later deploys go there.
-    const solo = (command: string) => manifest(`solo-${command}`, { namespace: "solo", services: { one: { image: BUSYBOX_IMAGE, command: ["sleep", command], resources: { memory: "8Mi" } } } });
+    // solo runs on m1 (not on m2, which case f partitions; not on m3, which case e drains); its authority is m3.
+    const soloSpec = (command: string) => ({ namespace: "solo", services: { one: { image: BUSYBOX_IMAGE, command: ["sleep", command], resources: { memory: "8Mi" }, placement: { machines: ["m1"] } } } });
+    const solo = (command: string) => manifest(`solo-${command}`, soloSpec(command));
     const fresh = await deployVia("m3", solo("86400"));
     expect(fresh.code, fresh.stderr).toBe(0);
     const again = await deployVia("m1", solo("86401"));
@@ -191,7 +193,7 @@ describe("deploys across three lab machines in two regions", () => {
       expect(failed.stdout + failed.stderr).toMatch(/web#\d on m2: the machine is unreachable/);
       expect(json(await home("m1").cli("history", "-n", "spread", "--json")).commits.at(-1).seq).toBe(before);
       // A deploy that does not need m2 goes on without it: solo (authority m3) has nothing there.
-      const unaffected = await deployVia("m1", manifest("solo-partitioned", { namespace: "solo", services: { one: { image: BUSYBOX_IMAGE, command: ["sleep", "86403"], resources: { memory: "8Mi" } } } }));
+      const unaffected = await deployVia("m1", manifest("solo-partitioned", { namespace: "solo", services: { one: { image: BUSYBOX_IMAGE, command: ["sleep", "86403"], resources: { memory: "8Mi" }, placement: { machines: ["m1"] } } } }));
       expect(unaffected.code, unaffected.stdout + unaffected.stderr).toBe(0);
       expect((await instances("solo")).map((i) => i.machine)).not.toContain("m2");
       // Meanwhile m2's web instance stops, out of sight of m1 (its container event cannot cross the partition).
