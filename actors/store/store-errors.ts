@@ -9,7 +9,7 @@ export function storeUnavailable(error: unknown, what: string): Error {
   if (error instanceof PloyzError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new StoreUnavailableError(`could not read or write ${what}: ${message}`, {
-    hint: "is the machine's nats-server up? (`ployzctl status`)",
+    hint: "is the machine's nats-server up, and does it reach the machines that hold the store? (`ployzctl status`, `ployzctl machine ls`)",
     cause: error,
   });
 }

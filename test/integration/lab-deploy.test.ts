@@ -192,6 +192,12 @@ describe("deploys across three lab machines in two regions", () => {
       expect(failed.code).not.toBe(0);
       expect(failed.stdout + failed.stderr).toMatch(/web#\d on m2: the machine is unreachable/);
       expect(json(await home("m1").cli("history", "-n", "spread", "--json")).commits.at(-1).seq).toBe(before);
+      // m2 itself, cut off from the store and from the authority, refuses at once and says why.
+      const started = Date.now();
+      const fromCut = await deployVia("m2", manifest("spread-v3", spreadSpec("v3")));
+      expect(fromCut.code).not.toBe(0);
+      expect(json(fromCut).error).toMatchObject({ code: "store-unavailable", hint: expect.stringContaining("reach the machines that hold the store") });
+      expect(Date.now() - started, "at once, not after the deploy timeout").toBeLessThan(30_000);
       // A deploy that does not need m2 goes on without it: solo (authority m3) has nothing there.
       const unaffected = await deployVia("m1", manifest("solo-partitioned", { namespace: "solo", services: { one: { image: BUSYBOX_IMAGE, command: ["sleep", "86403"], resources: { memory: "8Mi" }, placement: { machines: ["m1"] } } } }));
       expect(unaffected.code, unaffected.stdout + unaffected.stderr).toBe(0);
