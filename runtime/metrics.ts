@@ -38,6 +38,9 @@ export interface NodeMetricSources {
 const DEPLOY_PHASES = new Set(["lease", "observe", "plan", "lock", "start", "readiness", "claim", "commit", "settle", "shutdown", "unknown"]);
 const KNOWN_VERBS = { participant: new Set<string>(MACHINE_VERBS), api: new Set<string>(API_VERBS) };
 
+/** How often the event-loop delay is sampled (ms). */
+const EVENT_LOOP_SAMPLE_MS = 500;
+
 /** Deploys take seconds to minutes. */
 const DEPLOY_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 /** Requests take milliseconds; exec and logs rounds may take seconds. */
@@ -46,7 +49,10 @@ const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createNodeMetrics(machineId: string): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ machine: machineId });
-  collectDefaultMetrics({ register: registry, prefix: "ployz_process_" });
+  // The event-loop delay monitor samples on a timer: prom-client's 10 ms default wakes an idle
+  // ployzd 100 times a second (a measurable share of its idle CPU); 500 ms still sees every stall
+  // that matters to a daemon.
+  collectDefaultMetrics({ register: registry, prefix: "ployz_process_", eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const deploys = new Counter({ name: "ployz_deploys_total", help: "Deploys coordinated by this machine that ended, by outcome (ok, failed).", labelNames: ["outcome"], registers: [registry] });
   const deployFailures = new Counter({ name: "ployz_deploy_failures_total", help: "Failed deploys coordinated by this machine, by the phase they failed in.", labelNames: ["phase"], registers: [registry] });
   const deployDuration = new Histogram({ name: "ployz_deploy_duration_seconds", help: "How long deploys coordinated by this machine took, from asking for the lease to the end.", labelNames: ["outcome"], buckets: DEPLOY_BUCKETS, registers: [registry] });
