@@ -1,12 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sweepLabs } from "../../runtime/lab/index.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { eventually } from "../harness/daemon.ts";
-import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
-import { cliJson as json, startTestLabCluster, type TestLabCluster } from "../harness/lab-cluster.ts";
+import { BUSYBOX_IMAGE } from "../harness/docker.ts";
+import { cliJson as json, labTestSession } from "../harness/lab-cluster.ts";
 
 /**
  * Deploys across three real lab machines in two regions (m1, m2 in `eu`; m3 in `us`), joined by
@@ -18,22 +16,14 @@ import { cliJson as json, startTestLabCluster, type TestLabCluster } from "../ha
 
 const HOST = "web.lab.test";
 
-let cluster: TestLabCluster | undefined;
-let dir: string;
-
-interface Instance {
-  namespace: string;
-  service: string;
-  slot: string;
-  machine: string;
-  containerId: string;
-  live: { ok: boolean; state?: string };
-}
-
-const home = (id: string) => cluster!.machine(id).home;
-const machineOf = (id: string) => cluster!.machine(id).lab;
+const lab = labTestSession({ regions: ["eu", "eu", "us"], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
+const { home, machineOf, manifest, deployVia, instances, fetchFrom } = lab;
+const cluster = () => lab.cluster();
 /** The machine's gateway HTTP address (`http://127.0.0.1:PORT`, inside its namespace), as its ployzd wrote it. */
 const gatewayOf = (id: string) => home(id).clientInfo()!.gateway!;
+
+beforeAll(lab.setup, 300_000);
+afterAll(lab.teardown, 120_000);
 
 /** The namespace `spread`: `web` (3 replicas behind a route, each page saying its container) and `agent` (global, the client). */
 function spreadSpec(version: string) {
@@ -54,46 +44,11 @@ function spreadSpec(version: string) {
   };
 }
 
-function manifest(name: string, spec: object): string {
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify(spec));
-  return file;
-}
-
-async function deployVia(id: string, file: string) {
-  return await home(id).cli("deploy", "-f", file, "--json");
-}
-
-async function instances(namespace: string, via = "m1"): Promise<Instance[]> {
-  const reply = json(await home(via).cli("ps", "-n", namespace, "--json"));
-  return reply.instances as Instance[];
-}
-
-/** An HTTP GET from inside a container with busybox nc (its wget crashed over the overlay once). */
-async function fetchFrom(machine: string, containerId: string, host: string, port: number) {
-  return await execIn(machineOf(machine).docker!, containerId, ["sh", "-c", `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} ${port}`]);
-}
-
 async function gatewayGet(machine: string): Promise<{ code: number; body: string }> {
   const result = await machineOf(machine).commands.attempt(["curl", "-s", "-m", "3", "-o", "-", "-w", "\n%{http_code}", "-H", `Host: ${HOST}`, `${gatewayOf(machine)}/`]);
   const lines = result.stdout.trimEnd().split("\n");
   return { code: Number(lines.at(-1)), body: lines.slice(0, -1).join("\n") };
 }
-
-beforeAll(async () => {
-  await sweepLabs();
-  dir = mkdtempSync(join(tmpdir(), "ployz-lab-deploy-"));
-  cluster = await startTestLabCluster({ regions: ["eu", "eu", "us"], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
-}, 300_000);
-
-afterAll(async () => {
-  if (process.env.PLOYZ_TEST_LOGS) {
-    for (const m of cluster?.machines ?? []) console.log(`${m.name}: ${m.home.warnings(40)}`);
-  }
-  // The lab's teardown stops every process whose command line names its directory.
-  await cluster?.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}, 120_000);
 
 describe("deploys across three lab machines in two regions", () => {
   it("a: spreads 3 replicas over the three machines and runs a global service on each", async () => {
@@ -166,7 +121,7 @@ describe("deploys across three lab machines in two regions", () => {
     expect(commits.map((c) => c.authority)).toEqual(["m3", "m3"]);
 
     // An authority that does not answer fails the deploy at once, naming it; nothing is committed.
-    await cluster!.lab.partition(3);
+    await cluster().lab.partition(3);
     try {
       const started = Date.now();
       const cut = await deployVia("m1", solo("86402"));
@@ -174,7 +129,7 @@ describe("deploys across three lab machines in two regions", () => {
       expect(cut.stdout + cut.stderr).toMatch(/its authority, machine m3, did not answer/);
       expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
-      await cluster!.lab.heal(3);
+      await cluster().lab.heal(3);
     }
     expect(json(await home("m1").cli("history", "-n", "solo", "--json")).commits.length).toBe(2);
     await eventually(async () => {
@@ -186,7 +141,7 @@ describe("deploys across three lab machines in two regions", () => {
   it("f: a partitioned machine holding an instance fails a deploy that needs it, naming it, and changes nothing; healed, the reconciler converges", async () => {
     const before = json(await home("m1").cli("history", "-n", "spread", "--json")).commits.at(-1).seq as number;
     const onM2 = (await instances("spread")).find((i) => i.service === "web" && i.machine === "m2")!;
-    await cluster!.lab.partition(2);
+    await cluster().lab.partition(2);
     try {
       const failed = await deployVia("m1", manifest("spread-v3", spreadSpec("v3")));
       expect(failed.code).not.toBe(0);
@@ -205,7 +160,7 @@ describe("deploys across three lab machines in two regions", () => {
       // Meanwhile m2's web instance stops, out of sight of m1 (its container event cannot cross the partition).
       await machineOf("m2").docker!.getContainer(onM2.containerId).stop({ t: 1 });
     } finally {
-      await cluster!.lab.heal(2);
+      await cluster().lab.heal(2);
     }
     // Healed: the authority's reconciler sees the dead instance and replaces it (a repair commit of m1's).
     const repaired = await eventually(async () => {

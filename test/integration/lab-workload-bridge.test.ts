@@ -1,13 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sweepLabs } from "../../runtime/lab/index.ts";
 import { dataPaths } from "../../runtime/paths.ts";
 import { isAlive } from "../../runtime/process.ts";
 import { eventually } from "../harness/daemon.ts";
-import { BUSYBOX_IMAGE, execIn } from "../harness/docker.ts";
-import { cliJson as json, startTestLabCluster, type TestLabCluster } from "../harness/lab-cluster.ts";
+import { BUSYBOX_IMAGE } from "../harness/docker.ts";
+import { labTestSession } from "../harness/lab-cluster.ts";
 
 /**
  * The workload bridge on a machine whose dockerd was not started on its workload subnet (no
@@ -17,47 +14,18 @@ import { cliJson as json, startTestLabCluster, type TestLabCluster } from "../ha
  * by address and by cluster DNS name, over the overlay.
  */
 
-let cluster: TestLabCluster | undefined;
-let dir: string;
+const lab = labTestSession({ regions: ["eu", "eu"], withoutBip: [1], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
+const { home, machineOf, manifest, deployVia, instances, fetchFrom } = lab;
 
-interface Instance {
-  namespace: string;
-  service: string;
-  slot: string;
-  machine: string;
-  containerId: string;
-}
-
-const machineOf = (id: string) => cluster!.machine(id).lab;
-
-async function instances(namespace: string): Promise<Instance[]> {
-  return json(await cluster!.machine("m1").home.cli("ps", "-n", namespace, "--json")).instances as Instance[];
-}
+// The lab's dockerd, with the `ployz` network in its data root, and the namespace holding ployzbr0 go with the lab.
+beforeAll(lab.setup, 300_000);
+afterAll(lab.teardown, 120_000);
 
 async function addressOf(machine: string, containerId: string): Promise<{ network: string; address: string }> {
   const info = await machineOf(machine).docker!.getContainer(containerId).inspect();
   const [network, settings] = Object.entries(info.NetworkSettings.Networks ?? {})[0]!;
   return { network, address: settings.IPAddress };
 }
-
-async function fetchFrom(machine: string, containerId: string, host: string) {
-  return await execIn(machineOf(machine).docker!, containerId, ["sh", "-c", `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} 8080`]);
-}
-
-beforeAll(async () => {
-  await sweepLabs();
-  dir = mkdtempSync(join(tmpdir(), "ployz-lab-bridge-"));
-  cluster = await startTestLabCluster({ regions: ["eu", "eu"], withoutBip: [1], run: ["--reconcile-interval-ms", "2000", "--drain-ms", "200"] });
-}, 300_000);
-
-afterAll(async () => {
-  if (process.env.PLOYZ_TEST_LOGS) {
-    for (const m of cluster?.machines ?? []) console.log(`${m.name}: ${m.home.warnings(40)}`);
-  }
-  // The lab's dockerd, with the `ployz` network in its data root, and the namespace holding ployzbr0 go with the lab.
-  await cluster?.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}, 120_000);
 
 describe("the workload bridge when dockerd is not on the workload subnet", () => {
   it("m1's ployzd made the ployz network on its subnet beside docker0; m2 (--bip) has none", async () => {
@@ -91,9 +59,7 @@ describe("the workload bridge when dockerd is not on the workload subnet", () =>
         agent: { image: BUSYBOX_IMAGE, command: ["sleep", "86400"], mode: "global", resources: { memory: "8Mi" } },
       },
     };
-    const file = join(dir, "bridged.json");
-    writeFileSync(file, JSON.stringify(spec));
-    const deployed = await cluster!.machine("m1").home.cli("deploy", "-f", file, "--json");
+    const deployed = await deployVia("m1", manifest("bridged", spec));
     expect(deployed.code, deployed.stderr).toBe(0);
     const all = await instances("bridged");
     const web = (m: string) => all.find((i) => i.service === "web" && i.machine === m)!;
@@ -133,11 +99,11 @@ describe("the workload bridge when dockerd is not on the workload subnet", () =>
   it("m1's ployzd, started again, adopts the ployz network it made (same network, containers keep their addresses)", async () => {
     const m1 = machineOf("m1");
     const before = await m1.docker!.getNetwork("ployz").inspect();
-    const paths = dataPaths(cluster!.machine("m1").home.dataDir);
+    const paths = dataPaths(home("m1").dataDir);
     const pid = Number(readFileSync(paths.daemonPid, "utf8").trim());
     process.kill(pid, "SIGTERM");
     await eventually(async () => (isAlive(pid) ? undefined : true), "m1's ployzd to stop");
-    await cluster!.machine("m1").home.start([]);
+    await home("m1").start([]);
     const after = await m1.docker!.getNetwork("ployz").inspect();
     expect(after.Id).toBe(before.Id);
     const log = readFileSync(paths.daemonLog, "utf8");
