@@ -1,7 +1,8 @@
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { isAlive } from "../actors/host/process-alive.ts";
-import { PortInUseError } from "../model/errors.ts";
+import { CommandFailedError, PortInUseError } from "../model/errors.ts";
 
 export { isAlive } from "../actors/host/process-alive.ts";
 
@@ -105,4 +106,34 @@ export async function stopOrphan(pidFile: string, markers: string[]): Promise<nu
   if (pid === undefined) return undefined;
   await stopPid(pid);
   return pid;
+}
+
+/** What a program said and how it ended (128 when a signal ended it). */
+export interface ProgramResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `PROGRAM… SCRIPT ARGS` (e.g. `node`, or `nsenter --net=… node`) until it exits, collecting
+ * its output; one that outlives `timeoutMs` is killed and reported (CommandFailedError).
+ */
+export function runScript(program: readonly string[], script: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProgramResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program[0]!, [...program.slice(1), script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new CommandFailedError(`${script} ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+  });
 }

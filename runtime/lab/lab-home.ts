@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CommandResult } from "../../actors/host/commands.ts";
-import { CommandFailedError, DaemonStartError } from "../../model/errors.ts";
+import { DaemonStartError } from "../../model/errors.ts";
 import { clientInfoSchema, type ClientInfo } from "../client-info.ts";
 import { writeContext } from "../context.ts";
 import { dataPaths, PLOYZD_SCRIPT, PLOYZCTL_SCRIPT } from "../paths.ts";
+import { runScript } from "../process.ts";
 import type { LabMachineState } from "./lab-state.ts";
 
 /** The WireGuard port every lab machine listens on (each on its own underlay address). */
@@ -24,7 +24,7 @@ export function labHome(machine: Pick<LabMachineState, "dir" | "namespace"> & { 
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(root, "config"), XDG_DATA_HOME: join(root, "xdg"), DOCKER_HOST: `unix://${join(machine.dir, "docker.sock")}` };
   delete env.PLOYZ_CONTEXT;
   const nsenter = ["nsenter", `--net=/run/netns/${machine.namespace}`, process.execPath];
-  const run = (script: string, args: string[], timeoutMs = 60_000) => runIn(nsenter, script, args, env, timeoutMs);
+  const run = (script: string, args: string[], timeoutMs = 60_000) => runScript(nsenter, script, args, env, timeoutMs);
   return {
     name: machine.name,
     namespace: machine.namespace,
@@ -72,25 +72,6 @@ export function labHome(machine: Pick<LabMachineState, "dir" | "namespace"> & { 
   };
 }
 export type LabHome = ReturnType<typeof labHome>;
-
-function runIn(prefix: string[], script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandResult & { code: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(prefix[0]!, [...prefix.slice(1), script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new CommandFailedError(`${script} ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
-  });
-}
 
 function tail(file: string): string {
   try {
