@@ -37,7 +37,8 @@ export const nodeStatusRecordSchema = z.object({
   type: z.literal("node"),
   machine: z.string(),
   at: z.string(),
-  event: z.enum(["started", "stopped", "child-failed"]),
+  /** `joined`: the machine was admitted through an invite (recorded by the inviter; `detail` says by whom, where). */
+  event: z.enum(["started", "stopped", "child-failed", "joined"]),
   detail: z.string().optional(),
   version: z.string(),
 });

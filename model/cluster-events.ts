@@ -105,7 +105,12 @@ export function eventFromStatus(seq: number, subject: string, json: unknown, sto
       const p = nodeStatusRecordSchema.safeParse(json);
       if (!p.success) return unreadable(p.error.issues[0]?.message ?? "invalid");
       const r = p.data;
-      const what = r.event === "child-failed" ? `actor failed (crash loop): ${r.detail ?? "unknown"}` : `ployzd ${r.event} (version ${r.version})`;
+      const what =
+        r.event === "child-failed"
+          ? `actor failed (crash loop): ${r.detail ?? "unknown"}`
+          : r.event === "joined"
+            ? `joined the cluster: ${r.detail ?? "through an invite"}`
+            : `ployzd ${r.event} (version ${r.version})`;
       return { seq, at: r.at, kind: "node", machine: r.machine, message: oneLine(what) };
     }
     case "certificate": {

@@ -324,6 +324,7 @@ export function startNodeSystem(deps: NodeSystemDeps): NodeSystem {
                         leafSecret: deps.join!.leafSecret,
                         leafPort: LEAF_PORT,
                         log: log.child({ actor: "joinListener" }),
+                        recordJoin: (joined, detail) => recordNodeStatus(store.js, { type: "node", machine: joined.id, at: new Date().toISOString(), event: "joined", detail, version: deps.version }),
                       },
                       body,
                     ),

@@ -23,6 +23,8 @@ export interface AdmitJoinerDeps {
   leafSecret: () => Promise<string>;
   leafPort: number;
   log: Pick<Logger, "info" | "warn">;
+  /** Records the join as Status (`ployzctl events`); a failure is logged, the join stands. */
+  recordJoin: (record: MachineRecord, detail: string) => Promise<void>;
   now?: () => Date;
 }
 
@@ -68,6 +70,8 @@ export async function admitJoiner(deps: AdmitJoinerDeps, body: unknown): Promise
       leaf: { user: leafUser(record.id), password: leafPassword(secretOfLeaves, record) },
     };
     deps.log.info({ machine: record.id, invite: used.id, subnet: record.subnet }, "a machine joined");
+    const detail = `invited by ${deps.machineId} (invite ${used.id}), region ${record.region}${record.zone ? `, zone ${record.zone}` : ""}, subnet ${record.subnet}`;
+    void deps.recordJoin(record, detail).catch((error: unknown) => deps.log.warn({ err: error, machine: record.id }, "could not record the join as Status"));
     return sealForJoiner(secret, request.invite, grant);
   } catch (error) {
     if (error instanceof PloyzError) {

@@ -7,18 +7,14 @@ export async function recordNodeStatus(js: JetStreamClient, record: NodeStatusRe
   await js.publish(subjects.nodeStatus(record.machine), JSON.stringify(record));
 }
 
-/** The latest lifecycle fact of each machine that has one; unreadable records are skipped. */
+/** The latest lifecycle fact of each machine that has one; unreadable records are skipped, a store that does not answer fails. */
 export async function readNodeStatus(jsm: JetStreamManager, machineIds: readonly string[]): Promise<NodeStatusRecord[]> {
   const records = await Promise.all(
     machineIds.map(async (id) => {
-      try {
-        const msg = await jsm.streams.getMessage("STATUS", { last_by_subj: subjects.nodeStatus(id) });
-        if (!msg) return undefined;
-        const parsed = nodeStatusRecordSchema.safeParse(msg.json());
-        return parsed.success ? parsed.data : undefined;
-      } catch {
-        return undefined; // no message for that subject
-      }
+      const msg = await jsm.streams.getMessage("STATUS", { last_by_subj: subjects.nodeStatus(id) });
+      if (!msg) return undefined; // no message for that subject
+      const parsed = nodeStatusRecordSchema.safeParse(msg.json());
+      return parsed.success ? parsed.data : undefined;
     }),
   );
   return records.filter((r): r is NodeStatusRecord => r !== undefined);

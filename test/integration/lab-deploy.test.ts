@@ -191,6 +191,18 @@ describe("deploys across three lab machines in two regions", () => {
 });
 
 describe("operating instances on other machines, through the machine the CLI talks to", () => {
+  it("events shows each machine's join, recorded by the machine that invited it", async () => {
+    const result = await home("m2").cli("events", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    const joins = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { kind: string; machine?: string; message: string })
+      .filter((e) => e.kind === "node" && e.message.startsWith("joined the cluster"));
+    expect(joins.map((e) => e.machine).sort()).toEqual(["m2", "m3"]);
+    expect(joins.every((e) => /^joined the cluster: invited by m1 \(invite [0-9a-f]+\), region (eu|us), subnet 10\.210\./.test(e.message)), JSON.stringify(joins)).toBe(true);
+  }, 60_000);
+
   it("exec runs a command in an instance on another machine: its output and exit code come back", async () => {
     const remote = (await instances("spread")).find((i) => i.service === "web" && i.machine === "m2")!;
     expect(remote, "a web instance on m2 (after e, web runs on m1 and m2)").toBeDefined();
