@@ -9,6 +9,7 @@ export const FAULT_POINTS = [
   "deploy.before-commit",
   "deploy.after-commit",
   "rollforward.after-instances",
+  "rollforward.before-routing",
   "rollforward.after-routing-record",
   "drain.after-first-removal",
 ] as const;

@@ -78,9 +78,12 @@ export async function deriveNamespace(deps: DeriveDeps, namespace: string, self:
     });
   }
 
-  if (plan.instances) await writeInstancesDoc(store.instances, plan.instances);
-  // Hit whether or not this roll-forward wrote them: the namespace's reconciler may have, first.
-  deps.faults?.hit("rollforward.after-instances");
+  if (plan.instances) {
+    await writeInstancesDoc(store.instances, plan.instances);
+    deps.faults?.hit("rollforward.after-instances");
+  }
+  // Hit whether or not this roll-forward wrote the instance records (the namespace's reconciler may have, first).
+  deps.faults?.hit("rollforward.before-routing");
   const seqOf = new Map(routing.map((r) => [r.service, r.seq]));
   let routingSeq = Math.max(0, ...routing.map((r) => r.seq));
   for (const r of plan.routing) {

@@ -66,8 +66,8 @@ describe("a coordinator frozen past its lease", () => {
     const ns = cluster.namespace("frozen-after");
     await cluster.client.deploy({ spec: specOf(ns, "one") });
 
-    // It commits "two", writes the instance records, and freezes before routing.
-    const frozen = pausedCoordinator(ns, "two", "rollforward.after-instances:stop");
+    // It commits "two", the instance records are written (by it, or by the reconciler first), and it freezes before routing.
+    const frozen = pausedCoordinator(ns, "two", "rollforward.before-routing:stop");
     await frozen.stopped();
     const two = (await cluster.client.history(ns)).commits.at(-1)!;
     expect(two.deployId).toBe(frozen.lines.find((l) => l.type === "accepted")!.deployId);
