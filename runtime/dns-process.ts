@@ -37,6 +37,7 @@ export async function startOrAdoptDns(options: DnsProcessOptions): Promise<DnsPr
   const control = dnsControl(options.config.controlSocket);
   const running = runningDns(options.pidFile, options.configFile);
   if (running !== undefined) {
+    // A DNS process that does not answer its control socket cannot be adopted: it is replaced below.
     const status = await control.status().catch(() => undefined);
     if (status?.pid === running && sameDnsConfig(status.config, options.config)) {
       return { pid: running, control, adopted: true, exited: exitOf(running), stop: () => stopPid(running, 5_000) };

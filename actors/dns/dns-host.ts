@@ -69,7 +69,7 @@ export function hostClusterDns(options: DnsHostOptions): DnsHost {
     hosts: () => dns.hosts(),
     async close() {
       stop.abort();
-      await listening.catch(() => undefined);
+      await listening.catch(() => undefined); // a listen failure was reported through `failed` already
       await dns.close();
     },
   };

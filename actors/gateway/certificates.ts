@@ -84,7 +84,10 @@ export function orderCertificates(options: OrderCertificatesOptions): Certificat
     try {
       await withTimeout(orderUnderLock(hostname), ORDER_TIMEOUT_MS, `ordering a certificate for ${hostname} took longer than ${ORDER_TIMEOUT_MS / 1000} s`);
     } finally {
-      await releaseOrderLock(options.tls, hostname, lock.revision).catch(() => undefined);
+      await releaseOrderLock(options.tls, hostname, lock.revision).catch((error: unknown) =>
+        // the lock has a maximum age: left held, it lapses; say so, the next order waits for it
+        log.warn({ hostname, err: error }, "could not release the certificate order lock; it lapses at its maximum age"),
+      );
     }
   };
 

@@ -17,8 +17,9 @@ function isZombie(pid: number): boolean {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return false; // no /proc (or it vanished meanwhile): kill(0) said it exists
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false; // no /proc (or it vanished meanwhile): kill(0) said it exists
+    throw error;
   }
   return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
 }

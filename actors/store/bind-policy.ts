@@ -3,6 +3,7 @@ import type { KV } from "@nats-io/kv";
 import { bindPolicyDocSchema, bindPolicyKey, type BindPolicyChange, type BindPolicyDoc } from "../../model/bind-policy.ts";
 import { InvalidStateError } from "../../model/errors.ts";
 import { fromStore, storeUnavailable } from "./store-errors.ts";
+import { parseJsonOrUndefined } from "../../model/json.ts";
 
 /**
  * A namespace's bind policy in KV `policy`, key `binds.<ns>` (model/bind-policy.ts): read by
@@ -18,7 +19,7 @@ export async function readBindPolicy(policy: KV, namespace: string): Promise<{ d
   const key = bindPolicyKey(namespace);
   const entry = await fromStore(`the bind policy of ${namespace} (KV policy, key ${key})`, () => policy.get(key));
   if (entry?.operation !== "PUT") return { doc: null, revision: entry?.revision ?? 0 };
-  const parsed = bindPolicyDocSchema.safeParse(parseJson(entry.string()));
+  const parsed = bindPolicyDocSchema.safeParse(parseJsonOrUndefined(entry.string()));
   if (!parsed.success || parsed.data.namespace !== namespace) {
     throw new InvalidStateError(`the bind policy of ${namespace} (KV policy, key ${key}) is invalid; refusing to judge bind mounts on it`, {
       hint: `set it again with \`ployzctl namespace allow-bind ${namespace} DIR\` after removing the key`,
@@ -49,13 +50,5 @@ export async function changeBindPolicy<C extends BindPolicyChange>(policy: KV, n
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) || attempt >= MAX_ATTEMPTS) throw storeUnavailable(error, `the bind policy of ${namespace} (KV policy, key ${key})`);
     }
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined; // refused by the schema check that follows, naming the key
   }
 }

@@ -180,8 +180,9 @@ export async function reloadNatsServer(pid: number, logFile: string): Promise<vo
 const sizeOf = (file: string) => {
   try {
     return statSync(file).size;
-  } catch {
-    return 0; // no log yet: everything in it is new
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0; // no log yet: everything in it is new
+    throw error;
   }
 };
 
